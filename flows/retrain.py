@@ -1,0 +1,53 @@
+"""The `retrain` flow: observations in, backtested champions' forecasts out, one run at a time."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.backtest import backtest
+from tasks.forecast import forecast
+from tasks.ingest import ingest
+from tasks.promote import promote
+from tasks.runs import finish_run, start_run
+from tasks.summary import failure_fields, run_summary
+from tasks.validate import enforce_rejection_threshold, validate
+from tasks.write import current_champions, record_quarantine, write_forecasts
+from tidecast.settings import load_settings
+
+
+@flow(name="retrain", log_prints=True)
+def retrain(
+    horizon: int | None = None,
+    freq: str | None = None,
+    season_length: int | None = None,
+    folds: int | None = None,
+    models: list[str] | None = None,
+) -> str:
+    """Read, validate, backtest every model, promote per series, and write forecasts.
+
+    Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
+    """
+    params = {"horizon": horizon, "freq": freq, "season_length": season_length,
+              "folds": folds, "models": models}
+    settings = load_settings(**params)
+    io = settings.io_task_options()
+    run_id = start_run.with_options(**io)(settings, "retrain", settings.run_parameters())
+    validated = None
+    try:
+        raw = ingest.with_options(**io)(settings)
+        validated = validate(raw, settings)
+        record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
+        enforce_rejection_threshold(validated, settings)
+        scored = backtest(validated.panel, settings, validated.season_length, validated.grid.freq)
+        previous = current_champions.with_options(**io)(settings)
+        chosen = promote(scored.scores, validated.series_ids, settings.models, previous)
+        rows, notes = forecast(validated.panel, chosen, scored, settings,
+                               validated.season_length, validated.grid.freq)
+        write_forecasts.with_options(**io)(settings, run_id, scored.scores, chosen, rows)
+        finish_run.with_options(**io)(
+            settings, run_id, "completed", **run_summary(validated, scored, chosen, notes)
+        )
+    except BaseException as exc:
+        finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))
+        raise
+    return run_id

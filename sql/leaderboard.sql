@@ -1,0 +1,11 @@
+-- Models of one run by mean backtest MASE, with the number of series each one won.
+SELECT s.model,
+       AVG(s.mase) AS mean_mase,
+       AVG(s.smape) AS mean_smape,
+       COUNT(DISTINCT s.series_id) AS series_scored,
+       (SELECT COUNT(*) FROM champions AS c
+         WHERE c.run_id = s.run_id AND c.model = s.model) AS series_won
+FROM backtest_scores AS s
+WHERE s.run_id = :run_id
+GROUP BY s.run_id, s.model
+ORDER BY mean_mase

@@ -1,0 +1,117 @@
+"""Table definitions: the contract between tidecast and the tools that read its output.
+
+One `MetaData` with a naming convention, so constraint names are the same on SQLite
+and PostgreSQL. Views live in `latest_forecasts_view.sql` beside this file.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SERIES_ID_MAX = 255
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The input. Users with their own table point sql/source_observations.sql at it instead.
+observations = Table(
+    "observations",
+    metadata,
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("ts", DateTime, primary_key=True),
+    Column("value", Float),
+)
+
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("prefect_flow_run_id", String(36)),
+    Column("flow_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # running | completed | failed
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("parameters", JSON),
+    Column("rows_read", Integer),
+    Column("rows_rejected", Integer),
+    Column("series_forecast", Integer),
+    Column("series_skipped", JSON),  # {series_id: reason}
+    Column("model_seconds", JSON),  # {model: seconds spent fitting and predicting}
+    Column("message", Text),  # why a run failed, or a summary of a completed one
+    Column("code_version", String(64)),
+)
+
+# Quarantine: raw values as text, so a value that is not even a number is kept as read.
+rejected_observations = Table(
+    "rejected_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("series_id", Text),
+    Column("ts", Text),
+    Column("value", Text),
+    Column("check_name", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+backtest_scores = Table(
+    "backtest_scores",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("fold", Integer, primary_key=True),
+    Column("cutoff", DateTime, nullable=False),
+    Column("mase", Float),
+    Column("smape", Float),
+    Column("rmse", Float),
+    Column("coverage_80", Float),
+    Column("coverage_95", Float),
+)
+
+# One row per series per completed run: history is appended, never overwritten.
+champions = Table(
+    "champions",
+    metadata,
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("run_id", String(36), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("score", Float),
+    Column("metric", String(16), nullable=False),
+    Column("promoted_at", DateTime, nullable=False),
+    Column("previous_model", String(64)),
+    Column("reason", Text),
+)
+
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("ts", DateTime, primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("yhat", Float, nullable=False),
+    Column("yhat_lower_80", Float),
+    Column("yhat_upper_80", Float),
+    Column("yhat_lower_95", Float),
+    Column("yhat_upper_95", Float),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -1,0 +1,148 @@
+"""Rolling-origin backtest: every model refits a fresh copy up to each cutoff and forecasts `h`.
+
+Cutoffs are `h` apart and the last fold ends at each series' last observation. A
+series gets as many folds (up to `folds`) as its history allows with at least
+`min_train_length` points before the cutoff. Work is done per chunk of series.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.base import positions_from_end, sort_panel
+from models.registry import build_model
+from tasks.options import compute_task
+from tidecast.metrics import insample_scale, score_errors
+from tidecast.progress import report
+from tidecast.schemas import min_train_length
+from tidecast.settings import Settings
+
+SCORE_COLUMNS = ["series_id", "model", "fold", "cutoff", "mase", "smape", "rmse"]
+
+
+@dataclass
+class BacktestResult:
+    """Scores per series, model and fold, plus the scaled errors intervals are calibrated on."""
+
+    scores: pd.DataFrame  # SCORE_COLUMNS
+    scaled_errors: pd.DataFrame  # model, step, error / series scale
+    model_seconds: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+
+
+def series_chunks(sorted_panel: pd.DataFrame, chunk_size: int) -> list[pd.DataFrame]:
+    """Contiguous row slices of a sorted panel, each holding at most `chunk_size` series."""
+    codes, _ = pd.factorize(sorted_panel["series_id"], sort=False)
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
+    edges = bounds[:: chunk_size].tolist()
+    if edges[-1] != bounds[-1]:
+        edges.append(int(bounds[-1]))
+    return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def fold_split(
+    chunk: pd.DataFrame, fold: int, folds: int, horizon: int, min_train: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows up to the fold's cutoff and the `horizon` rows after it, per series.
+
+    Series whose training part would be shorter than `min_train` sit this fold out.
+    The test frame carries `step`, 1 for the first point after the cutoff.
+    """
+    from_end = positions_from_end(chunk)
+    held_out = horizon * (folds - fold)
+    sizes = chunk.groupby("series_id", sort=False)["y"].transform("size").to_numpy()
+    eligible = sizes - held_out >= min_train
+    train = chunk[eligible & (from_end >= held_out)]
+    in_test = eligible & (from_end < held_out) & (from_end >= held_out - horizon)
+    test = chunk[in_test].assign(step=held_out - from_end[in_test])
+    return train, test
+
+
+def rolling_origin_backtest(
+    panel: pd.DataFrame,
+    model_names: list[str],
+    *,
+    horizon: int,
+    folds: int,
+    season_length: int,
+    freq: str,
+    chunk_size: int,
+) -> BacktestResult:
+    """Backtest every model on every series; a model failing on a chunk skips only that chunk."""
+    ordered = sort_panel(panel)
+    chunks = series_chunks(ordered, chunk_size)
+    min_train = min_train_length(season_length)
+    seconds: dict[str, float] = defaultdict(float)
+    scores, errors, failures = [], [], []
+    for number, chunk in enumerate(chunks, start=1):
+        report("backtest", f"chunk {number}/{len(chunks)}: {chunk['series_id'].nunique()} series")
+        for fold in range(folds):
+            train, test = fold_split(chunk, fold, folds, horizon, min_train)
+            if train.empty:
+                continue
+            scale = insample_scale(train, season_length)
+            cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
+            test = test.join(scale, on="series_id").join(cutoff, on="series_id")
+            for name in model_names:
+                started = time.perf_counter()
+                try:
+                    model = build_model(name, season_length=season_length, freq=freq)
+                    predicted = model.fit(train).predict(horizon)
+                except Exception as exc:  # one model's failure must not stop the others
+                    failures.append(f"{name} failed on chunk {number} fold {fold}: {exc!r}")
+                    report("backtest", failures[-1])
+                    continue
+                finally:
+                    seconds[name] += time.perf_counter() - started
+                pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
+                bad = ~np.isfinite(pairs["yhat"])
+                if bad.any():
+                    failures.append(
+                        f"{name} returned non-finite forecasts for "
+                        f"{pairs.loc[bad, 'series_id'].nunique()} series on fold {fold}"
+                    )
+                    pairs = pairs[~bad.to_numpy()]
+                pairs = pairs.assign(model=name, fold=fold)
+                scored = score_errors(pairs, ["series_id", "model", "fold"])
+                scores.append(scored.join(cutoff, on="series_id"))
+                errors.append(
+                    pd.DataFrame(
+                        {
+                            "model": name,
+                            "step": pairs["step"].to_numpy(),
+                            "scaled_error": ((pairs["y"] - pairs["yhat"]) / pairs["scale"]).to_numpy(),
+                        }
+                    )
+                )
+    empty_scores = pd.DataFrame(columns=SCORE_COLUMNS)
+    return BacktestResult(
+        scores=pd.concat(scores, ignore_index=True)[SCORE_COLUMNS] if scores else empty_scores,
+        scaled_errors=pd.concat(errors, ignore_index=True)
+        if errors
+        else pd.DataFrame(columns=["model", "step", "scaled_error"]),
+        model_seconds={name: round(seconds[name], 3) for name in model_names},
+        failures=failures,
+    )
+
+
+def backtest_models(
+    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
+) -> BacktestResult:
+    """`rolling_origin_backtest` with the run's settings."""
+    return rolling_origin_backtest(
+        panel,
+        settings.models,
+        horizon=settings.horizon,
+        folds=settings.folds,
+        season_length=season_length,
+        freq=freq,
+        chunk_size=settings.chunk_size,
+    )
+
+
+backtest = compute_task(backtest_models, "backtest")

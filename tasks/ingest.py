@@ -1,0 +1,48 @@
+"""Ingest: run the source query and return the raw observations, as read."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tasks.options import io_task
+from tidecast.db import describe_db_error, make_engine
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.settings import Settings
+
+REQUIRED_COLUMNS = ("series_id", "ts", "value")
+
+
+def read_observations(settings: Settings) -> pd.DataFrame:
+    """Rows of the source query with exactly the columns series_id, ts, value."""
+    path = settings.source_query
+    if not path.is_file():
+        raise TidecastError(f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            raw = pd.read_sql(text(path.read_text()), conn)
+    except OperationalError as exc:
+        raise describe_db_error(settings.database_url, exc) from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"the source query {path} failed: {reason}") from None
+    finally:
+        engine.dispose()
+    raw.columns = [str(column).lower() for column in raw.columns]
+    missing = [column for column in REQUIRED_COLUMNS if column not in raw.columns]
+    if missing:
+        raise TidecastError(
+            f"the source query {path} must return the columns series_id, ts, value; "
+            f"missing: {', '.join(missing)} (it returned: {', '.join(raw.columns) or 'nothing'})"
+        )
+    extra = [column for column in raw.columns if column not in REQUIRED_COLUMNS]
+    if extra:
+        report("ingest", f"ignoring extra columns from the source query: {', '.join(extra)}")
+    report("ingest", f"{len(raw)} rows read")
+    return raw[list(REQUIRED_COLUMNS)]
+
+
+ingest = io_task(read_observations, "ingest")

@@ -1,0 +1,175 @@
+"""Validate observations: every row is either used or quarantined with the check it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tasks.options import compute_task
+from tidecast.errors import TidecastError
+from tidecast.frequency import Grid, infer_freq, make_grid
+from tidecast.progress import report
+from tidecast.schemas import (
+    ROW_CHECKS,
+    SERIES_CHECKS,
+    coerce_observations,
+    exact_duplicates,
+    min_series_length,
+    row_failures,
+)
+from tidecast.settings import Settings
+
+REJECTED_COLUMNS = ["series_id", "ts", "value", "check_name", "reason"]
+
+
+@dataclass
+class ValidatedPanel:
+    """Clean observations as a panel (`series_id`, `ds`, `y`) plus what was set aside and why."""
+
+    panel: pd.DataFrame
+    rejected: pd.DataFrame  # REJECTED_COLUMNS, raw values as text
+    skipped: dict[str, str]  # series_id -> reason
+    grid: Grid
+    season_length: int
+    rows_read: int
+    gaps_filled: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def series_ids(self) -> pd.Index:
+        return pd.Index(self.panel["series_id"].unique())
+
+    @property
+    def rows_rejected_by_row_checks(self) -> int:
+        return int((~self.rejected["check_name"].isin(list(SERIES_CHECKS))).sum())
+
+
+def _quarantine(raw: pd.DataFrame, check_names: pd.Series, detail: pd.Series | None = None) -> pd.DataFrame:
+    """Rejected rows as text, exactly as read, with the check and a readable reason."""
+    rows = raw.loc[check_names.index]
+    reason = check_names.map({**ROW_CHECKS, **SERIES_CHECKS})
+    if detail is not None:
+        reason = reason + detail.reindex(check_names.index).fillna("")
+    as_text = rows.astype("string")
+    as_text = as_text.astype(object).where(as_text.notna(), None)
+    return pd.DataFrame(
+        {
+            "series_id": as_text["series_id"],
+            "ts": as_text["ts"],
+            "value": as_text["value"],
+            "check_name": check_names.to_numpy(),
+            "reason": reason.to_numpy(),
+        },
+        index=check_names.index,
+    )
+
+
+def _fill_gaps(clean: pd.DataFrame, grid: Grid) -> tuple[pd.DataFrame, int]:
+    """Complete each series' grid between its first and last point; interpolate the holes.
+
+    Both ends of every series are observed, so one linear interpolation over the
+    concatenated panel never reaches across two series.
+    """
+    positions = grid.positions(clean["ts"])[0]
+    frame = pd.DataFrame({"series_id": clean["series_id"].to_numpy(), "pos": positions,
+                          "y": clean["value"].to_numpy()})
+    frame = frame.sort_values(["series_id", "pos"], kind="stable")
+    bounds = frame.groupby("series_id", sort=False)["pos"].agg(["min", "max"])
+    lengths = (bounds["max"] - bounds["min"] + 1).to_numpy()
+    starts = np.repeat(bounds["min"].to_numpy(), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    full = pd.DataFrame({"series_id": np.repeat(bounds.index.to_numpy(), lengths),
+                         "pos": starts + offsets})
+    full = full.merge(frame, on=["series_id", "pos"], how="left", sort=False)
+    gaps = int(full["y"].isna().sum())
+    if gaps:
+        full["y"] = full["y"].interpolate(method="linear")
+    full["ds"] = grid.timestamps(full["pos"].to_numpy())
+    return full[["series_id", "ds", "y"]].reset_index(drop=True), gaps
+
+
+def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPanel:
+    """Apply the row checks, then the series checks, and build the clean panel."""
+    rows_read = len(raw)
+    if rows_read == 0:
+        raise TidecastError(
+            f"the source query returned no rows; load observations or edit {settings.source_query}"
+        )
+    raw = raw.reset_index(drop=True)
+    typed = coerce_observations(raw)
+
+    freq = settings.freq
+    if freq is None:
+        usable = typed["ts"].notna() & typed["series_id"].notna()
+        freq = infer_freq(typed.loc[usable, "ts"], typed.loc[usable, "series_id"])
+    grid = make_grid(freq)
+    season_length = settings.season_length or grid.season_length
+    report("validate", f"frequency {grid.freq}, season length {season_length}")
+
+    duplicates = exact_duplicates(typed)
+    failures = pd.concat(
+        [pd.Series("duplicate_exact", index=typed.index[duplicates], dtype=object),
+         row_failures(typed[~duplicates], grid)]
+    )
+    rejected = [_quarantine(raw, failures)]
+    clean = typed.drop(index=failures.index)
+
+    need = min_series_length(settings.horizon, season_length)
+    counts = clean.groupby("series_id")["ts"].size()
+    short = counts[counts < need]
+    skipped = {
+        str(sid): f"{n} usable points, needs at least {need} (horizon {settings.horizon} "
+        f"+ season length {season_length} + 1)"
+        for sid, n in short.items()
+    }
+    if len(short):
+        short_rows = clean.index[clean["series_id"].isin(short.index)]
+        detail = clean.loc[short_rows, "series_id"].map(
+            {sid: f": {reason}" for sid, reason in skipped.items()}
+        )
+        rejected.append(
+            _quarantine(raw, pd.Series("series_too_short", index=short_rows, dtype=object),
+                        detail)
+        )
+        clean = clean.drop(index=short_rows)
+
+    rejected_frame = pd.concat(rejected).sort_index()[REJECTED_COLUMNS]
+    if clean.empty:
+        panel = pd.DataFrame({"series_id": pd.Series(dtype=str),
+                              "ds": pd.Series(dtype="datetime64[ns]"),
+                              "y": pd.Series(dtype=float)})
+        gaps = 0
+    else:
+        panel, gaps = _fill_gaps(clean, grid)
+    result = ValidatedPanel(panel, rejected_frame, skipped, grid, season_length, rows_read, gaps)
+    if gaps:
+        result.notes.append(f"{gaps} missing grid points interpolated")
+    report(
+        "validate",
+        f"{rows_read} rows read, {len(rejected_frame)} quarantined, "
+        f"{panel['series_id'].nunique()} series usable, {len(skipped)} skipped",
+    )
+    return result
+
+
+def enforce_rejection_threshold(validated: ValidatedPanel, settings: Settings) -> None:
+    """Fail the run, after the quarantine is written, when too much input is bad or nothing is left."""
+    share = validated.rows_rejected_by_row_checks / validated.rows_read
+    if share > settings.max_rejected_share:
+        by_check = validated.rejected["check_name"].value_counts().to_dict()
+        raise TidecastError(
+            f"{share:.1%} of the rows read failed validation (limit "
+            f"{settings.max_rejected_share:.0%}, setting TIDECAST_MAX_REJECTED_SHARE): {by_check}; "
+            "see rejected_observations for this run"
+        )
+    if validated.panel.empty:
+        raise TidecastError(
+            "no series has enough usable history: "
+            f"{len(validated.skipped)} series skipped (see forecast_runs.series_skipped); "
+            "lower --horizon or load more history"
+        )
+
+
+validate = compute_task(validate_observations, "validate")

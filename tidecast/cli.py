@@ -1,0 +1,217 @@
+"""The `tidecast` command: init-db, retrain, demo.
+
+Flags override `TIDECAST_*` environment variables. Every command ends with one line
+saying what it did and where the results are; a problem the user can fix is one
+`error:` line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from tidecast.errors import TidecastError
+
+# Quiet, offline-safe defaults for Prefect when run from this command (the user's own
+# environment wins). Set before Prefect is imported, which reads them at import time.
+_PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "tidecast",
+}
+
+
+def _quiet_prefect_console(verbose: bool) -> None:
+    """Keep Prefect's own console lines (and task tracebacks) out of the terminal.
+
+    The run's logs still go to the Prefect API; `--verbose` shows them here too.
+    """
+    if verbose:
+        return
+    from prefect.logging.configuration import setup_logging
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    setup_logging()
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                # A filter, not a level: Prefect re-applies handler levels when a run starts.
+                handler.addFilter(lambda record: record.levelno >= logging.CRITICAL)
+
+
+def _show_progress() -> None:
+    logger = logging.getLogger("tidecast")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env TIDECAST_DATABASE_URL)")
+    parser.add_argument("--verbose", action="store_true", help="also show Prefect's own logs")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--horizon", type=int, help="steps to forecast (env TIDECAST_HORIZON)")
+    parser.add_argument("--freq", help="pandas frequency such as MS; inferred when not given")
+    parser.add_argument("--season-length", type=int, help="seasonal period; from --freq if unset")
+    parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
+    parser.add_argument("--models", help="comma-separated model names (default naive,seasonal_naive)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tidecast", description="Retrain forecasting models and write forecasts for BI."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser("init-db", help="create the tables and views (idempotent)")
+    _common(init)
+    retrain = commands.add_parser("retrain", help="run the retrain flow now (a manual flow run)")
+    _common(retrain)
+    _run_options(retrain)
+    demo = commands.add_parser(
+        "demo", help="load the M3 monthly series into the database and run retrain with h=18"
+    )
+    _common(demo)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **fixed: object):
+    from tidecast.settings import load_settings
+
+    given = {
+        key: getattr(args, key, None)
+        for key in ("database_url", "horizon", "freq", "season_length", "folds", "models")
+    }
+    return load_settings(**{**given, **fixed})
+
+
+def _engine(settings):
+    from tidecast.db import check_connection, make_engine
+
+    engine = make_engine(settings.database_url)
+    check_connection(engine)
+    return engine
+
+
+def cmd_init_db(args: argparse.Namespace) -> str:
+    from tidecast.db import init_db, safe_url
+
+    settings = _settings(args)
+    init_db(_engine(settings), replace_views=True)
+    return f"tables and views are ready in {safe_url(settings.database_url)}"
+
+
+def _run_retrain(settings) -> str:
+    """Run the flow in this process with these settings; the URL travels in the environment.
+
+    Only the run's knobs are flow parameters, so the database URL (and its password)
+    never lands in Prefect's record of the run.
+    """
+    os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    from flows.retrain import retrain
+    from tidecast.progress import report
+
+    if not os.environ.get("PREFECT_API_URL"):
+        report("retrain", "starting the flow run on a temporary local Prefect server (~10 s)")
+
+    return retrain(
+        horizon=settings.horizon,
+        freq=settings.freq,
+        season_length=settings.season_length,
+        folds=settings.folds,
+        models=settings.models,
+    )
+
+
+def _forecast_summary(settings, run_id: str) -> tuple[int, int]:
+    import pandas as pd
+    from sqlalchemy import text
+
+    with _engine(settings).connect() as conn:
+        counts = pd.read_sql(
+            text("SELECT COUNT(*) AS n_rows, COUNT(DISTINCT series_id) AS n_series "
+                 "FROM latest_forecasts WHERE run_id = :run_id"),
+            conn,
+            params={"run_id": run_id},
+        )
+    return int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
+
+
+def cmd_retrain(args: argparse.Namespace) -> str:
+    from tidecast.db import safe_url
+
+    settings = _settings(args)
+    _engine(settings)
+    run_id = _run_retrain(settings)
+    rows, series = _forecast_summary(settings, run_id)
+    return (
+        f"run {run_id} completed: {rows} forecast rows for {series} series in latest_forecasts "
+        f"({safe_url(settings.database_url)})"
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> str:
+    import pandas as pd
+
+    from sql import load_query
+    from tidecast.db import init_db, safe_url
+    from tidecast.demo import m3_observations, replace_observations
+    from tidecast.progress import report
+
+    settings = _settings(args, horizon=18, freq="MS", season_length=12)
+    engine = _engine(settings)
+    init_db(engine)
+    frame = m3_observations("monthly", "MS")
+    loaded = replace_observations(engine, frame)
+    report("demo", f"loaded {loaded} observations of {frame['series_id'].nunique()} M3 monthly "
+                   "series (training parts only) into observations")
+    run_id = _run_retrain(settings)
+    with engine.connect() as conn:
+        board = pd.read_sql(load_query("leaderboard"), conn, params={"run_id": run_id})
+    print("\nLeaderboard (3-fold rolling-origin backtest):")
+    print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\nRead the forecasts BI sees with:\n  SELECT * FROM latest_forecasts ORDER BY series_id, ts;")
+    rows, series = _forecast_summary(settings, run_id)
+    return (
+        f"demo run {run_id} completed: {rows} forecast rows for {series} series in "
+        f"latest_forecasts ({safe_url(settings.database_url)})"
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "init-db": cmd_init_db,
+    "retrain": cmd_retrain,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for key, value in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    _show_progress()
+    _quiet_prefect_console(args.verbose)
+    started = time.perf_counter()
+    try:
+        done = COMMANDS[args.command](args)
+    except TidecastError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the run is not marked completed, so BI still sees the previous one",
+              file=sys.stderr)
+        return 130
+    print(f"{done} [{time.perf_counter() - started:.1f}s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Engines, schema creation and the few write helpers every task shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from sql import load_sql, split_statements
+from sql.tables import metadata
+from tidecast.errors import DatabaseUnavailableError, TidecastError
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; `postgresql://` means psycopg 3, the driver tidecast installs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise TidecastError(
+            "database URL is not valid; set --database-url or TIDECAST_DATABASE_URL to e.g. "
+            "sqlite:///tidecast.db or postgresql://user:password@host:5432/dbname"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            # Another process (a dashboard, a second run) may hold a read lock for a moment.
+            return create_engine(parsed, connect_args={"timeout": 30})
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise TidecastError(f"database URL {safe_url(url)}: {exc}") from None
+
+
+def describe_db_error(url: str, exc: Exception) -> DatabaseUnavailableError:
+    """One line saying which database failed and why, without the password or a traceback."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return DatabaseUnavailableError(f"database {safe_url(url)} is not usable: {reason}")
+
+
+def check_connection(engine: Engine) -> None:
+    """Fail early and clearly when the database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(engine.url.render_as_string(hide_password=False), exc) from None
+
+
+VIEWS = ("latest_forecasts", "current_champions")
+
+
+def init_db(engine: Engine, replace_views: bool = False) -> None:
+    """Create missing tables and views; `replace_views` also redefines existing views.
+
+    Safe to run any number of times. Runs call it without `replace_views`, so a
+    dashboard reading a view is never interrupted by its re-creation.
+    """
+    check_connection(engine)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        if replace_views or not set(VIEWS) <= set(inspect(conn).get_view_names()):
+            for statement in split_statements(load_sql("latest_forecasts_view")):
+                conn.execute(text(statement))
+
+
+def to_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain Python values (None for missing), as every DB driver accepts them."""
+    plain = frame.astype(object)
+    return plain.where(frame.notna(), None).to_dict("records")
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert all rows of `frame` (columns named as in `table`) in one executemany."""
+    if frame.empty:
+        return 0
+    conn.execute(table.insert(), to_records(frame))
+    return len(frame)
+
+
+def replace_run_rows(conn: Connection, tables: Iterable[Table], run_id: str) -> None:
+    """Delete what an earlier attempt of this run wrote, so a retried write is idempotent."""
+    for table in tables:
+        conn.execute(delete(table).where(table.c.run_id == run_id))

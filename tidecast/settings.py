@@ -1,0 +1,103 @@
+"""The one settings object: `TIDECAST_*` environment variables, overridden by CLI flags.
+
+It is built once at the edge (the CLI or a flow's entry) and passed down; no other
+module reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sql import SQL_DIR
+from tidecast.errors import TidecastError
+
+
+class Settings(BaseSettings):
+    """Everything a tidecast run can be told. Environment: `TIDECAST_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDECAST_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite:///tidecast.db",
+        description="SQLAlchemy URL of the database holding observations and forecast tables.",
+    )
+    source_query: Path = Field(
+        SQL_DIR / "source_observations.sql",
+        description="SQL file returning the columns series_id, ts, value.",
+    )
+    horizon: int = Field(12, ge=1, description="Steps to forecast.")
+    freq: str | None = Field(None, description="pandas frequency, e.g. MS; inferred when unset.")
+    season_length: int | None = Field(
+        None, ge=1, description="Seasonal period; derived from the frequency when unset."
+    )
+    folds: int = Field(3, ge=1, description="Rolling-origin backtest folds, cutoffs `horizon` apart.")
+    models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["naive", "seasonal_naive"],
+        description="Models to backtest, comma separated.",
+    )
+    max_rejected_share: float = Field(
+        0.05, ge=0.0, le=1.0, description="Fail the run when more rows than this are quarantined."
+    )
+    chunk_size: int = Field(1000, ge=1, description="Series per chunk in the backtest and forecast.")
+    io_retries: int = Field(2, ge=0, description="Retries of a database task that failed to connect.")
+    io_retry_delay_seconds: float = Field(5.0, ge=0, description="Seconds between those retries.")
+
+    def run_parameters(self) -> dict[str, Any]:
+        """The settings as recorded on a run row: everything but the database URL (credentials)."""
+        return self.model_dump(mode="json", exclude={"database_url"})
+
+    def io_task_options(self) -> dict[str, Any]:
+        """Options for `Task.with_options` on the tasks that talk to the database."""
+        return {"retries": self.io_retries, "retry_delay_seconds": self.io_retry_delay_seconds}
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, value: list[str]) -> list[str]:
+        from models.registry import MODELS
+
+        unknown = [name for name in value if name not in MODELS]
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
+        if not value:
+            raise ValueError("at least one model is needed")
+        return value
+
+    @field_validator("freq")
+    @classmethod
+    def _valid_freq(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tidecast.frequency import make_grid
+
+            make_grid(value)
+        return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment plus explicit overrides (None means unset).
+
+    Invalid values become one `TidecastError` naming the setting and how to set it.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except TidecastError:
+        raise
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            problems.append(
+                f"{name} (flag --{name.replace('_', '-')} or TIDECAST_{name.upper()}): {error['msg']}"
+            )
+        raise TidecastError("invalid setting: " + "; ".join(problems)) from None
