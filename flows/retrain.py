@@ -27,8 +27,13 @@ def retrain(
 
     Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
     """
-    params = {"horizon": horizon, "freq": freq, "season_length": season_length,
-              "folds": folds, "models": models}
+    params = {
+        "horizon": horizon,
+        "freq": freq,
+        "season_length": season_length,
+        "folds": folds,
+        "models": models,
+    }
     settings = load_settings(**params)
     io = settings.io_task_options()
     run_id = start_run.with_options(**io)(settings, "retrain", settings.run_parameters())
@@ -41,8 +46,9 @@ def retrain(
         scored = backtest(validated.panel, settings, validated.season_length, validated.grid.freq)
         previous = current_champions.with_options(**io)(settings)
         chosen = promote(scored.scores, validated.series_ids, settings.models, previous)
-        rows, notes = forecast(validated.panel, chosen, scored, settings,
-                               validated.season_length, validated.grid.freq)
+        rows, notes = forecast(
+            validated.panel, chosen, scored, settings, validated.season_length, validated.grid.freq
+        )
         write_forecasts.with_options(**io)(settings, run_id, scored.scores, chosen, rows)
         finish_run.with_options(**io)(
             settings, run_id, "completed", **run_summary(validated, scored, chosen, notes)

@@ -32,9 +32,7 @@ class Forecaster(Protocol):
 
 def get_params(model: object) -> dict[str, object]:
     """The constructor arguments of `model`, read back from its attributes (scikit-learn style)."""
-    names = [
-        name for name in inspect.signature(type(model).__init__).parameters if name != "self"
-    ]
+    names = [name for name in inspect.signature(type(model).__init__).parameters if name != "self"]
     return {name: getattr(model, name) for name in names}
 
 

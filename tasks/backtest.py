@@ -23,14 +23,25 @@ from tidecast.schemas import min_train_length
 from tidecast.settings import Settings
 
 SCORE_COLUMNS = ["series_id", "model", "fold", "cutoff", "mase", "smape", "rmse"]
+FOLD_FORECAST_COLUMNS = ["series_id", "model", "fold", "ds", "step", "y", "yhat", "scale"]
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 @dataclass
 class BacktestResult:
-    """Scores per series, model and fold, plus the scaled errors intervals are calibrated on."""
+    """Scores per series, model and fold, and the fold forecasts they come from.
+
+    Fold forecasts are kept so intervals (and later ensembles) are calibrated on the
+    same folds without refitting anything.
+    """
 
     scores: pd.DataFrame  # SCORE_COLUMNS
-    scaled_errors: pd.DataFrame  # model, step, error / series scale
+    fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
     model_seconds: dict[str, float]
     failures: list[str] = field(default_factory=list)
 
@@ -39,7 +50,7 @@ def series_chunks(sorted_panel: pd.DataFrame, chunk_size: int) -> list[pd.DataFr
     """Contiguous row slices of a sorted panel, each holding at most `chunk_size` series."""
     codes, _ = pd.factorize(sorted_panel["series_id"], sort=False)
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
-    edges = bounds[:: chunk_size].tolist()
+    edges = bounds[::chunk_size].tolist()
     if edges[-1] != bounds[-1]:
         edges.append(int(bounds[-1]))
     return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
@@ -78,7 +89,7 @@ def rolling_origin_backtest(
     chunks = series_chunks(ordered, chunk_size)
     min_train = min_train_length(season_length)
     seconds: dict[str, float] = defaultdict(float)
-    scores, errors, failures = [], [], []
+    scores, fold_forecasts, failures = [], [], []
     for number, chunk in enumerate(chunks, start=1):
         report("backtest", f"chunk {number}/{len(chunks)}: {chunk['series_id'].nunique()} series")
         for fold in range(folds):
@@ -110,21 +121,10 @@ def rolling_origin_backtest(
                 pairs = pairs.assign(model=name, fold=fold)
                 scored = score_errors(pairs, ["series_id", "model", "fold"])
                 scores.append(scored.join(cutoff, on="series_id"))
-                errors.append(
-                    pd.DataFrame(
-                        {
-                            "model": name,
-                            "step": pairs["step"].to_numpy(),
-                            "scaled_error": ((pairs["y"] - pairs["yhat"]) / pairs["scale"]).to_numpy(),
-                        }
-                    )
-                )
-    empty_scores = pd.DataFrame(columns=SCORE_COLUMNS)
+                fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
     return BacktestResult(
-        scores=pd.concat(scores, ignore_index=True)[SCORE_COLUMNS] if scores else empty_scores,
-        scaled_errors=pd.concat(errors, ignore_index=True)
-        if errors
-        else pd.DataFrame(columns=["model", "step", "scaled_error"]),
+        scores=_concat(scores, SCORE_COLUMNS),
+        fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
         model_seconds={name: round(seconds[name], 3) for name in model_names},
         failures=failures,
     )

@@ -13,25 +13,36 @@ from tidecast.progress import report
 from tidecast.settings import Settings
 
 FORECAST_COLUMNS = [
-    "series_id", "ts", "step", "model", "yhat",
-    "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95",
+    "series_id",
+    "ts",
+    "step",
+    "model",
+    "yhat",
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
 ]
 # interval column -> quantile of the backtest's scaled errors
 _QUANTILES = {
-    "yhat_lower_95": 0.025, "yhat_lower_80": 0.10, "yhat_upper_80": 0.90, "yhat_upper_95": 0.975,
+    "yhat_lower_95": 0.025,
+    "yhat_lower_80": 0.10,
+    "yhat_upper_80": 0.90,
+    "yhat_upper_95": 0.975,
 }
 
 
-def error_quantiles(scaled_errors: pd.DataFrame) -> pd.DataFrame:
+def error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
     """Per model and step, the quantiles of backtest errors divided by the series' scale.
 
     Pooling scaled errors across series gives every step enough samples even when
     each series has only a few folds; scaling back by the series' own MASE scale
     makes the band as wide as the series is noisy.
     """
-    if scaled_errors.empty:
+    if fold_forecasts.empty:
         return pd.DataFrame(columns=["model", "step", *_QUANTILES])
-    group = scaled_errors.groupby(["model", "step"])["scaled_error"]
+    scaled_error = (fold_forecasts["y"] - fold_forecasts["yhat"]) / fold_forecasts["scale"]
+    group = scaled_error.groupby([fold_forecasts["model"], fold_forecasts["step"]])
     table = pd.DataFrame({column: group.quantile(q) for column, q in _QUANTILES.items()})
     return table.reset_index()
 
@@ -58,15 +69,19 @@ def forecast_with_intervals(
         history = ordered[ordered["series_id"].isin(members)]
         report("forecast", f"{name}: fitting {len(members)} series on full history")
         try:
-            predicted = build_model(name, season_length=season_length, freq=freq).fit(
-                history
-            ).predict(horizon)
+            predicted = (
+                build_model(name, season_length=season_length, freq=freq)
+                .fit(history)
+                .predict(horizon)
+            )
             used = name
         except Exception as exc:  # keep the dashboard whole: fall back, and say so
             notes.append(f"{name} failed on the final fit ({exc!r}); seasonal_naive used instead")
-            predicted = build_model(
-                "seasonal_naive", season_length=season_length, freq=freq
-            ).fit(history).predict(horizon)
+            predicted = (
+                build_model("seasonal_naive", season_length=season_length, freq=freq)
+                .fit(history)
+                .predict(horizon)
+            )
             used = "seasonal_naive"
         parts.append(predicted.assign(model=used))
     out = pd.concat(parts, ignore_index=True).sort_values(["series_id", "ds"], kind="stable")
@@ -90,7 +105,7 @@ def forecast_champions(
     return forecast_with_intervals(
         panel,
         champions,
-        error_quantiles(backtest_result.scaled_errors),
+        error_quantiles(backtest_result.fold_forecasts),
         horizon=settings.horizon,
         season_length=season_length,
         freq=freq,

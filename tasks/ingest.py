@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from tasks.options import io_task
 from tidecast.db import describe_db_error, make_engine
@@ -19,17 +19,25 @@ def read_observations(settings: Settings) -> pd.DataFrame:
     """Rows of the source query with exactly the columns series_id, ts, value."""
     path = settings.source_query
     if not path.is_file():
-        raise TidecastError(f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)")
+        raise TidecastError(
+            f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)"
+        )
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as conn:
-            raw = pd.read_sql(text(path.read_text()), conn)
-    except OperationalError as exc:
-        raise describe_db_error(settings.database_url, exc) from None
+        conn = engine.connect()
     except DBAPIError as exc:
+        engine.dispose()
+        raise describe_db_error(settings.database_url, exc) from None
+    try:
+        result = conn.execute(text(path.read_text()))
+        raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    except DBAPIError as exc:
+        if exc.connection_invalidated:  # the server went away mid-query: worth a retry
+            raise describe_db_error(settings.database_url, exc) from None
         reason = str(exc.orig).strip().splitlines()[0]
         raise TidecastError(f"the source query {path} failed: {reason}") from None
     finally:
+        conn.close()
         engine.dispose()
     raw.columns = [str(column).lower() for column in raw.columns]
     missing = [column for column in REQUIRED_COLUMNS if column not in raw.columns]

@@ -20,5 +20,11 @@ def io_task(fn: Callable, name: str) -> Task:
 
     The flow sets the retry count and delay from the run's settings with `with_options`.
     """
-    return task(fn, name=name, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-                retry_condition_fn=should_retry)
+    return task(
+        fn,
+        name=name,
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_delay_seconds=5,
+        retry_condition_fn=should_retry,
+    )

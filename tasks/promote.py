@@ -35,7 +35,10 @@ def choose_champions(
     score = np.where(scored, values[np.arange(len(values)), best], np.nan)
     reason = np.where(
         scored,
-        "lowest mean " + metric.upper() + " over " + folds.astype(int).astype(str).to_numpy()
+        "lowest mean "
+        + metric.upper()
+        + " over "
+        + folds.astype(int).astype(str).to_numpy()
         + " fold(s)",
         "no model could be backtested on this series; fallback",
     )

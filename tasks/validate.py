@@ -46,7 +46,9 @@ class ValidatedPanel:
         return int((~self.rejected["check_name"].isin(list(SERIES_CHECKS))).sum())
 
 
-def _quarantine(raw: pd.DataFrame, check_names: pd.Series, detail: pd.Series | None = None) -> pd.DataFrame:
+def _quarantine(
+    raw: pd.DataFrame, check_names: pd.Series, detail: pd.Series | None = None
+) -> pd.DataFrame:
     """Rejected rows as text, exactly as read, with the check and a readable reason."""
     rows = raw.loc[check_names.index]
     reason = check_names.map({**ROW_CHECKS, **SERIES_CHECKS})
@@ -73,15 +75,21 @@ def _fill_gaps(clean: pd.DataFrame, grid: Grid) -> tuple[pd.DataFrame, int]:
     concatenated panel never reaches across two series.
     """
     positions = grid.positions(clean["ts"])[0]
-    frame = pd.DataFrame({"series_id": clean["series_id"].to_numpy(), "pos": positions,
-                          "y": clean["value"].to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "series_id": clean["series_id"].to_numpy(),
+            "pos": positions,
+            "y": clean["value"].to_numpy(),
+        }
+    )
     frame = frame.sort_values(["series_id", "pos"], kind="stable")
     bounds = frame.groupby("series_id", sort=False)["pos"].agg(["min", "max"])
     lengths = (bounds["max"] - bounds["min"] + 1).to_numpy()
     starts = np.repeat(bounds["min"].to_numpy(), lengths)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    full = pd.DataFrame({"series_id": np.repeat(bounds.index.to_numpy(), lengths),
-                         "pos": starts + offsets})
+    full = pd.DataFrame(
+        {"series_id": np.repeat(bounds.index.to_numpy(), lengths), "pos": starts + offsets}
+    )
     full = full.merge(frame, on=["series_id", "pos"], how="left", sort=False)
     gaps = int(full["y"].isna().sum())
     if gaps:
@@ -110,8 +118,10 @@ def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPan
 
     duplicates = exact_duplicates(typed)
     failures = pd.concat(
-        [pd.Series("duplicate_exact", index=typed.index[duplicates], dtype=object),
-         row_failures(typed[~duplicates], grid)]
+        [
+            pd.Series("duplicate_exact", index=typed.index[duplicates], dtype=object),
+            row_failures(typed[~duplicates], grid),
+        ]
     )
     rejected = [_quarantine(raw, failures)]
     clean = typed.drop(index=failures.index)
@@ -130,16 +140,19 @@ def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPan
             {sid: f": {reason}" for sid, reason in skipped.items()}
         )
         rejected.append(
-            _quarantine(raw, pd.Series("series_too_short", index=short_rows, dtype=object),
-                        detail)
+            _quarantine(raw, pd.Series("series_too_short", index=short_rows, dtype=object), detail)
         )
         clean = clean.drop(index=short_rows)
 
     rejected_frame = pd.concat(rejected).sort_index()[REJECTED_COLUMNS]
     if clean.empty:
-        panel = pd.DataFrame({"series_id": pd.Series(dtype=str),
-                              "ds": pd.Series(dtype="datetime64[ns]"),
-                              "y": pd.Series(dtype=float)})
+        panel = pd.DataFrame(
+            {
+                "series_id": pd.Series(dtype=str),
+                "ds": pd.Series(dtype="datetime64[ns]"),
+                "y": pd.Series(dtype=float),
+            }
+        )
         gaps = 0
     else:
         panel, gaps = _fill_gaps(clean, grid)
@@ -155,7 +168,7 @@ def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPan
 
 
 def enforce_rejection_threshold(validated: ValidatedPanel, settings: Settings) -> None:
-    """Fail the run, after the quarantine is written, when too much input is bad or nothing is left."""
+    """Fail the run (after the quarantine is written) when too much input is bad or none is left."""
     share = validated.rows_rejected_by_row_checks / validated.rows_read
     if share > settings.max_rejected_share:
         by_check = validated.rejected["check_name"].value_counts().to_dict()

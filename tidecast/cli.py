@@ -22,6 +22,8 @@ _PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "tidecast",
+    # progress lines outside a flow run (the demo's loading step) stay local
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 
@@ -63,7 +65,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq", help="pandas frequency such as MS; inferred when not given")
     parser.add_argument("--season-length", type=int, help="seasonal period; from --freq if unset")
     parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
-    parser.add_argument("--models", help="comma-separated model names (default naive,seasonal_naive)")
+    parser.add_argument(
+        "--models", help="comma-separated model names (default naive,seasonal_naive)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,8 +141,10 @@ def _forecast_summary(settings, run_id: str) -> tuple[int, int]:
 
     with _engine(settings).connect() as conn:
         counts = pd.read_sql(
-            text("SELECT COUNT(*) AS n_rows, COUNT(DISTINCT series_id) AS n_series "
-                 "FROM latest_forecasts WHERE run_id = :run_id"),
+            text(
+                "SELECT COUNT(*) AS n_rows, COUNT(DISTINCT series_id) AS n_series "
+                "FROM latest_forecasts WHERE run_id = :run_id"
+            ),
             conn,
             params={"run_id": run_id},
         )
@@ -162,8 +168,8 @@ def cmd_demo(args: argparse.Namespace) -> str:
     import pandas as pd
 
     from sql import load_query
-    from tidecast.db import init_db, safe_url
-    from tidecast.demo import m3_observations, replace_observations
+    from tidecast.db import init_db, replace_observations, safe_url
+    from tidecast.demo import m3_observations
     from tidecast.progress import report
 
     settings = _settings(args, horizon=18, freq="MS", season_length=12)
@@ -171,14 +177,18 @@ def cmd_demo(args: argparse.Namespace) -> str:
     init_db(engine)
     frame = m3_observations("monthly", "MS")
     loaded = replace_observations(engine, frame)
-    report("demo", f"loaded {loaded} observations of {frame['series_id'].nunique()} M3 monthly "
-                   "series (training parts only) into observations")
+    report(
+        "demo",
+        f"loaded {loaded} observations of {frame['series_id'].nunique()} M3 monthly "
+        "series (training parts only) into observations",
+    )
     run_id = _run_retrain(settings)
     with engine.connect() as conn:
         board = pd.read_sql(load_query("leaderboard"), conn, params={"run_id": run_id})
     print("\nLeaderboard (3-fold rolling-origin backtest):")
     print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print("\nRead the forecasts BI sees with:\n  SELECT * FROM latest_forecasts ORDER BY series_id, ts;")
+    print("\nRead the forecasts BI sees with:")
+    print("  SELECT * FROM latest_forecasts ORDER BY series_id, ts;")
     rows, series = _forecast_summary(settings, run_id)
     return (
         f"demo run {run_id} completed: {rows} forecast rows for {series} series in "
@@ -206,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the run is not marked completed, so BI still sees the previous one",
-              file=sys.stderr)
+        print(
+            "interrupted; the run is not marked completed, so BI still sees the previous one",
+            file=sys.stderr,
+        )
         return 130
     print(f"{done} [{time.perf_counter() - started:.1f}s]")
     return 0

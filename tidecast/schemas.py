@@ -55,7 +55,11 @@ def observation_schema(grid: Grid) -> pa.DataFrameSchema:
             "ts": pa.Column(
                 "datetime64[ns]",
                 nullable=False,
-                checks=pa.Check(lambda s: grid.positions(s)[1], name="on_grid", ignore_na=True),
+                checks=pa.Check(
+                    lambda s: pd.Series(grid.positions(s)[1], index=s.index),
+                    name="on_grid",
+                    ignore_na=True,
+                ),
                 description=f"Timestamp on the {grid.freq} grid, naive or converted to UTC.",
             ),
             "value": pa.Column(
@@ -102,7 +106,14 @@ def row_failures(typed: pd.DataFrame, grid: Grid) -> pd.Series:
     try:
         observation_schema(grid).validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.dropna(subset=["index"])
+        whole_column = exc.failure_cases[exc.failure_cases["index"].isna()]
+        if not whole_column.empty:  # a check that could not run would otherwise pass every row
+            first = whole_column.iloc[0]
+            raise RuntimeError(
+                f"validation check {first['check']} on column {first['column']} could not run: "
+                f"{first['failure_case']}"
+            ) from None
+        cases = exc.failure_cases
     else:
         return pd.Series(dtype=object)
     found: list[pd.Series] = []

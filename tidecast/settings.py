@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     season_length: int | None = Field(
         None, ge=1, description="Seasonal period; derived from the frequency when unset."
     )
-    folds: int = Field(3, ge=1, description="Rolling-origin backtest folds, cutoffs `horizon` apart.")
+    folds: int = Field(
+        3, ge=1, description="Rolling-origin backtest folds, cutoffs `horizon` apart."
+    )
     models: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["naive", "seasonal_naive"],
         description="Models to backtest, comma separated.",
@@ -42,8 +44,12 @@ class Settings(BaseSettings):
     max_rejected_share: float = Field(
         0.05, ge=0.0, le=1.0, description="Fail the run when more rows than this are quarantined."
     )
-    chunk_size: int = Field(1000, ge=1, description="Series per chunk in the backtest and forecast.")
-    io_retries: int = Field(2, ge=0, description="Retries of a database task that failed to connect.")
+    chunk_size: int = Field(
+        1000, ge=1, description="Series per chunk in the backtest and forecast."
+    )
+    io_retries: int = Field(
+        2, ge=0, description="Retries of a database task that failed to connect."
+    )
     io_retry_delay_seconds: float = Field(5.0, ge=0, description="Seconds between those retries.")
 
     def run_parameters(self) -> dict[str, Any]:
@@ -97,7 +103,6 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"]) or "settings"
-            problems.append(
-                f"{name} (flag --{name.replace('_', '-')} or TIDECAST_{name.upper()}): {error['msg']}"
-            )
+            flag = f"--{name.replace('_', '-')}"
+            problems.append(f"{name} (flag {flag} or TIDECAST_{name.upper()}): {error['msg']}")
         raise TidecastError("invalid setting: " + "; ".join(problems)) from None

@@ -1,0 +1,146 @@
+"""Shared fixtures: quiet offline Prefect, a seeded synthetic panel, and real databases.
+
+Database tests take the `db_url` fixture and run twice: on a SQLite file and on a fresh
+database on the PostgreSQL server named by TIDECAST_TEST_POSTGRES_URL (`.ci/run` starts
+one). Without that variable the PostgreSQL half is skipped, except under CI=true, where
+it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+# Prefect reads its settings at import: quiet, offline and isolated from ~/.prefect.
+_PREFECT_TEST_ENV = {
+    "PREFECT_HOME": tempfile.mkdtemp(prefix="tidecast-prefect-"),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_CLI_PROMPT": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_API_URL": "",
+}
+for _key, _value in _PREFECT_TEST_ENV.items():
+    if _key == "PREFECT_API_URL":
+        os.environ.pop(_key, None)
+    else:
+        os.environ[_key] = _value
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
+from tidecast.settings import Settings, load_settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def synthetic_panel(
+    n_series: int = 6, lengths: tuple[int, ...] = (72, 60, 48), seed: int = 0
+) -> pd.DataFrame:
+    """Monthly series with trend, yearly season and noise: `series_id`, `ts`, `value`."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        n = lengths[i % len(lengths)]
+        t = np.arange(n)
+        level = 100 + 10 * i
+        values = level + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, n)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "series_id": f"S{i:02d}",
+                    "ts": pd.date_range("2015-01-01", periods=n, freq="MS"),
+                    "value": values,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def as_panel(observations: pd.DataFrame) -> pd.DataFrame:
+    """The same data named as the model protocol names it: series_id, ds, y."""
+    return observations.rename(columns={"ts": "ds", "value": "y"})
+
+
+@pytest.fixture
+def observations() -> pd.DataFrame:
+    return synthetic_panel()
+
+
+@pytest.fixture
+def panel(observations) -> pd.DataFrame:
+    return as_panel(observations)
+
+
+def _postgres_database():
+    if not POSTGRES_URL:
+        message = "TIDECAST_TEST_POSTGRES_URL is not set (PostgreSQL tests)"
+        if IN_CI:
+            pytest.fail(message + " under CI=true")
+        pytest.skip(message)
+    name = f"tidecast_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_engine(POSTGRES_URL).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_engine(POSTGRES_URL).url.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tidecast.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def settings_for():
+    def build(url: str, **overrides) -> Settings:
+        return load_settings(database_url=url, **overrides)
+
+    return build
+
+
+@pytest.fixture
+def loaded_db(db_url, observations):
+    """A database with the tables created and the synthetic observations loaded."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    engine.dispose()
+    return db_url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for every flow test in the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def run_env(monkeypatch, prefect_harness):
+    """Point flows (which read `TIDECAST_*` at their entry) at a database; fast I/O retries."""
+
+    def use(url: str, **env: str) -> None:
+        monkeypatch.setenv("TIDECAST_DATABASE_URL", url)
+        monkeypatch.setenv("TIDECAST_IO_RETRY_DELAY_SECONDS", "0")
+        for key, value in env.items():
+            monkeypatch.setenv(f"TIDECAST_{key.upper()}", value)
+
+    return use

@@ -1,0 +1,199 @@
+"""The retrain flow end to end, through Prefect, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from flows.retrain import retrain
+from tidecast.db import make_engine, replace_observations
+from tidecast.errors import TidecastError
+
+H = 6
+
+
+def query(url: str, sql: str) -> pd.DataFrame:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(sql))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    finally:
+        engine.dispose()
+
+
+def runs(url: str) -> pd.DataFrame:
+    return query(url, "SELECT * FROM forecast_runs ORDER BY started_at")
+
+
+def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
+    run_env(loaded_db)
+    run_id = retrain(horizon=H, freq="MS")
+    n_series = observations.series_id.nunique()
+    latest = query(loaded_db, "SELECT * FROM latest_forecasts")
+    assert len(latest) == n_series * H
+    assert set(latest["run_id"]) == {run_id}
+    assert (
+        latest.groupby("series_id")["step"]
+        .apply(sorted)
+        .map(lambda s: s == list(range(1, H + 1)))
+        .all()
+    )
+    for low, high in [
+        ("yhat_lower_95", "yhat_lower_80"),
+        ("yhat_lower_80", "yhat_upper_80"),
+        ("yhat_upper_80", "yhat_upper_95"),
+    ]:
+        assert (latest[low] <= latest[high]).all()
+    # the first forecast is the month after each series' last observation
+    last = observations.groupby("series_id")["ts"].max() + pd.DateOffset(months=1)
+    first = pd.to_datetime(latest[latest.step == 1].set_index("series_id")["ts"])
+    pd.testing.assert_series_equal(
+        first.sort_index(), last.sort_index(), check_names=False, check_index_type=False
+    )
+    run = runs(loaded_db).iloc[-1]
+    assert run["status"] == "completed" and run["flow_name"] == "retrain"
+    assert run["rows_read"] == len(observations) and run["rows_rejected"] == 0
+    assert run["series_forecast"] == n_series and run["prefect_flow_run_id"]
+    assert run["finished_at"] is not None and run["code_version"]
+    scores = query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{run_id}'")
+    assert len(scores) == n_series * 2 * 3
+    champions = query(loaded_db, "SELECT * FROM current_champions")
+    assert len(champions) == n_series and set(champions["run_id"]) == {run_id}
+
+
+def test_two_runs_leave_one_completed_run_per_series_in_the_view(loaded_db, run_env):
+    run_env(loaded_db)
+    first = retrain(horizon=H, freq="MS")
+    second = retrain(horizon=H, freq="MS")
+    latest = query(loaded_db, "SELECT run_id, series_id, ts FROM latest_forecasts")
+    assert set(latest["run_id"]) == {second}
+    assert not latest.duplicated(["series_id", "ts"]).any()
+    assert runs(loaded_db)["status"].tolist() == ["completed", "completed"]
+    history = query(loaded_db, "SELECT * FROM champions")
+    assert set(history["run_id"]) == {first, second}  # history kept, not overwritten
+    current = query(loaded_db, "SELECT * FROM current_champions")
+    assert current["previous_model"].notna().all()
+
+
+def test_failed_run_keeps_the_previous_forecasts_and_says_why(loaded_db, run_env, observations):
+    run_env(loaded_db)
+    good = retrain(horizon=H, freq="MS")
+    bad = observations.astype(object)
+    bad.loc[bad.index[::6][:60], "value"] = None  # spread over all series, far past 5%
+    engine = make_engine(loaded_db)
+    replace_observations(engine, bad)
+    engine.dispose()
+    with pytest.raises(TidecastError, match="failed validation"):
+        retrain(horizon=H, freq="MS")
+    history = runs(loaded_db)
+    assert history["status"].tolist() == ["completed", "failed"]
+    assert "failed validation" in history["message"].iloc[-1]
+    assert history["rows_rejected"].iloc[-1] == 60
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
+    rejected = query(loaded_db, "SELECT * FROM rejected_observations")
+    assert len(rejected) == 60 and set(rejected["check_name"]) == {"value_missing"}
+    assert set(rejected["run_id"]) == {history["run_id"].iloc[-1]}
+
+
+def test_short_series_is_skipped_and_recorded_on_the_run(loaded_db, run_env, observations):
+    short = pd.DataFrame(
+        {"series_id": "tiny", "value": 1.0, "ts": pd.date_range("2020-01-01", periods=5, freq="MS")}
+    )
+    engine = make_engine(loaded_db)
+    replace_observations(engine, pd.concat([observations, short], ignore_index=True))
+    engine.dispose()
+    run_env(loaded_db, max_rejected_share="0.01")  # series-level skips do not count against it
+    retrain(horizon=H, freq="MS")
+    run = runs(loaded_db).iloc[-1]
+    assert run["status"] == "completed"
+    skipped = run["series_skipped"]
+    skipped = skipped if isinstance(skipped, dict) else __import__("json").loads(skipped)
+    assert list(skipped) == ["tiny"] and "needs at least" in skipped["tiny"]
+    assert "tiny" not in set(
+        query(loaded_db, "SELECT series_id FROM latest_forecasts")["series_id"]
+    )
+    rejected = query(loaded_db, "SELECT check_name FROM rejected_observations")
+    assert rejected["check_name"].tolist() == ["series_too_short"] * 5
+
+
+def test_empty_source_fails_the_run_with_a_clear_message(db_url, run_env):
+    engine = make_engine(db_url)
+    from tidecast.db import init_db
+
+    init_db(engine)
+    engine.dispose()
+    run_env(db_url)
+    with pytest.raises(TidecastError, match="returned no rows"):
+        retrain(horizon=H, freq="MS")
+    assert runs(db_url)["status"].tolist() == ["failed"]
+
+
+def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_path):
+    source = tmp_path / "source.sql"
+    source.write_text("SELECT series_id, value FROM observations")
+    run_env(loaded_db, source_query=str(source))
+    with pytest.raises(TidecastError, match="missing: ts"):
+        retrain(horizon=H, freq="MS")
+    run = runs(loaded_db).iloc[-1]
+    assert run["status"] == "failed" and "missing: ts" in run["message"]
+
+
+KILL_BEFORE_COMPLETION = textwrap.dedent(
+    """
+    import os, signal
+    import flows.retrain as flow_module
+
+    real_finish = flow_module.finish_run
+
+    class KillBeforeCompleted:
+        # Stands in for the finish-run task: the forecasts are committed, then the process dies.
+        def with_options(self, **options):
+            return self
+
+        def __call__(self, settings, run_id, status, **fields):
+            if status == "completed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real_finish(settings, run_id, status, **fields)
+
+    flow_module.finish_run = KillBeforeCompleted()
+    flow_module.retrain(horizon=6, freq="MS")
+    """
+)
+
+
+def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db, run_env, tmp_path):
+    run_env(loaded_db)
+    good = retrain(horizon=H, freq="MS")
+    env = {**os.environ, "TIDECAST_DATABASE_URL": loaded_db}
+    log = tmp_path / "killed.log"
+    with log.open("w") as out:
+        # Its own session, so the temporary Prefect server it starts can be stopped with it.
+        killed = subprocess.Popen(
+            [sys.executable, "-c", KILL_BEFORE_COMPLETION],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            returncode = killed.wait(timeout=300)
+        finally:
+            try:
+                os.killpg(killed.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert returncode == -signal.SIGKILL, log.read_text()[-2000:]
+    history = runs(loaded_db)
+    assert history["status"].tolist() == ["completed", "running"]
+    orphan = history["run_id"].iloc[-1]
+    written = query(loaded_db, f"SELECT COUNT(*) AS n FROM forecasts WHERE run_id = '{orphan}'")
+    assert written["n"].iloc[0] > 0  # the kill really came after the write
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}

@@ -1,0 +1,97 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import sort_panel
+from models.registry import MODELS
+from tasks.backtest import fold_split, rolling_origin_backtest, series_chunks
+
+H = 6
+
+
+def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000):
+    return rolling_origin_backtest(
+        panel,
+        list(models),
+        horizon=H,
+        folds=folds,
+        season_length=12,
+        freq="MS",
+        chunk_size=chunk_size,
+    )
+
+
+def test_cutoffs_are_h_apart_and_the_last_fold_ends_at_the_last_observation(panel):
+    ordered = sort_panel(panel)
+    cutoffs = []
+    for fold in range(3):
+        train, test = fold_split(ordered, fold, 3, H, min_train=13)
+        one = test[test.series_id == "S00"]
+        assert one["step"].tolist() == list(range(1, H + 1))
+        cutoffs.append(train[train.series_id == "S00"]["ds"].max())
+        assert one["ds"].min() > cutoffs[-1]
+    last = ordered[ordered.series_id == "S00"]["ds"].max()
+    assert test[test.series_id == "S00"]["ds"].max() == last
+    assert [c.to_period("M") for c in cutoffs] == [
+        (last - pd.DateOffset(months=H * k)).to_period("M") for k in (3, 2, 1)
+    ]
+
+
+def test_scores_cover_every_series_model_and_fold(panel):
+    result = run(panel)
+    assert len(result.scores) == panel.series_id.nunique() * 2 * 3
+    assert result.scores[["mase", "smape", "rmse"]].notna().all().all()
+    assert set(result.model_seconds) == {"naive", "seasonal_naive"}
+
+
+def test_short_series_get_fewer_folds_not_none():
+    short = pd.DataFrame(
+        {
+            "series_id": "s",
+            "ds": pd.date_range("2020-01-01", periods=13 + H, freq="MS"),
+            "y": np.arange(13 + H, dtype=float),
+        }
+    )
+    result = run(short)
+    assert sorted(result.scores["fold"].unique()) == [2]
+
+
+def test_chunking_does_not_change_the_scores(panel):
+    whole = run(panel).scores.sort_values(["series_id", "model", "fold"]).reset_index(drop=True)
+    chunked = run(panel, chunk_size=2).scores.sort_values(["series_id", "model", "fold"])
+    pd.testing.assert_frame_equal(whole, chunked.reset_index(drop=True))
+    assert len(series_chunks(sort_panel(panel), 4)) == 2
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
+    """Multiply everything after the earliest cutoff by 1000: fold 0's forecasts must not move."""
+    ordered = sort_panel(panel)
+    from_end = ordered.groupby("series_id").cumcount(ascending=False).to_numpy()
+    poisoned = ordered.copy()
+    poisoned.loc[from_end < 3 * H, "y"] *= 1000
+    first_fold = []
+    for frame in (ordered, poisoned):
+        forecasts = run(frame, models=[name]).fold_forecasts
+        first_fold.append(forecasts.loc[forecasts.fold == 0, ["series_id", "ds", "yhat"]])
+    assert len(first_fold[0]) == H * panel.series_id.nunique()
+    pd.testing.assert_frame_equal(first_fold[0], first_fold[1])
+
+
+def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
+    from models import registry
+
+    class Broken:
+        def __init__(self, freq):
+            self.freq = freq
+
+        def fit(self, panel):
+            raise RuntimeError("boom")
+
+        def predict(self, h):  # pragma: no cover - never reached
+            raise AssertionError
+
+    monkeypatch.setitem(registry.MODELS, "broken", Broken)
+    result = run(panel, models=["broken", "naive"])
+    assert set(result.scores["model"]) == {"naive"}
+    assert any("broken failed" in failure and "boom" in failure for failure in result.failures)

@@ -1,0 +1,46 @@
+import pytest
+
+from tasks.ingest import read_observations
+from tidecast.errors import DatabaseUnavailableError, TidecastError
+
+
+def test_reads_the_source_query(loaded_db, settings_for, observations):
+    raw = read_observations(settings_for(loaded_db))
+    assert list(raw.columns) == ["series_id", "ts", "value"]
+    assert len(raw) == len(observations)
+
+
+def test_missing_column_names_the_query_file_and_the_column(loaded_db, settings_for, tmp_path):
+    query = tmp_path / "source.sql"
+    query.write_text("SELECT series_id, ts AS stamp, value FROM observations")
+    with pytest.raises(TidecastError, match=r"source\.sql must return .*missing: ts"):
+        read_observations(settings_for(loaded_db, source_query=query))
+
+
+def test_extra_columns_are_dropped(loaded_db, settings_for, tmp_path):
+    query = tmp_path / "source.sql"
+    query.write_text("SELECT series_id, ts, value, 1 AS batch FROM observations")
+    raw = read_observations(settings_for(loaded_db, source_query=query))
+    assert list(raw.columns) == ["series_id", "ts", "value"]
+
+
+def test_broken_query_is_reported_as_the_query_not_the_database(loaded_db, settings_for, tmp_path):
+    query = tmp_path / "source.sql"
+    query.write_text("SELECT series_id, ts, value FROM no_such_table")
+    with pytest.raises(TidecastError, match="source.sql failed") as info:
+        read_observations(settings_for(loaded_db, source_query=query))
+    assert not isinstance(info.value, DatabaseUnavailableError)
+
+
+def test_unreachable_database_is_one_line_without_the_password(settings_for):
+    url = "postgresql://tide:hunter2@127.0.0.1:1/nowhere"
+    with pytest.raises(DatabaseUnavailableError) as info:
+        read_observations(settings_for(url))
+    message = str(info.value)
+    assert "127.0.0.1:1/nowhere" in message and "hunter2" not in message
+    assert "\n" not in message
+
+
+def test_missing_query_file_is_named(settings_for, tmp_path):
+    with pytest.raises(TidecastError, match="does not exist"):
+        read_observations(settings_for("sqlite://", source_query=tmp_path / "nope.sql"))

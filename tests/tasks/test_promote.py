@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+
+from tasks.promote import choose_champions
+
+MODELS = ["naive", "seasonal_naive"]
+
+
+def scores(rows):
+    return pd.DataFrame(rows, columns=["series_id", "model", "fold", "mase"])
+
+
+def test_lowest_mean_mase_wins_and_previous_champion_is_recorded():
+    table = scores(
+        [
+            ("a", "naive", 0, 1.0),
+            ("a", "naive", 1, 3.0),  # mean 2.0
+            ("a", "seasonal_naive", 0, 1.5),
+            ("a", "seasonal_naive", 1, 1.5),  # mean 1.5
+            ("b", "naive", 0, 0.5),
+            ("b", "seasonal_naive", 0, 0.9),
+        ]
+    )
+    previous = pd.DataFrame({"series_id": ["a"], "model": ["naive"]})
+    out = choose_champions(table, pd.Index(["a", "b"]), MODELS, previous).set_index("series_id")
+    assert out.loc["a", "model"] == "seasonal_naive" and out.loc["a", "score"] == 1.5
+    assert out.loc["a", "previous_model"] == "naive"
+    assert out.loc["b", "model"] == "naive" and pd.isna(out.loc["b", "previous_model"])
+    assert "2 fold(s)" in out.loc["a", "reason"]
+
+
+def test_tie_goes_to_the_model_listed_first():
+    table = scores([("a", "naive", 0, 1.0), ("a", "seasonal_naive", 0, 1.0)])
+    out = choose_champions(
+        table, pd.Index(["a"]), MODELS, pd.DataFrame(columns=["series_id", "model"])
+    )
+    assert out["model"].tolist() == ["naive"]
+
+
+def test_series_without_scores_falls_back_to_seasonal_naive():
+    table = scores([("a", "naive", 0, np.nan)])
+    out = choose_champions(
+        table, pd.Index(["a", "b"]), MODELS, pd.DataFrame(columns=["series_id", "model"])
+    )
+    assert out["model"].tolist() == ["seasonal_naive", "seasonal_naive"]
+    assert out["reason"].str.contains("fallback").all()

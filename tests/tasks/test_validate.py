@@ -1,0 +1,141 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.validate import enforce_rejection_threshold, validate_observations
+from tidecast.errors import TidecastError
+from tidecast.settings import load_settings
+
+SETTINGS = load_settings(horizon=6, freq="MS", database_url="sqlite://")
+
+
+def with_rows(observations: pd.DataFrame, rows: list[tuple]) -> pd.DataFrame:
+    extra = pd.DataFrame(rows, columns=["series_id", "ts", "value"])
+    return pd.concat([observations.astype(object), extra.astype(object)], ignore_index=True)
+
+
+def accounted(result) -> int:
+    """Rows that made it into the panel as observed (not interpolated) plus quarantined rows."""
+    return len(result.panel) - result.gaps_filled + len(result.rejected)
+
+
+def test_clean_input_is_used_whole(observations):
+    result = validate_observations(observations, SETTINGS)
+    assert result.rejected.empty and result.skipped == {}
+    assert len(result.panel) == len(observations)
+    assert list(result.panel.columns) == ["series_id", "ds", "y"]
+    assert result.grid.freq == "MS" and result.season_length == 12
+
+
+def test_frequency_and_season_length_are_inferred(observations):
+    result = validate_observations(observations, load_settings(horizon=6, database_url="sqlite://"))
+    assert result.grid.freq == "MS" and result.season_length == 12
+
+
+@pytest.mark.parametrize(
+    ("row", "check_name", "reason_part"),
+    [
+        (("S00", "2021-01-01", None), "value_missing", "NULL"),
+        (("S00", "2021-01-01", np.nan), "value_missing", "NaN"),
+        (("S00", "2021-01-01", "twelve"), "value_missing", "not a number"),
+        (("S00", "2021-01-01", np.inf), "value_not_finite", "infinite"),
+        ((None, "2021-01-01", 1.0), "series_id_missing", "NULL"),
+        (("x" * 300, "2021-01-01", 1.0), "series_id_too_long", "255"),
+        (("S00", "not a date", 1.0), "ts_invalid", "not a timestamp"),
+        (("S00", None, 1.0), "ts_invalid", "NULL"),
+        (("S00", "2021-01-15", 1.0), "ts_off_grid", "grid"),
+    ],
+)
+def test_bad_row_is_quarantined_with_its_check(observations, row, check_name, reason_part):
+    # Replace one clean observation so the series keeps its length and grid.
+    clean = observations[~((observations.series_id == "S00") & (observations.ts == "2021-01-01"))]
+    raw = with_rows(clean, [row])
+    result = validate_observations(raw, SETTINGS)
+    assert result.rejected["check_name"].tolist() == [check_name]
+    assert reason_part in result.rejected["reason"].iloc[0]
+    assert accounted(result) == len(raw)
+
+
+def test_rejected_rows_keep_the_raw_values_as_text(observations):
+    raw = with_rows(observations, [("S01", "2031-01-01", "twelve")])
+    rejected = validate_observations(raw, SETTINGS).rejected
+    assert rejected[["series_id", "ts", "value"]].iloc[0].tolist() == [
+        "S01",
+        "2031-01-01",
+        "twelve",
+    ]
+
+
+def test_exact_duplicate_keeps_one_copy(observations):
+    raw = with_rows(observations, [tuple(observations.iloc[5])])
+    result = validate_observations(raw, SETTINGS)
+    assert result.rejected["check_name"].tolist() == ["duplicate_exact"]
+    assert len(result.panel) == len(observations)
+
+
+def test_conflicting_duplicates_are_all_quarantined_and_the_gap_filled(observations):
+    first = observations.iloc[5]
+    raw = with_rows(observations, [(first.series_id, first.ts, first.value + 1)])
+    result = validate_observations(raw, SETTINGS)
+    assert result.rejected["check_name"].tolist() == ["duplicate_conflict"] * 2
+    assert result.gaps_filled == 1
+    assert len(result.panel) == len(observations)
+    assert accounted(result) == len(raw)
+
+
+def test_gap_is_interpolated_linearly_within_its_series(observations):
+    raw = observations.drop(index=[10]).reset_index(drop=True)
+    result = validate_observations(raw, SETTINGS)
+    filled = result.panel.set_index(["series_id", "ds"]).loc[
+        (observations.series_id[10], observations.ts[10]), "y"
+    ]
+    assert filled == pytest.approx((observations.value[9] + observations.value[11]) / 2)
+
+
+def test_short_series_is_skipped_with_its_rows_quarantined(observations):
+    short = pd.DataFrame(
+        {
+            "series_id": "tiny",
+            "ts": pd.date_range("2020-01-01", periods=10, freq="MS"),
+            "value": 1.0,
+        }
+    )
+    raw = pd.concat([observations, short], ignore_index=True)
+    result = validate_observations(raw, SETTINGS)
+    assert set(result.skipped) == {"tiny"}
+    assert "needs at least 19" in result.skipped["tiny"]
+    assert (result.rejected["check_name"] == "series_too_short").sum() == 10
+    assert "tiny" not in set(result.panel["series_id"])
+    assert accounted(result) == len(raw)
+
+
+def test_time_zones_are_converted_to_utc(observations):
+    raw = observations.copy()
+    raw["ts"] = raw["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
+    result = validate_observations(raw, SETTINGS)
+    assert result.rejected.empty
+    assert result.panel["ds"].min() == observations["ts"].min()
+
+
+def test_empty_source_is_a_clear_error():
+    empty = pd.DataFrame(columns=["series_id", "ts", "value"])
+    with pytest.raises(TidecastError, match="no rows"):
+        validate_observations(empty, SETTINGS)
+
+
+def test_threshold_fails_the_run_after_counting(observations):
+    raw = observations.astype(object)
+    raw.loc[raw.index[:40], "value"] = None
+    result = validate_observations(raw, SETTINGS)
+    with pytest.raises(TidecastError, match=r"failed validation.*TIDECAST_MAX_REJECTED_SHARE"):
+        enforce_rejection_threshold(result, SETTINGS)
+    loose = load_settings(horizon=6, freq="MS", database_url="sqlite://", max_rejected_share=0.5)
+    enforce_rejection_threshold(result, loose)
+
+
+def test_nothing_usable_is_a_clear_error(observations):
+    result = validate_observations(
+        observations, load_settings(horizon=100, freq="MS", database_url="sqlite://")
+    )
+    with pytest.raises(TidecastError, match="no series has enough usable history"):
+        enforce_rejection_threshold(result, SETTINGS)

@@ -1,0 +1,91 @@
+"""The `tidecast` command as a user runs it: a real process, real databases, real flow runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+from sqlalchemy import text
+
+from tidecast.db import make_engine, replace_observations
+
+
+def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tidecast.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def count(url: str, sql: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_demo_fills_latest_forecasts_with_every_m3_monthly_series(tmp_path):
+    done = tidecast("demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    url = f"sqlite:///{tmp_path / 'tidecast.db'}"  # the embedded default, in the working directory
+    assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18
+    assert count(url, "SELECT COUNT(DISTINCT series_id) FROM latest_forecasts") == 1428
+    assert "Leaderboard" in done.stdout and "SELECT * FROM latest_forecasts" in done.stdout
+    assert "[backtest] chunk 2/2" in done.stdout  # progress per chunk of series
+    last_line = done.stdout.strip().splitlines()[-1]
+    assert last_line.startswith("demo run ") and "25704 forecast rows" in last_line
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_init_db_twice_says_where(db_url, tmp_path):
+    for _ in range(2):
+        done = tidecast("init-db", "--database-url", db_url, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert "tables and views are ready" in done.stdout
+
+
+def test_unreachable_database_is_one_error_line_without_password(tmp_path):
+    done = tidecast(
+        "retrain", "--database-url", "postgresql://tide:hunter2@127.0.0.1:1/x", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: database postgresql")
+    assert "tide:***@127.0.0.1:1/x is not usable: connection failed" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_bad_flag_value_names_the_flag(tmp_path):
+    done = tidecast("retrain", "--horizon", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--horizon" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_failing_run_prints_one_clear_line(tmp_path, observations):
+    url = f"sqlite:///{tmp_path / 'bad.db'}"
+    bad = observations.astype(object)
+    bad.loc[bad.index[::5], "value"] = None
+    engine = make_engine(url)
+    from tidecast.db import init_db
+
+    init_db(engine)
+    replace_observations(engine, bad)
+    engine.dispose()
+    done = tidecast(
+        "retrain", "--horizon", "6", cwd=tmp_path, env_extra={"TIDECAST_DATABASE_URL": url}
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "failed validation" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    runs = pd.read_sql("SELECT status FROM forecast_runs", make_engine(url))
+    assert runs["status"].tolist() == ["failed"]

@@ -1,0 +1,60 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tidecast.errors import TidecastError
+from tidecast.frequency import infer_freq, make_grid
+
+
+@pytest.mark.parametrize(
+    ("freq", "on", "off", "season"),
+    [
+        ("MS", "2020-03-01", "2020-03-02", 12),
+        ("ME", "2020-02-29", "2020-02-28", 12),
+        ("QS", "2020-04-01", "2020-05-01", 4),
+        ("QS-OCT", "2020-10-01", "2020-09-01", 4),
+        ("YS", "2021-01-01", "2021-06-01", 1),
+        ("W-SUN", "2024-06-02", "2024-06-03", 52),
+        ("D", "2024-06-02", "2024-06-02 12:00", 7),
+        ("h", "2024-06-02 13:00", "2024-06-02 13:30", 24),
+        ("15min", "2024-06-02 13:45", "2024-06-02 13:50", 1),
+    ],
+)
+def test_grid_tells_on_grid_from_off_grid_and_round_trips(freq, on, off, season):
+    grid = make_grid(freq)
+    positions, on_grid = grid.positions(pd.Series([pd.Timestamp(on), pd.Timestamp(off)]))
+    assert on_grid.tolist() == [True, False]
+    assert grid.timestamps(positions[:1])[0] == pd.Timestamp(on)
+    nxt = grid.timestamps(positions[:1] + 1)[0]
+    assert nxt == pd.date_range(on, periods=2, freq=freq)[1]
+    assert grid.season_length == season
+
+
+def test_timestamps_are_consecutive_positions():
+    grid = make_grid("MS")
+    stamps = pd.Series(pd.date_range("1999-11-01", periods=5, freq="MS"))
+    positions, on_grid = grid.positions(stamps)
+    assert on_grid.all()
+    assert np.diff(positions).tolist() == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("freq", ["B", "2MS", "nonsense"])
+def test_unsupported_frequency_is_a_clear_error(freq):
+    with pytest.raises(TidecastError, match="frequency"):
+        make_grid(freq)
+
+
+def test_infer_freq_uses_the_most_common_answer():
+    ds = pd.concat(
+        [pd.Series(pd.date_range("2020-01-01", periods=24, freq="MS")) for _ in range(3)]
+        + [pd.Series(pd.to_datetime(["2020-01-01", "2020-01-09", "2020-03-02"]))],
+        ignore_index=True,
+    )
+    ids = pd.Series(np.repeat(["a", "b", "c", "d"], [24, 24, 24, 3]))
+    assert infer_freq(ds, ids) == "MS"
+
+
+def test_infer_freq_names_the_flag_when_it_cannot():
+    ds = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-09", "2020-03-02"]))
+    with pytest.raises(TidecastError, match="--freq"):
+        infer_freq(ds, pd.Series(["a", "a", "a"]))
