@@ -8,6 +8,7 @@ from tasks.backtest import backtest
 from tasks.forecast import forecast
 from tasks.ingest import ingest
 from tasks.promote import promote
+from tasks.report import report_models
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
@@ -50,6 +51,7 @@ def retrain(
             validated.panel, chosen, scored, settings, validated.season_length, validated.grid.freq
         )
         write_forecasts.with_options(**io)(settings, run_id, scored.scores, chosen, rows)
+        report_models(run_id, scored.scores, chosen, scored.model_seconds)
         finish_run.with_options(**io)(
             settings, run_id, "completed", **run_summary(validated, scored, chosen, notes)
         )

@@ -59,3 +59,44 @@ class SeasonalNaive:
         row = np.repeat(np.arange(len(self.last_ds_)), h)
         out["yhat"] = self.season_[row, column]
         return out.drop(columns="step")
+
+
+class Drift:
+    """Random walk with drift: the last value plus the average step of the whole history."""
+
+    def __init__(self, freq: str) -> None:
+        self.freq = freq
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        group = sort_panel(panel).groupby("series_id", sort=True)
+        last, first, size = group.last(), group["y"].first(), group["y"].size()
+        self.last_ds_ = last["ds"]
+        self.last_y_ = last["y"].to_numpy(dtype=float)
+        steps = np.maximum(size.to_numpy() - 1, 1)
+        self.slope_ = (self.last_y_ - first.to_numpy(dtype=float)) / steps
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        out = future_frame(self.last_ds_, h, self.freq)
+        out["yhat"] = np.repeat(self.last_y_, h) + np.repeat(self.slope_, h) * out["step"]
+        return out.drop(columns="step")
+
+
+class WindowAverage:
+    """The mean of each series' last season (`season_length` points, or all it has)."""
+
+    def __init__(self, season_length: int, freq: str) -> None:
+        self.season_length = season_length
+        self.freq = freq
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        ordered = sort_panel(panel)
+        recent = ordered[positions_from_end(ordered) < max(self.season_length, 2)]
+        self.last_ds_ = ordered.groupby("series_id", sort=True)["ds"].last()
+        self.mean_ = recent.groupby("series_id", sort=True)["y"].mean().to_numpy(dtype=float)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        out = future_frame(self.last_ds_, h, self.freq)
+        out["yhat"] = np.repeat(self.mean_, h)
+        return out.drop(columns="step")

@@ -1,8 +1,9 @@
--- Models of one run by mean backtest MASE, with the number of series each one won.
+-- Models of one run by mean backtest MASE, with interval coverage and series won.
 SELECT s.model,
        AVG(s.mase) AS mean_mase,
        AVG(s.smape) AS mean_smape,
-       COUNT(DISTINCT s.series_id) AS series_scored,
+       AVG(s.coverage_80) AS coverage_80,
+       AVG(s.coverage_95) AS coverage_95,
        (SELECT COUNT(*) FROM champions AS c
          WHERE c.run_id = s.run_id AND c.model = s.model) AS series_won
 FROM backtest_scores AS s

@@ -14,15 +14,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.base import positions_from_end, sort_panel
-from models.registry import build_model
+from models.base import clone, positions_from_end, sort_panel
+from models.registry import build_model, is_global
+from tasks.intervals import interval_coverage
 from tasks.options import compute_task
 from tidecast.metrics import insample_scale, score_errors
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
 from tidecast.settings import Settings
 
-SCORE_COLUMNS = ["series_id", "model", "fold", "cutoff", "mase", "smape", "rmse"]
+SCORE_COLUMNS = [
+    "series_id",
+    "model",
+    "fold",
+    "cutoff",
+    "mase",
+    "smape",
+    "rmse",
+    "coverage_80",
+    "coverage_95",
+]
 FOLD_FORECAST_COLUMNS = ["series_id", "model", "fold", "ds", "step", "y", "yhat", "scale"]
 
 
@@ -81,50 +92,76 @@ def rolling_origin_backtest(
     horizon: int,
     folds: int,
     season_length: int,
-    freq: str,
     chunk_size: int,
+    context: dict,
 ) -> BacktestResult:
-    """Backtest every model on every series; a model failing on a chunk skips only that chunk."""
+    """Backtest every model on every series; a model failing on a chunk skips only that chunk.
+
+    `context` is what models are built with (see `Settings.model_context`).
+    """
     ordered = sort_panel(panel)
-    chunks = series_chunks(ordered, chunk_size)
+    models = {name: build_model(name, **context) for name in model_names}
+    local = [name for name, model in models.items() if not is_global(model)]
+    global_ = [name for name, model in models.items() if is_global(model)]
+    # Local models work per chunk of series; a global model learns from all series at once.
+    plan = [(series_chunks(ordered, chunk_size), local), ([ordered], global_)]
     min_train = min_train_length(season_length)
     seconds: dict[str, float] = defaultdict(float)
     scores, fold_forecasts, failures = [], [], []
-    for number, chunk in enumerate(chunks, start=1):
-        report("backtest", f"chunk {number}/{len(chunks)}: {chunk['series_id'].nunique()} series")
-        for fold in range(folds):
-            train, test = fold_split(chunk, fold, folds, horizon, min_train)
-            if train.empty:
-                continue
-            scale = insample_scale(train, season_length)
-            cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
-            test = test.join(scale, on="series_id").join(cutoff, on="series_id")
-            for name in model_names:
-                started = time.perf_counter()
-                try:
-                    model = build_model(name, season_length=season_length, freq=freq)
-                    predicted = model.fit(train).predict(horizon)
-                except Exception as exc:  # one model's failure must not stop the others
-                    failures.append(f"{name} failed on chunk {number} fold {fold}: {exc!r}")
-                    report("backtest", failures[-1])
+    for chunks, names in plan:
+        if not names:
+            continue
+        for number, chunk in enumerate(chunks, start=1):
+            report(
+                "backtest",
+                f"{', '.join(names)}: chunk {number}/{len(chunks)}, "
+                f"{chunk['series_id'].nunique()} series",
+            )
+            for fold in range(folds):
+                train, test = fold_split(chunk, fold, folds, horizon, min_train)
+                if train.empty:
                     continue
-                finally:
-                    seconds[name] += time.perf_counter() - started
-                pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
-                bad = ~np.isfinite(pairs["yhat"])
-                if bad.any():
-                    failures.append(
-                        f"{name} returned non-finite forecasts for "
-                        f"{pairs.loc[bad, 'series_id'].nunique()} series on fold {fold}"
-                    )
-                    pairs = pairs[~bad.to_numpy()]
-                pairs = pairs.assign(model=name, fold=fold)
-                scored = score_errors(pairs, ["series_id", "model", "fold"])
-                scores.append(scored.join(cutoff, on="series_id"))
-                fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
+                scale = insample_scale(train, season_length)
+                cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
+                test = test.join(scale, on="series_id").join(cutoff, on="series_id")
+                for name in names:
+                    started = time.perf_counter()
+                    try:
+                        predicted = clone(models[name]).fit(train).predict(horizon)
+                    except Exception as exc:  # one model's failure must not stop the others
+                        failures.append(f"{name} failed on chunk {number} fold {fold}: {exc!r}")
+                        report("backtest", failures[-1])
+                        continue
+                    finally:
+                        spent = time.perf_counter() - started
+                        seconds[name] += spent
+                    report("backtest", f"{name} fold {fold + 1}/{folds}: {spent:.1f}s")
+                    fell_back = predicted.attrs.get("fallbacks", [])
+                    if fell_back:
+                        failures.append(
+                            f"{name} fell back to seasonal_naive on fold {fold} for "
+                            f"{len(fell_back)} series: {', '.join(fell_back[:10])}"
+                            + (" …" if len(fell_back) > 10 else "")
+                        )
+                    pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
+                    bad = ~np.isfinite(pairs["yhat"].to_numpy())
+                    if bad.any():
+                        failures.append(
+                            f"{name} returned non-finite forecasts for "
+                            f"{pairs.loc[bad, 'series_id'].nunique()} series on fold {fold}"
+                        )
+                        pairs = pairs[~bad]
+                    pairs = pairs.assign(model=name, fold=fold)
+                    scored = score_errors(pairs, ["series_id", "model", "fold"])
+                    scores.append(scored.join(cutoff, on="series_id"))
+                    fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
+    fold_forecasts = _concat(fold_forecasts, FOLD_FORECAST_COLUMNS)
+    scored = _concat(scores, SCORE_COLUMNS[:-2]).merge(
+        interval_coverage(fold_forecasts), on=["series_id", "model", "fold"], how="left"
+    )
     return BacktestResult(
-        scores=_concat(scores, SCORE_COLUMNS),
-        fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
+        scores=scored[SCORE_COLUMNS],
+        fold_forecasts=fold_forecasts,
         model_seconds={name: round(seconds[name], 3) for name in model_names},
         failures=failures,
     )
@@ -140,8 +177,8 @@ def backtest_models(
         horizon=settings.horizon,
         folds=settings.folds,
         season_length=season_length,
-        freq=freq,
         chunk_size=settings.chunk_size,
+        context=settings.model_context(season_length, freq),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from models.base import sort_panel
-from models.registry import build_model
+from models.registry import build_model, is_global
 from tasks.backtest import BacktestResult
+from tasks.intervals import add_intervals, error_quantiles
 from tasks.options import compute_task
 from tidecast.metrics import insample_scale
 from tidecast.progress import report
@@ -23,28 +25,6 @@ FORECAST_COLUMNS = [
     "yhat_lower_95",
     "yhat_upper_95",
 ]
-# interval column -> quantile of the backtest's scaled errors
-_QUANTILES = {
-    "yhat_lower_95": 0.025,
-    "yhat_lower_80": 0.10,
-    "yhat_upper_80": 0.90,
-    "yhat_upper_95": 0.975,
-}
-
-
-def error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Per model and step, the quantiles of backtest errors divided by the series' scale.
-
-    Pooling scaled errors across series gives every step enough samples even when
-    each series has only a few folds; scaling back by the series' own MASE scale
-    makes the band as wide as the series is noisy.
-    """
-    if fold_forecasts.empty:
-        return pd.DataFrame(columns=["model", "step", *_QUANTILES])
-    scaled_error = (fold_forecasts["y"] - fold_forecasts["yhat"]) / fold_forecasts["scale"]
-    group = scaled_error.groupby([fold_forecasts["model"], fold_forecasts["step"]])
-    table = pd.DataFrame({column: group.quantile(q) for column, q in _QUANTILES.items()})
-    return table.reset_index()
 
 
 def forecast_with_intervals(
@@ -54,7 +34,7 @@ def forecast_with_intervals(
     *,
     horizon: int,
     season_length: int,
-    freq: str,
+    context: dict,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Forecasts for every series from its champion, with 80% and 95% intervals.
 
@@ -66,30 +46,36 @@ def forecast_with_intervals(
     notes: list[str] = []
     parts = []
     for name, members in champions.groupby("model", sort=False)["series_id"]:
-        history = ordered[ordered["series_id"].isin(members)]
-        report("forecast", f"{name}: fitting {len(members)} series on full history")
+        mine = ordered["series_id"].isin(members)
+        model = build_model(name, **context)
+        # A global model learns from every series, as it did in the backtest; a local one
+        # only needs the series it won.
+        history = ordered if is_global(model) else ordered[mine]
+        report(
+            "forecast",
+            f"{name}: fitting on {history['series_id'].nunique()} series, "
+            f"forecasting {len(members)}",
+        )
+        fallback = build_model("seasonal_naive", **context).fit(ordered[mine]).predict(horizon)
         try:
-            predicted = (
-                build_model(name, season_length=season_length, freq=freq)
-                .fit(history)
-                .predict(horizon)
-            )
-            used = name
+            predicted = model.fit(history).predict(horizon)
+            predicted = predicted[predicted["series_id"].isin(members)]
         except Exception as exc:  # keep the dashboard whole: fall back, and say so
             notes.append(f"{name} failed on the final fit ({exc!r}); seasonal_naive used instead")
-            predicted = (
-                build_model("seasonal_naive", season_length=season_length, freq=freq)
-                .fit(history)
-                .predict(horizon)
+            parts.append(fallback.assign(model="seasonal_naive"))
+            continue
+        bad = predicted.loc[~np.isfinite(predicted["yhat"]), "series_id"].unique()
+        if len(bad):
+            notes.append(
+                f"{name} gave non-finite forecasts for {len(bad)} series; "
+                "seasonal_naive used for them"
             )
-            used = "seasonal_naive"
-        parts.append(predicted.assign(model=used))
+            predicted = predicted[~predicted["series_id"].isin(bad)]
+            parts.append(fallback[fallback["series_id"].isin(bad)].assign(model="seasonal_naive"))
+        parts.append(predicted.assign(model=name))
     out = pd.concat(parts, ignore_index=True).sort_values(["series_id", "ds"], kind="stable")
     out["step"] = out.groupby("series_id").cumcount() + 1
-    out = out.merge(quantiles, on=["model", "step"], how="left").join(scale, on="series_id")
-    for column in _QUANTILES:
-        out[column] = out["yhat"] + out[column] * out["scale"]
-    out = out.rename(columns={"ds": "ts"})
+    out = add_intervals(out, quantiles, scale).rename(columns={"ds": "ts"})
     return out[FORECAST_COLUMNS].reset_index(drop=True), notes
 
 
@@ -108,7 +94,7 @@ def forecast_champions(
         error_quantiles(backtest_result.fold_forecasts),
         horizon=settings.horizon,
         season_length=season_length,
-        freq=freq,
+        context=settings.model_context(season_length, freq),
     )
 
 

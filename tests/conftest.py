@@ -140,6 +140,9 @@ def run_env(monkeypatch, prefect_harness):
     def use(url: str, **env: str) -> None:
         monkeypatch.setenv("TIDECAST_DATABASE_URL", url)
         monkeypatch.setenv("TIDECAST_IO_RETRY_DELAY_SECONDS", "0")
+        # The baselines keep flow tests fast; tests/flows/test_zoo.py runs the whole zoo.
+        monkeypatch.setenv("TIDECAST_MODELS", "naive,seasonal_naive")
+        monkeypatch.setenv("TIDECAST_N_JOBS", "1")
         for key, value in env.items():
             monkeypatch.setenv(f"TIDECAST_{key.upper()}", value)
 

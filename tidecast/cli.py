@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="load the M3 monthly series into the database and run retrain with h=18"
     )
     _common(demo)
+    demo.add_argument("--models", help="comma-separated model names (default: the default zoo)")
     return parser
 
 

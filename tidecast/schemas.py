@@ -81,7 +81,7 @@ def coerce_observations(raw: pd.DataFrame) -> pd.DataFrame:
 
     Time zones are converted to UTC and dropped, so naive and aware sources line up.
     """
-    series_id = raw["series_id"].astype("str")
+    series_id = raw["series_id"].map(str, na_action="ignore")  # missing stays missing
     ts = pd.to_datetime(raw["ts"], errors="coerce", utc=True, format="mixed")
     value = pd.to_numeric(raw["value"], errors="coerce").astype("float64")
     return pd.DataFrame(

@@ -6,6 +6,7 @@ module reads the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,24 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sql import SQL_DIR
 from tidecast.errors import TidecastError
+
+# The default zoo: everything but AutoARIMA, whose fit alone takes ~13 minutes on the
+# 1428 M3 monthly series on 2 cores (see BENCHMARKS.md); it stays available by name.
+DEFAULT_MODELS = (
+    "naive",
+    "seasonal_naive",
+    "drift",
+    "window_average",
+    "auto_ets",
+    "auto_theta",
+    "auto_ces",
+    "ridge",
+    "hgb",
+    "lstm",
+    "gru",
+    "transformer",
+    "nbeats",
+)
 
 
 class Settings(BaseSettings):
@@ -38,7 +57,7 @@ class Settings(BaseSettings):
         3, ge=1, description="Rolling-origin backtest folds, cutoffs `horizon` apart."
     )
     models: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["naive", "seasonal_naive"],
+        default_factory=lambda: list(DEFAULT_MODELS),
         description="Models to backtest, comma separated.",
     )
     max_rejected_share: float = Field(
@@ -46,6 +65,16 @@ class Settings(BaseSettings):
     )
     chunk_size: int = Field(
         1000, ge=1, description="Series per chunk in the backtest and forecast."
+    )
+    seed: int = Field(0, description="Seed for every model that draws random numbers.")
+    n_jobs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Processes for the local statistical models (default: all cores).",
+    )
+    train_max_steps: int = Field(1000, ge=1, description="Training steps per torch model fit.")
+    train_max_seconds: float = Field(
+        120.0, gt=0, description="Wall-time cap per torch model fit (a safety net)."
     )
     io_retries: int = Field(
         2, ge=0, description="Retries of a database task that failed to connect."
@@ -55,6 +84,18 @@ class Settings(BaseSettings):
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""
         return self.model_dump(mode="json", exclude={"database_url"})
+
+    def model_context(self, season_length: int, freq: str) -> dict[str, Any]:
+        """What every model may be built with; each takes the parameters it names."""
+        return {
+            "season_length": season_length,
+            "freq": freq,
+            "horizon": self.horizon,
+            "seed": self.seed,
+            "n_jobs": self.n_jobs,
+            "max_steps": self.train_max_steps,
+            "max_seconds": self.train_max_seconds,
+        }
 
     def io_task_options(self) -> dict[str, Any]:
         """Options for `Task.with_options` on the tasks that talk to the database."""

@@ -7,6 +7,15 @@ from models.registry import MODELS
 from tasks.backtest import fold_split, rolling_origin_backtest, series_chunks
 
 H = 6
+CONTEXT = {
+    "season_length": 12,
+    "freq": "MS",
+    "horizon": H,
+    "seed": 0,
+    "n_jobs": 1,
+    "max_steps": 40,
+    "max_seconds": 30.0,
+}
 
 
 def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000):
@@ -16,8 +25,8 @@ def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000):
         horizon=H,
         folds=folds,
         season_length=12,
-        freq="MS",
         chunk_size=chunk_size,
+        context=CONTEXT,
     )
 
 
@@ -92,6 +101,7 @@ def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
             raise AssertionError
 
     monkeypatch.setitem(registry.MODELS, "broken", Broken)
+    monkeypatch.setattr("tasks.backtest.build_model", registry.build_model)
     result = run(panel, models=["broken", "naive"])
     assert set(result.scores["model"]) == {"naive"}
     assert any("broken failed" in failure and "boom" in failure for failure in result.failures)

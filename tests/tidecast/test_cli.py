@@ -35,13 +35,13 @@ def count(url: str, sql: str) -> int:
 
 
 def test_demo_fills_latest_forecasts_with_every_m3_monthly_series(tmp_path):
-    done = tidecast("demo", cwd=tmp_path)
+    done = tidecast("demo", "--models", "naive,seasonal_naive", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     url = f"sqlite:///{tmp_path / 'tidecast.db'}"  # the embedded default, in the working directory
     assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18
     assert count(url, "SELECT COUNT(DISTINCT series_id) FROM latest_forecasts") == 1428
     assert "Leaderboard" in done.stdout and "SELECT * FROM latest_forecasts" in done.stdout
-    assert "[backtest] chunk 2/2" in done.stdout  # progress per chunk of series
+    assert "chunk 2/2" in done.stdout  # progress per chunk of series
     last_line = done.stdout.strip().splitlines()[-1]
     assert last_line.startswith("demo run ") and "25704 forecast rows" in last_line
     assert "Traceback" not in done.stdout + done.stderr

@@ -1,0 +1,117 @@
+"""torch networks for the global models, apart from the training loop (models/neural.py).
+
+Every network maps a batch of scaled windows `x` of shape (batch, lookback, features)
+to forecasts of shape (batch, horizon), all steps at once. Feature 0 is the scaled
+value; the others are the sine and cosine of each time step's position in the season.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class RecurrentNet(nn.Module):
+    """LSTM or GRU encoder over the window; a linear head on the last hidden state."""
+
+    def __init__(
+        self, n_features: int, horizon: int, cell: str = "lstm", hidden: int = 64, layers: int = 2
+    ) -> None:
+        super().__init__()
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.encoder = rnn(n_features, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.encoder(x)  # (batch, lookback, hidden)
+        return self.head(states[:, -1])
+
+
+class PositionalEncoding(nn.Module):
+    """Fixed sinusoidal positions (Vaswani et al.) added to the embedded window."""
+
+    def __init__(self, d_model: int, length: int) -> None:
+        super().__init__()
+        position = torch.arange(length).unsqueeze(1)
+        frequency = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10_000.0) / d_model))
+        table = torch.zeros(length, d_model)
+        table[:, 0::2] = torch.sin(position * frequency)
+        table[:, 1::2] = torch.cos(position * frequency)
+        self.register_buffer("table", table)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.table[: x.shape[1]]
+
+
+class TransformerNet(nn.Module):
+    """Transformer encoder over the window; the head reads the last and the mean token."""
+
+    def __init__(
+        self,
+        n_features: int,
+        horizon: int,
+        lookback: int,
+        d_model: int = 32,
+        heads: int = 4,
+        layers: int = 2,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Linear(n_features, d_model)
+        self.positions = PositionalEncoding(d_model, lookback)
+        layer = nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=2 * d_model, dropout=dropout, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(2 * d_model, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.encoder(self.positions(self.embed(x)))  # (batch, lookback, d_model)
+        return self.head(torch.cat([tokens[:, -1], tokens.mean(dim=1)], dim=1))
+
+
+class NBeatsBlock(nn.Module):
+    def __init__(self, lookback: int, extra: int, horizon: int, width: int, layers: int) -> None:
+        super().__init__()
+        sizes = [lookback + extra] + [width] * layers
+        body: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            body += [nn.Linear(a, b), nn.ReLU()]
+        self.body = nn.Sequential(*body)
+        self.backcast = nn.Linear(width, lookback)
+        self.forecast = nn.Linear(width, horizon)
+
+    def forward(self, values: torch.Tensor, extra: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        hidden = self.body(torch.cat([values, extra], dim=1))
+        return self.backcast(hidden), self.forecast(hidden)
+
+
+class NBeatsNet(nn.Module):
+    """N-BEATS (generic): stacked MLP blocks, each removing what it explains from the input
+    (backcast) and adding its part of the forecast (Oreshkin et al., 2020)."""
+
+    def __init__(
+        self,
+        n_features: int,
+        horizon: int,
+        lookback: int,
+        blocks: int = 4,
+        width: int = 256,
+        layers: int = 3,
+    ) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            NBeatsBlock(lookback, n_features - 1, horizon, width, layers) for _ in range(blocks)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        residual = x[:, :, 0]
+        extra = x[:, -1, 1:]  # season position of the window's last step
+        forecast = torch.zeros(x.shape[0], self.blocks[0].forecast.out_features, device=x.device)
+        for block in self.blocks:
+            backcast, part = block(residual, extra)
+            residual = residual - backcast
+            forecast = forecast + part
+        return forecast

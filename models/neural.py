@@ -1,0 +1,178 @@
+"""Global torch forecasters: one training loop for the networks in models/networks.py.
+
+Trained on windows from all series (each scaled by its own inputs), with Adam on the
+mean absolute error, early stopping on a validation slice taken from the end of the
+training data (so from before any backtest cutoff), and a budget in steps and seconds.
+Seeded: on CPU the same data and seed give the same forecasts, as long as training stops
+by steps or early stopping rather than by the time budget. Uses CUDA when available.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from models.base import future_frame
+from models.networks import NBeatsNet, RecurrentNet, TransformerNet
+from models.windows import Windows, build_windows, last_windows
+from tidecast.frequency import make_grid
+
+
+def season_channels(windows: Windows, lookback: int, freq: str, season_length: int) -> np.ndarray:
+    """(n, lookback, 2): sine and cosine of every input step's position in the season."""
+    n = len(windows.end_times)
+    if season_length <= 1 or n == 0:
+        return np.zeros((n, lookback, 2))
+    end = make_grid(freq).positions(pd.Series(windows.end_times))[0]
+    steps = end[:, None] - np.arange(lookback - 1, -1, -1)[None, :]
+    angle = 2 * np.pi * (steps % season_length) / season_length
+    return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+
+
+class TorchForecaster:
+    """Base: subclasses build the network in `_network(n_features, lookback)`."""
+
+    global_model = True  # one model learns from every series
+
+    def __init__(
+        self,
+        horizon: int,
+        season_length: int,
+        freq: str,
+        lookback: int | None = None,
+        max_steps: int = 1000,
+        max_seconds: float = 120.0,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        patience: int = 5,
+        max_windows: int = 200_000,
+        seed: int = 0,
+        device: str | None = None,
+    ) -> None:
+        self.horizon = horizon
+        self.season_length = season_length
+        self.freq = freq
+        self.lookback = lookback
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.max_windows = max_windows
+        self.seed = seed
+        self.device = device
+
+    def _network(self, n_features: int, lookback: int) -> nn.Module:
+        raise NotImplementedError
+
+    def _lookback(self) -> int:
+        return self.lookback or max(2 * self.season_length, self.horizon, 8)
+
+    def _device(self) -> torch.device:
+        if self.device:
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def _tensor(self, windows: Windows, lookback: int, device: torch.device) -> torch.Tensor:
+        season = season_channels(windows, lookback, self.freq, self.season_length)
+        x = np.concatenate([windows.inputs[:, :, None], season], axis=-1)
+        return torch.as_tensor(x, dtype=torch.float32, device=device)
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        lookback, device = self._lookback(), self._device()
+        windows = build_windows(
+            panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
+        )
+        if len(windows.inputs) == 0:
+            raise ValueError(
+                f"no series is longer than lookback + horizon = {lookback + self.horizon}"
+            )
+        x = self._tensor(windows, lookback, device)
+        y = torch.as_tensor(windows.targets, dtype=torch.float32, device=device)
+        # Validation: each series' most recent window; training: windows whose targets end
+        # at least a horizon earlier, so no training target overlaps a validation target.
+        is_val = windows.steps_to_end == 0
+        is_train = windows.steps_to_end >= self.horizon
+        if is_train.sum() < self.batch_size or not is_val.any():
+            is_train, is_val = np.ones(len(x), bool), np.zeros(len(x), bool)
+        train_idx = torch.as_tensor(np.flatnonzero(is_train), device=device)
+        val_idx = torch.as_tensor(np.flatnonzero(is_val), device=device)
+
+        torch.manual_seed(self.seed)
+        network = self._network(x.shape[-1], lookback).to(device)
+        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
+        sampler = torch.Generator(device="cpu").manual_seed(self.seed)
+        loss_fn = nn.L1Loss()
+        best, best_state, bad_checks, started = np.inf, None, 0, time.perf_counter()
+        check_every = 50
+        self.steps_ = 0
+        for step in range(1, self.max_steps + 1):
+            network.train()
+            pick = torch.randint(len(train_idx), (self.batch_size,), generator=sampler)
+            batch = train_idx[pick.to(device)]
+            optimizer.zero_grad()
+            loss = loss_fn(network(x[batch]), y[batch])
+            loss.backward()
+            nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            self.steps_ = step
+            if step % check_every and step != self.max_steps:
+                continue
+            if len(val_idx):
+                network.eval()
+                with torch.no_grad():
+                    score = loss_fn(network(x[val_idx]), y[val_idx]).item()
+                if score < best - 1e-4:
+                    best, best_state, bad_checks = score, copy.deepcopy(network.state_dict()), 0
+                else:
+                    bad_checks += 1
+                if bad_checks >= self.patience:
+                    break
+            if time.perf_counter() - started > self.max_seconds:
+                break
+        if best_state is not None:
+            network.load_state_dict(best_state)
+        network.eval()
+        self.network_ = network
+        self.validation_loss_ = best
+        self.last_ = last_windows(panel, lookback)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        if h > self.horizon:
+            raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
+        device = next(self.network_.parameters()).device
+        with torch.no_grad():
+            scaled = self.network_(self._tensor(self.last_, self._lookback(), device))
+        values = self.last_.unscale(scaled.cpu().numpy().astype(float))[:, :h]
+        out = future_frame(
+            pd.Series(self.last_.end_times, index=self.last_.series_ids), h, self.freq
+        )
+        out["yhat"] = values.reshape(-1)
+        return out.drop(columns="step")
+
+
+class LSTM(TorchForecaster):
+    def _network(self, n_features: int, lookback: int) -> nn.Module:
+        return RecurrentNet(n_features, self.horizon, cell="lstm")
+
+
+class GRU(TorchForecaster):
+    def _network(self, n_features: int, lookback: int) -> nn.Module:
+        return RecurrentNet(n_features, self.horizon, cell="gru")
+
+
+class Transformer(TorchForecaster):
+    def _network(self, n_features: int, lookback: int) -> nn.Module:
+        return TransformerNet(n_features, self.horizon, lookback)
+
+
+class NBEATS(TorchForecaster):
+    def _network(self, n_features: int, lookback: int) -> nn.Module:
+        return NBeatsNet(n_features, self.horizon, lookback)

@@ -1,0 +1,41 @@
+"""One contract for every registered model: clone -> fit -> predict on a seeded panel."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import clone
+from models.registry import MODELS, build_model
+from tests.conftest import as_panel, synthetic_panel
+
+H = 12
+
+
+@pytest.fixture(scope="module")
+def train_test():
+    panel = as_panel(synthetic_panel(n_series=8, lengths=(96, 72, 60, 40), seed=1))
+    train = panel.groupby("series_id").head(-H).reset_index(drop=True)
+    test = panel.groupby("series_id").tail(H)
+    reference = build_model("seasonal_naive", season_length=12, freq="MS").fit(train).predict(H)
+    merged = test.merge(reference, on=["series_id", "ds"])
+    return train, test, (merged["y"] - merged["yhat"]).abs().mean()
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_contract(name, train_test, context):
+    train, test, reference_mae = train_test
+    before = train.copy()
+    fitted = clone(build_model(name, **context)).fit(train)
+    first = fitted.predict(H)
+    second = fitted.predict(H)
+    pd.testing.assert_frame_equal(train, before)  # the input is not mutated
+    pd.testing.assert_frame_equal(first, second)  # predicting twice gives the same answer
+    assert list(first.columns) == ["series_id", "ds", "yhat"]
+    assert len(first) == H * train["series_id"].nunique()  # every series, short ones too
+    assert np.isfinite(first["yhat"]).all()
+    merged = test.merge(first, on=["series_id", "ds"])
+    assert len(merged) == len(test)
+    mae = (merged["y"] - merged["yhat"]).abs().mean()
+    assert mae <= 2.5 * reference_mae, (
+        f"{name}: MAE {mae:.2f} vs seasonal naive {reference_mae:.2f}"
+    )
