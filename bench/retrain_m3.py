@@ -1,0 +1,68 @@
+"""The real `retrain` flow on the M3 monthly series, run through the CLI as a user would.
+
+    .venv/bin/python bench/retrain_m3.py [--models a,b]
+
+Runs `tidecast demo` (M3 monthly training parts into a fresh SQLite file, then the
+retrain flow with h=18 and the default zoo) in a subprocess, and reports its wall time,
+peak memory, each model's share of the model time (from `forecast_runs.model_seconds`),
+and the accuracy of what landed in `latest_forecasts` on the official test part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench.m3 import m3_train_test, score  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="tidecast-bench-"))
+    command = [str(Path(sys.executable).parent / "tidecast"), "demo"]
+    if args.models:
+        command += ["--models", args.models]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        sys.exit(done.stdout + done.stderr)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    engine = create_engine(f"sqlite:///{workdir / 'tidecast.db'}")
+    with engine.connect() as conn:
+        run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
+        latest = pd.read_sql(
+            text("SELECT series_id, ts AS ds, yhat, model FROM latest_forecasts"),
+            conn,
+            parse_dates=["ds"],
+        )
+    seconds = json.loads(run["model_seconds"])
+    total = sum(seconds.values())
+    train, test = m3_train_test("monthly")
+    accuracy = score(train, test, latest, 12)
+    print(f"command: {' '.join(['tidecast', *command[1:]])}")
+    print(f"wall time {wall:.0f} s, peak RSS {peak_mb:.0f} MB, model time {total:.0f} s")
+    print(
+        f"latest_forecasts on the official test: sMAPE {accuracy['smape']:.2f}, "
+        f"MASE {accuracy['mase']:.3f}"
+    )
+    shares = pd.DataFrame({"seconds": seconds}).assign(share=lambda t: t.seconds / total)
+    shares["series_won"] = latest.drop_duplicates("series_id")["model"].value_counts()
+    print(shares.fillna(0).sort_values("seconds", ascending=False).to_markdown(floatfmt=".2f"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+import numpy as np
+from statsforecast import models as sf
+
+from models.statistical import StatsForecastModel, _Guarded
+from tests.conftest import as_panel, synthetic_panel
+
+
+class _ExplodesOnMarkedSeries(sf.Naive):
+    """statsforecast's Naive, except that it raises on a series starting at 999."""
+
+    def __init__(self, season_length: int) -> None:
+        super().__init__()
+
+    def forecast(self, y, h, *args, **kwargs):
+        if y[0] == 999:
+            raise FloatingPointError("cannot fit this one")
+        return super().forecast(y, h, *args, **kwargs)
+
+
+class _Guarded_Exploding(_Guarded, _ExplodesOnMarkedSeries):
+    pass
+
+
+class Exploding(StatsForecastModel):
+    _model = _Guarded_Exploding
+
+
+def test_a_failing_series_falls_back_to_seasonal_naive_and_is_named():
+    panel = as_panel(synthetic_panel(n_series=3, lengths=(48,)))
+    panel.loc[panel.series_id.eq("S01").idxmax(), "y"] = 999.0
+    out = Exploding(season_length=12, freq="MS").fit(panel).predict(6)
+    assert out.attrs["fallbacks"] == ["S01"]
+    assert np.isfinite(out["yhat"]).all()
+    marked = out[out.series_id == "S01"]["yhat"].to_numpy()
+    season = panel[panel.series_id == "S01"]["y"].to_numpy()[-12:]
+    np.testing.assert_allclose(marked, season[:6])  # the seasonal naive forecast
+
+
+def test_auto_ets_matches_statsforecast_run_directly():
+    from statsforecast import StatsForecast
+
+    from models.statistical import AutoETS
+
+    panel = as_panel(synthetic_panel(n_series=3))
+    ours = AutoETS(season_length=12, freq="MS").fit(panel).predict(6)
+    direct = StatsForecast(models=[sf.AutoETS(season_length=12)], freq="MS").forecast(
+        df=panel.rename(columns={"series_id": "unique_id"}), h=6
+    )
+    np.testing.assert_allclose(ours["yhat"].to_numpy(), direct["AutoETS"].to_numpy())
