@@ -5,7 +5,8 @@
 Runs `tidecast demo` (M3 monthly training parts into a fresh SQLite file, then the
 retrain flow with h=18 and the default zoo) in a subprocess, and reports its wall time,
 peak memory, each model's share of the model time (from `forecast_runs.model_seconds`),
-and the accuracy of what landed in `latest_forecasts` on the official test part.
+and the accuracy and interval coverage of what landed in `latest_forecasts` on the
+official test part.
 """
 
 from __future__ import annotations
@@ -53,14 +54,21 @@ def main() -> None:
     total = sum(seconds.values())
     train, test = m3_train_test("monthly")
     accuracy = score(train, test, latest, 12)
+    judged = test.merge(latest, on=["series_id", "ds"])
+    inside = {
+        level: float(((judged["y"] >= judged[f"yhat_lower_{level}"])
+                      & (judged["y"] <= judged[f"yhat_upper_{level}"])).mean())
+        for level in (80, 95)
+    }
     print(f"command: {' '.join(['tidecast', *command[1:]])}")
     print(f"wall time {wall:.0f} s, peak RSS {peak_mb:.0f} MB, model time {total:.0f} s")
     print(
         f"latest_forecasts on the official test: sMAPE {accuracy['smape']:.2f}, "
         f"MASE {accuracy['mase']:.3f}"
     )
+    won = latest.drop_duplicates("series_id")["model"].value_counts()
     shares = pd.DataFrame({"seconds": seconds}).assign(share=lambda t: t.seconds / total)
-    shares["series_won"] = latest.drop_duplicates("series_id")["model"].value_counts()
+    shares = shares.join(won.rename("series_won"), how="outer")
     print(shares.fillna(0).sort_values("seconds", ascending=False).to_markdown(floatfmt=".2f"))
 
 

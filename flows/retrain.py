@@ -46,7 +46,7 @@ def retrain(
         enforce_rejection_threshold(validated, settings)
         scored = backtest(validated.panel, settings, validated.season_length, validated.grid.freq)
         previous = current_champions.with_options(**io)(settings)
-        chosen = promote(scored.scores, validated.series_ids, settings.models, previous)
+        chosen = promote(scored.scores, validated.series_ids, settings, previous)
         rows, notes = forecast(
             validated.panel, chosen, scored, settings, validated.season_length, validated.grid.freq
         )

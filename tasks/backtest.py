@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.base import clone, positions_from_end, sort_panel
 from models.registry import build_model, is_global
+from tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tasks.intervals import interval_coverage
 from tasks.options import compute_task
 from tidecast.metrics import insample_scale, score_errors
@@ -55,6 +56,9 @@ class BacktestResult:
     fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
     model_seconds: dict[str, float]
     failures: list[str] = field(default_factory=list)
+    members: pd.DataFrame = field(  # series_id, ensemble, model (see tasks/ensembles.py)
+        default_factory=lambda: pd.DataFrame(columns=["series_id", "ensemble", "model"])
+    )
 
 
 def series_chunks(sorted_panel: pd.DataFrame, chunk_size: int) -> list[pd.DataFrame]:
@@ -94,10 +98,12 @@ def rolling_origin_backtest(
     season_length: int,
     chunk_size: int,
     context: dict,
+    ensemble_top_k: int = 0,
 ) -> BacktestResult:
     """Backtest every model on every series; a model failing on a chunk skips only that chunk.
 
-    `context` is what models are built with (see `Settings.model_context`).
+    `context` is what models are built with (see `Settings.model_context`). With
+    `ensemble_top_k` > 0 the ensembles of tasks/ensembles.py are scored as candidates too.
     """
     ordered = sort_panel(panel)
     models = {name: build_model(name, **context) for name in model_names}
@@ -156,10 +162,29 @@ def rolling_origin_backtest(
                     scores.append(scored.join(cutoff, on="series_id"))
                     fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
     fold_forecasts = _concat(fold_forecasts, FOLD_FORECAST_COLUMNS)
-    scored = _concat(scores, SCORE_COLUMNS[:-2]).merge(
+    scores = _concat(scores, SCORE_COLUMNS[:-2])
+    members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
+    if ensemble_top_k and not scores.empty:
+        members = ensemble_members(scores, model_names, ensemble_top_k)
+        combined = ensemble_fold_forecasts(fold_forecasts, members)
+        cutoffs = scores.drop_duplicates(["series_id", "fold"])[["series_id", "fold", "cutoff"]]
+        scores = pd.concat(
+            [
+                scores,
+                score_errors(combined, ["series_id", "model", "fold"]).merge(
+                    cutoffs, on=["series_id", "fold"]
+                ),
+            ],
+            ignore_index=True,
+        )
+        fold_forecasts = pd.concat(
+            [fold_forecasts, combined[FOLD_FORECAST_COLUMNS]], ignore_index=True
+        )
+    scored = scores.merge(
         interval_coverage(fold_forecasts), on=["series_id", "model", "fold"], how="left"
     )
     return BacktestResult(
+        members=members,
         scores=scored[SCORE_COLUMNS],
         fold_forecasts=fold_forecasts,
         model_seconds={name: round(seconds[name], 3) for name in model_names},
@@ -173,12 +198,13 @@ def backtest_models(
     """`rolling_origin_backtest` with the run's settings."""
     return rolling_origin_backtest(
         panel,
-        settings.models,
+        settings.backtest_models,
         horizon=settings.horizon,
         folds=settings.folds,
         season_length=season_length,
         chunk_size=settings.chunk_size,
         context=settings.model_context(season_length, freq),
+        ensemble_top_k=settings.ensemble_top_k,
     )
 
 

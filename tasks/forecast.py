@@ -1,4 +1,9 @@
-"""Final forecasts: refit each champion on its series' full history, add calibrated intervals."""
+"""Final forecasts: refit what the champions need on the full history, add intervals.
+
+A single-model champion refits that model; an ensemble champion refits its members for
+that series and combines them as in the backtest. A champion that fails, or gives
+non-finite values, falls back to seasonal naive for its series, and the notes say so.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pandas as pd
 from models.base import sort_panel
 from models.registry import build_model, is_global
 from tasks.backtest import BacktestResult
+from tasks.ensembles import combine
 from tasks.intervals import add_intervals, error_quantiles
 from tasks.options import compute_task
 from tidecast.metrics import insample_scale
@@ -15,65 +21,77 @@ from tidecast.progress import report
 from tidecast.settings import Settings
 
 FORECAST_COLUMNS = [
-    "series_id",
-    "ts",
-    "step",
-    "model",
-    "yhat",
-    "yhat_lower_80",
-    "yhat_upper_80",
-    "yhat_lower_95",
-    "yhat_upper_95",
-]
+    "series_id", "ts", "step", "model", "yhat",
+    "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95",
+]  # fmt: skip
+
+
+def models_needed(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """`series_id`, `model`: every fitted model the champions of each series rely on."""
+    chosen = champions[["series_id", "model"]]
+    in_ensembles = members.merge(
+        chosen.rename(columns={"model": "ensemble"}), on=["series_id", "ensemble"]
+    )[["series_id", "model"]]
+    single = chosen[~chosen["model"].str.startswith("ensemble_")]
+    return pd.concat([single, in_ensembles], ignore_index=True).drop_duplicates()
+
+
+def fit_and_predict(
+    ordered: pd.DataFrame, needed: pd.DataFrame, horizon: int, context: dict
+) -> tuple[pd.DataFrame, list[str]]:
+    """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series."""
+    notes, parts = [], []
+    for name, wanted in needed.groupby("model", sort=False)["series_id"]:
+        model = build_model(name, **context)
+        # A global model learns from every series, as in the backtest; a local one only
+        # needs the series that use it.
+        history = ordered if is_global(model) else ordered[ordered["series_id"].isin(wanted)]
+        report(
+            "forecast",
+            f"{name}: fitting on {history['series_id'].nunique()} series, "
+            f"forecasting {len(wanted)}",
+        )
+        try:
+            predicted = model.fit(history).predict(horizon)
+        except Exception as exc:  # the champions relying on it fall back below
+            notes.append(f"{name} failed on the final fit: {exc!r}")
+            continue
+        predicted = predicted[predicted["series_id"].isin(wanted)]
+        parts.append(predicted[np.isfinite(predicted["yhat"].to_numpy())].assign(model=name))
+    if not parts:
+        return pd.DataFrame(columns=["series_id", "ds", "model", "yhat"]), notes
+    return pd.concat(parts, ignore_index=True), notes
 
 
 def forecast_with_intervals(
     panel: pd.DataFrame,
     champions: pd.DataFrame,
+    members: pd.DataFrame,
     quantiles: pd.DataFrame,
     *,
     horizon: int,
     season_length: int,
     context: dict,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Forecasts for every series from its champion, with 80% and 95% intervals.
-
-    A champion that fails on the full history falls back to seasonal naive for its
-    series; the returned notes say which.
-    """
+    """Forecasts for every series from its champion, with 80% and 95% intervals."""
     ordered = sort_panel(panel)
     scale = insample_scale(ordered, season_length)
-    notes: list[str] = []
-    parts = []
-    for name, members in champions.groupby("model", sort=False)["series_id"]:
-        mine = ordered["series_id"].isin(members)
-        model = build_model(name, **context)
-        # A global model learns from every series, as it did in the backtest; a local one
-        # only needs the series it won.
-        history = ordered if is_global(model) else ordered[mine]
-        report(
-            "forecast",
-            f"{name}: fitting on {history['series_id'].nunique()} series, "
-            f"forecasting {len(members)}",
+    base, notes = fit_and_predict(ordered, models_needed(champions, members), horizon, context)
+    ensembles = combine(base, members, ["series_id", "ds"])
+    candidates = pd.concat([base, ensembles], ignore_index=True)
+    out = champions[["series_id", "model"]].merge(candidates, on=["series_id", "model"])
+    complete = out.groupby("series_id")["ds"].transform("size") == horizon
+    out = out[complete.to_numpy()]
+    missing = champions.loc[~champions["series_id"].isin(out["series_id"]), "series_id"]
+    if len(missing):
+        notes.append(f"{len(missing)} series fell back to seasonal_naive on the final forecast")
+        fallback = (
+            build_model("seasonal_naive", **context)
+            .fit(ordered[ordered["series_id"].isin(missing)])
+            .predict(horizon)
         )
-        fallback = build_model("seasonal_naive", **context).fit(ordered[mine]).predict(horizon)
-        try:
-            predicted = model.fit(history).predict(horizon)
-            predicted = predicted[predicted["series_id"].isin(members)]
-        except Exception as exc:  # keep the dashboard whole: fall back, and say so
-            notes.append(f"{name} failed on the final fit ({exc!r}); seasonal_naive used instead")
-            parts.append(fallback.assign(model="seasonal_naive"))
-            continue
-        bad = predicted.loc[~np.isfinite(predicted["yhat"]), "series_id"].unique()
-        if len(bad):
-            notes.append(
-                f"{name} gave non-finite forecasts for {len(bad)} series; "
-                "seasonal_naive used for them"
-            )
-            predicted = predicted[~predicted["series_id"].isin(bad)]
-            parts.append(fallback[fallback["series_id"].isin(bad)].assign(model="seasonal_naive"))
-        parts.append(predicted.assign(model=name))
-    out = pd.concat(parts, ignore_index=True).sort_values(["series_id", "ds"], kind="stable")
+        out = pd.concat([out, fallback.assign(model="seasonal_naive")], ignore_index=True)
+    out = out.sort_values(["series_id", "ds"], kind="stable")
     out["step"] = out.groupby("series_id").cumcount() + 1
     out = add_intervals(out, quantiles, scale).rename(columns={"ds": "ts"})
     return out[FORECAST_COLUMNS].reset_index(drop=True), notes
@@ -91,6 +109,7 @@ def forecast_champions(
     return forecast_with_intervals(
         panel,
         champions,
+        backtest_result.members,
         error_quantiles(backtest_result.fold_forecasts),
         horizon=settings.horizon,
         season_length=season_length,

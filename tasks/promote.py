@@ -1,4 +1,9 @@
-"""Promotion: per series, the model with the lowest mean backtest MASE becomes champion."""
+"""Promotion: per series, champion/challenger on mean backtest MASE.
+
+The best candidate (any model or ensemble) replaces the current champion only when it
+beats the champion's score on this run's folds by the margin; seasonal naive is always
+a candidate, and a champion worse than it in this backtest is never kept.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import pandas as pd
 
 from tasks.options import compute_task
 from tidecast.progress import report
+from tidecast.settings import Settings
 
 CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
 
@@ -17,44 +23,91 @@ def choose_champions(
     model_names: list[str],
     previous: pd.DataFrame,
     metric: str = "mase",
+    margin: float = 0.0,
 ) -> pd.DataFrame:
     """One champion per series in `series_ids`.
 
-    Ties go to the model listed first (the simpler one, by registry convention). A
-    series no model could be scored on falls back to the first of `seasonal_naive`
-    or the listed models, and says so.
+    Candidates are `model_names` (their order breaks ties: simpler first) plus any other
+    model in `scores` (the ensembles), after them. A series no candidate could be scored
+    on falls back to `seasonal_naive` (or the first model) and says so.
     """
+    extra = sorted(set(scores["model"]) - set(model_names))
+    candidates = [*model_names, *extra]
     mean = scores.groupby(["series_id", "model"], sort=False)[metric].mean().unstack("model")
-    mean = mean.reindex(index=series_ids, columns=model_names)
+    mean = mean.reindex(index=series_ids, columns=candidates)
     folds = scores.groupby("series_id")["fold"].nunique().reindex(series_ids).fillna(0)
     values = mean.to_numpy(dtype=float)
     scored = ~np.isnan(values).all(axis=1)
     best = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)
-    fallback = "seasonal_naive" if "seasonal_naive" in model_names else model_names[0]
-    chosen = np.where(scored, np.asarray(model_names, dtype=object)[best], fallback)
-    score = np.where(scored, values[np.arange(len(values)), best], np.nan)
-    reason = np.where(
-        scored,
-        "lowest mean "
-        + metric.upper()
-        + " over "
-        + folds.astype(int).astype(str).to_numpy()
-        + " fold(s)",
-        "no model could be backtested on this series; fallback",
+    names = np.asarray(candidates, dtype=object)
+    best_name, best_score = names[best], values[np.arange(len(values)), best]
+
+    previous_model = previous.set_index("series_id")["model"].reindex(series_ids).to_numpy()
+    previous_col = pd.Index(candidates).get_indexer(previous_model)
+    previous_score = np.where(
+        previous_col >= 0, values[np.arange(len(values)), np.maximum(previous_col, 0)], np.nan
     )
-    previous_model = previous.set_index("series_id")["model"].reindex(series_ids)
+    baseline = (
+        mean["seasonal_naive"].to_numpy(dtype=float)
+        if "seasonal_naive" in mean
+        else np.full(len(values), np.inf)
+    )
+    keep = (
+        ~np.isnan(previous_score)
+        & (best_score >= previous_score * (1 - margin))
+        & ~(previous_score > baseline)
+    )
+    fallback = "seasonal_naive" if "seasonal_naive" in model_names else model_names[0]
+    chosen = np.where(keep, previous_model, np.where(scored, best_name, fallback))
+    score = np.where(keep, previous_score, np.where(scored, best_score, np.nan))
+    fold_text = folds.astype(int).astype(str).to_numpy()
+    label = metric.upper()
+    reason = np.select(
+        [
+            ~scored,
+            keep,
+            ~np.isnan(previous_score) & (previous_model != best_name),
+            pd.isna(previous_model),
+        ],
+        [
+            "no model could be backtested on this series; fallback",
+            "kept: no challenger beat it by the margin over " + fold_text + " fold(s)",
+            "promoted: beat the previous champion by more than the margin on " + label,
+            "first champion: lowest mean " + label + " over " + fold_text + " fold(s)",
+        ],
+        default="lowest mean " + label + " over " + fold_text + " fold(s)",
+    )
     champions = pd.DataFrame(
         {
             "series_id": series_ids.to_numpy(),
             "model": chosen,
             "score": score,
             "metric": metric,
-            "previous_model": previous_model.to_numpy(),
+            "previous_model": previous_model,
             "reason": reason,
         }
     )
-    report("promote", ", ".join(f"{m}: {n}" for m, n in champions["model"].value_counts().items()))
+    changed = int(
+        (
+            champions["previous_model"].notna()
+            & (champions["previous_model"] != champions["model"])
+        ).sum()
+    )
+    report(
+        "promote",
+        f"{changed} champions changed; "
+        + ", ".join(f"{m}: {n}" for m, n in champions["model"].value_counts().items()),
+    )
     return champions
 
 
-promote = compute_task(choose_champions, "promote")
+def promote_champions(
+    scores: pd.DataFrame, series_ids: pd.Index, settings: Settings, previous: pd.DataFrame
+) -> pd.DataFrame:
+    """`choose_champions` with the run's candidates and margin."""
+    return choose_champions(
+        scores, series_ids, settings.backtest_models, previous, margin=settings.champion_margin
+    )
+
+
+promote = compute_task(promote_champions, "promote")

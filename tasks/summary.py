@@ -29,7 +29,10 @@ def run_summary(
 ) -> dict[str, Any]:
     """Fields of a completed run's `forecast_runs` row."""
     winners = chosen["model"].value_counts().to_dict()
-    message = [f"{len(chosen)} series forecast; champions: {winners}"]
+    changed = int((chosen["previous_model"].notna()
+                   & (chosen["previous_model"] != chosen["model"])).sum())
+    message = [f"{len(chosen)} series forecast; {changed} champions changed; "
+               f"champions: {winners}"]
     message += validated.notes + scored.failures + notes
     return {
         **_input_fields(validated),

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     chunk_size: int = Field(
         1000, ge=1, description="Series per chunk in the backtest and forecast."
     )
+    ensemble_top_k: int = Field(
+        3, ge=0, description="Members of the top-k ensembles per series; 0 turns ensembles off."
+    )
+    champion_margin: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="A challenger must beat the current champion's score by this share.",
+    )
     seed: int = Field(0, description="Seed for every model that draws random numbers.")
     n_jobs: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -80,6 +89,11 @@ class Settings(BaseSettings):
         2, ge=0, description="Retries of a database task that failed to connect."
     )
     io_retry_delay_seconds: float = Field(5.0, ge=0, description="Seconds between those retries.")
+
+    @property
+    def backtest_models(self) -> list[str]:
+        """The models to backtest: those asked for, plus seasonal naive, always a candidate."""
+        return [*self.models, *(["seasonal_naive"] if "seasonal_naive" not in self.models else [])]
 
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""

@@ -1,0 +1,76 @@
+"""Ensembles built from the backtest: no extra fits, scored on the same folds as their members.
+
+* `ensemble_mean_top{k}` / `ensemble_median_top{k}` — per series, the mean / median of
+  the k models with the lowest mean backtest MASE on that series;
+* `ensemble_stats` — the mean of the statistical models present (ETS, Theta, CES, ARIMA).
+
+An ensemble's fold forecasts combine its members' fold forecasts, so its scores and
+interval calibration come from the same folds, and `members` says, per series, which
+models each ensemble needs when the final forecasts are made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+STATISTICAL = ("auto_ets", "auto_theta", "auto_ces", "auto_arima")
+_KEYS = ["series_id", "fold", "ds", "step"]
+
+
+def ensemble_names(top_k: int) -> list[str]:
+    return [f"ensemble_mean_top{top_k}", f"ensemble_median_top{top_k}", "ensemble_stats"]
+
+
+def ensemble_members(scores: pd.DataFrame, model_names: list[str], top_k: int) -> pd.DataFrame:
+    """`series_id`, `ensemble`, `model`: who is in each ensemble for each series."""
+    mean = scores.groupby(["series_id", "model"], sort=False)["mase"].mean().reset_index()
+    order = {name: i for i, name in enumerate(model_names)}
+    mean = mean.assign(order=mean["model"].map(order)).sort_values(
+        ["series_id", "mase", "order"], kind="stable"
+    )
+    top = mean[mean["mase"].notna()].groupby("series_id", sort=False).head(top_k)
+    parts = [
+        top[["series_id", "model"]].assign(ensemble=f"ensemble_mean_top{top_k}"),
+        top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
+    ]
+    stats = [name for name in model_names if name in STATISTICAL]
+    if len(stats) >= 2:
+        series = mean["series_id"].unique()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "series_id": np.repeat(series, len(stats)),
+                    "model": np.tile(stats, len(series)),
+                    "ensemble": "ensemble_stats",
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)[["series_id", "ensemble", "model"]]
+
+
+def combine(forecasts: pd.DataFrame, members: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ensemble and `keys`, the mean (or median, for `*median*`) of the members' `yhat`.
+
+    `forecasts` holds one `yhat` per member `model` and key; members missing for a key
+    (a model that failed there) are left out of that key's combination.
+    """
+    joined = members.merge(forecasts, on=["series_id", "model"], how="inner")
+    how = np.where(joined["ensemble"].str.contains("median"), "median", "mean")
+    parts = []
+    for statistic in ("mean", "median"):
+        chosen = joined[how == statistic]
+        if chosen.empty:
+            continue
+        grouped = chosen.groupby(["ensemble", *keys], sort=False)["yhat"].agg(statistic)
+        parts.append(grouped.reset_index().rename(columns={"ensemble": "model"}))
+    if not parts:
+        return pd.DataFrame(columns=["model", *keys, "yhat"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def ensemble_fold_forecasts(fold_forecasts: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Fold forecasts of every ensemble, in the layout of the members' fold forecasts."""
+    combined = combine(fold_forecasts[["series_id", "model", *_KEYS[1:], "yhat"]], members, _KEYS)
+    actuals = fold_forecasts.drop_duplicates(_KEYS)[[*_KEYS, "y", "scale"]]
+    return combined.merge(actuals, on=_KEYS, how="inner")

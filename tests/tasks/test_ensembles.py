@@ -1,0 +1,69 @@
+import numpy as np
+import pandas as pd
+
+from tasks.backtest import rolling_origin_backtest
+from tasks.ensembles import combine, ensemble_members
+
+CONTEXT = {
+    "season_length": 12,
+    "freq": "MS",
+    "horizon": 6,
+    "seed": 0,
+    "n_jobs": 1,
+    "max_steps": 40,
+    "max_seconds": 30.0,
+}
+
+
+def test_members_are_the_top_k_by_mean_mase_per_series():
+    scores = pd.DataFrame(
+        {
+            "series_id": ["a"] * 4 + ["b"] * 4,
+            "model": ["naive", "drift", "auto_ets", "auto_theta"] * 2,
+            "mase": [1.0, 2.0, 0.5, 0.7, 3.0, 0.1, 0.2, 0.3],
+        }
+    )
+    members = ensemble_members(scores, ["naive", "drift", "auto_ets", "auto_theta"], top_k=2)
+    top = members[members.ensemble == "ensemble_mean_top2"].groupby("series_id")["model"].apply(set)
+    assert top["a"] == {"auto_ets", "auto_theta"} and top["b"] == {"drift", "auto_ets"}
+    stats = members[members.ensemble == "ensemble_stats"]
+    assert set(stats["model"]) == {"auto_ets", "auto_theta"}
+
+
+def test_combine_takes_mean_and_median_per_key():
+    forecasts = pd.DataFrame(
+        {"series_id": "a", "ds": 1, "model": ["m1", "m2", "m3"], "yhat": [1.0, 2.0, 6.0]}
+    )
+    members = pd.DataFrame(
+        {
+            "series_id": "a",
+            "model": ["m1", "m2", "m3"] * 2,
+            "ensemble": ["ensemble_mean_top3"] * 3 + ["ensemble_median_top3"] * 3,
+        }
+    )
+    out = combine(forecasts, members, ["series_id", "ds"]).set_index("model")["yhat"]
+    assert out["ensemble_mean_top3"] == 3.0 and out["ensemble_median_top3"] == 2.0
+
+
+def test_ensembles_are_scored_on_the_same_folds_without_refitting(panel):
+    result = rolling_origin_backtest(
+        panel,
+        ["naive", "seasonal_naive", "drift", "window_average"],
+        horizon=6,
+        folds=3,
+        season_length=12,
+        chunk_size=1000,
+        context=CONTEXT,
+        ensemble_top_k=3,
+    )
+    ens = result.fold_forecasts[result.fold_forecasts.model == "ensemble_mean_top3"]
+    assert len(ens) == 6 * 3 * panel.series_id.nunique()
+    one = ens[(ens.series_id == "S00") & (ens.fold == 0)]
+    members = result.members[
+        (result.members.series_id == "S00") & (result.members.ensemble == "ensemble_mean_top3")
+    ]["model"]
+    ff = result.fold_forecasts
+    own = ff[(ff.series_id == "S00") & (ff.fold == 0) & ff.model.isin(members)]
+    np.testing.assert_allclose(one["yhat"].to_numpy(), own.groupby("ds")["yhat"].mean().to_numpy())
+    assert {"ensemble_mean_top3", "ensemble_median_top3"} <= set(result.scores["model"])
+    assert set(result.model_seconds) == {"naive", "seasonal_naive", "drift", "window_average"}
