@@ -56,15 +56,20 @@ def main() -> None:
     accuracy = score(train, test, latest, 12)
     judged = test.merge(latest, on=["series_id", "ds"])
     inside = {
-        level: float(((judged["y"] >= judged[f"yhat_lower_{level}"])
-                      & (judged["y"] <= judged[f"yhat_upper_{level}"])).mean())
+        level: float(
+            (
+                (judged["y"] >= judged[f"yhat_lower_{level}"])
+                & (judged["y"] <= judged[f"yhat_upper_{level}"])
+            ).mean()
+        )
         for level in (80, 95)
     }
     print(f"command: {' '.join(['tidecast', *command[1:]])}")
     print(f"wall time {wall:.0f} s, peak RSS {peak_mb:.0f} MB, model time {total:.0f} s")
     print(
         f"latest_forecasts on the official test: sMAPE {accuracy['smape']:.2f}, "
-        f"MASE {accuracy['mase']:.3f}"
+        f"MASE {accuracy['mase']:.3f}; actuals inside the 80% interval {inside[80]:.1%}, "
+        f"inside the 95% interval {inside[95]:.1%}"
     )
     won = latest.drop_duplicates("series_id")["model"].value_counts()
     shares = pd.DataFrame({"seconds": seconds}).assign(share=lambda t: t.seconds / total)

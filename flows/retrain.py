@@ -5,10 +5,10 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.backtest import backtest
-from tasks.forecast import forecast
+from tasks.forecast import calibrate, forecast
 from tasks.ingest import ingest
 from tasks.promote import promote
-from tasks.report import report_models
+from tasks.report import report_run
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
@@ -46,14 +46,22 @@ def retrain(
         enforce_rejection_threshold(validated, settings)
         scored = backtest(validated.panel, settings, validated.season_length, validated.grid.freq)
         previous = current_champions.with_options(**io)(settings)
-        chosen = promote(scored.scores, validated.series_ids, settings, previous)
+        chosen = promote(scored, validated.series_ids, settings, previous)
+        calibration = calibrate(scored)
         rows, notes = forecast(
-            validated.panel, chosen, scored, settings, validated.season_length, validated.grid.freq
+            validated.panel,
+            chosen,
+            calibration,
+            settings,
+            validated.season_length,
+            validated.grid.freq,
         )
-        write_forecasts.with_options(**io)(settings, run_id, scored.scores, chosen, rows)
-        report_models(run_id, scored.scores, chosen, scored.model_seconds)
+        write_forecasts.with_options(**io)(
+            settings, run_id, rows, scored.scores, chosen, calibration
+        )
+        report_run(run_id, validated, scored, chosen)
         finish_run.with_options(**io)(
-            settings, run_id, "completed", **run_summary(validated, scored, chosen, notes)
+            settings, run_id, "completed", **run_summary(validated, chosen, notes, scored, settings)
         )
     except BaseException as exc:
         finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))

@@ -23,6 +23,7 @@ CREATE VIEW current_champions AS
 WITH ranked AS (
     SELECT
         c.series_id, c.model, c.score, c.metric, c.run_id, c.promoted_at, c.previous_model,
+        c.members,
         ROW_NUMBER() OVER (
             PARTITION BY c.series_id ORDER BY r.finished_at DESC, r.run_id DESC
         ) AS recency
@@ -30,6 +31,6 @@ WITH ranked AS (
     JOIN forecast_runs AS r ON r.run_id = c.run_id
     WHERE r.status = 'completed'
 )
-SELECT series_id, model, score, metric, run_id, promoted_at, previous_model
+SELECT series_id, model, score, metric, run_id, promoted_at, previous_model, members
 FROM ranked
 WHERE recency = 1

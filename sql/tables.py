@@ -98,6 +98,21 @@ champions = Table(
     Column("promoted_at", DateTime, nullable=False),
     Column("previous_model", String(64)),
     Column("reason", Text),
+    Column("members", Text),  # comma-separated members when the champion is an ensemble
+)
+
+# Interval calibration of a run: quantiles of backtest errors scaled by each series' MASE
+# scale, per model and step. The forecast flow reuses the latest retrain's.
+interval_calibration = Table(
+    "interval_calibration",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("yhat_lower_95", Float),
+    Column("yhat_lower_80", Float),
+    Column("yhat_upper_80", Float),
+    Column("yhat_upper_95", Float),
 )
 
 forecasts = Table(

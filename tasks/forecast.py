@@ -97,24 +97,43 @@ def forecast_with_intervals(
     return out[FORECAST_COLUMNS].reset_index(drop=True), notes
 
 
+def members_of(champions: pd.DataFrame) -> pd.DataFrame:
+    """`series_id`, `ensemble`, `model` from the champions' comma-separated `members`."""
+    ensembles = champions[champions["members"].notna()]
+    exploded = ensembles.assign(member=ensembles["members"].str.split(",")).explode("member")
+    return pd.DataFrame(
+        {
+            "series_id": exploded["series_id"].to_numpy(),
+            "ensemble": exploded["model"].to_numpy(),
+            "model": exploded["member"].to_numpy(),
+        }
+    )
+
+
 def forecast_champions(
     panel: pd.DataFrame,
     champions: pd.DataFrame,
-    backtest_result: BacktestResult,
+    calibration: pd.DataFrame,
     settings: Settings,
     season_length: int,
     freq: str,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Intervals calibrated on this run's backtest, then the final forecasts."""
+    """Final forecasts of the champions (with their `members`), intervals from `calibration`."""
     return forecast_with_intervals(
         panel,
         champions,
-        backtest_result.members,
-        error_quantiles(backtest_result.fold_forecasts),
+        members_of(champions),
+        calibration,
         horizon=settings.horizon,
         season_length=season_length,
         context=settings.model_context(season_length, freq),
     )
 
 
+def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
+    """The interval calibration of this run's backtest (stored with the run)."""
+    return error_quantiles(backtest_result.fold_forecasts)
+
+
 forecast = compute_task(forecast_champions, "forecast")
+calibrate = compute_task(calibrate_intervals, "calibrate-intervals")

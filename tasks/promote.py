@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tasks.backtest import BacktestResult
 from tasks.options import compute_task
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -101,13 +102,22 @@ def choose_champions(
     return champions
 
 
+def with_members(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Add `members`: for an ensemble champion, its models for that series, comma-separated."""
+    joined = members.groupby(["series_id", "ensemble"], sort=False)["model"].agg(",".join)
+    keys = pd.MultiIndex.from_frame(champions[["series_id", "model"]])
+    return champions.assign(members=joined.reindex(keys).to_numpy())
+
+
 def promote_champions(
-    scores: pd.DataFrame, series_ids: pd.Index, settings: Settings, previous: pd.DataFrame
+    scored: BacktestResult, series_ids: pd.Index, settings: Settings, previous: pd.DataFrame
 ) -> pd.DataFrame:
-    """`choose_champions` with the run's candidates and margin."""
-    return choose_champions(
-        scores, series_ids, settings.backtest_models, previous, margin=settings.champion_margin
+    """`choose_champions` with the run's candidates and margin, with ensemble members."""
+    chosen = choose_champions(
+        scored.scores, series_ids, settings.backtest_models, previous,
+        margin=settings.champion_margin,
     )
+    return with_members(chosen, scored.members)
 
 
 promote = compute_task(promote_champions, "promote")

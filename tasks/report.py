@@ -1,40 +1,69 @@
-"""What a run shows in the Prefect UI: a table of models with their cost and wins."""
+"""What a run shows in the Prefect UI: the leaderboard as a table artifact, and a summary."""
 
 from __future__ import annotations
 
 import pandas as pd
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from tasks.backtest import BacktestResult
 from tasks.options import compute_task
+from tasks.validate import ValidatedPanel
 
 
-def model_table(scores: pd.DataFrame, chosen: pd.DataFrame, seconds: dict[str, float]) -> str:
-    """Markdown: per model, mean backtest MASE and sMAPE, series won, seconds spent."""
+def leaderboard(
+    scores: pd.DataFrame, chosen: pd.DataFrame, seconds: dict[str, float]
+) -> pd.DataFrame:
+    """Per model: mean backtest MASE and sMAPE, interval coverage, series won, seconds."""
     board = scores.groupby("model").agg(
         mean_mase=("mase", "mean"),
         mean_smape=("smape", "mean"),
         coverage_80=("coverage_80", "mean"),
         coverage_95=("coverage_95", "mean"),
     )
-    board["series_won"] = chosen["model"].value_counts().reindex(board.index).fillna(0)
-    board["seconds"] = pd.Series(seconds).reindex(board.index)
-    total = sum(seconds.values()) or 1.0
-    board["share_of_model_time"] = board["seconds"] / total
-    board = board.sort_values("mean_mase").reset_index()
-    return board.to_markdown(index=False, floatfmt=".3f")
+    board["series_won"] = chosen["model"].value_counts().reindex(board.index).fillna(0).astype(int)
+    board["seconds"] = pd.Series(seconds, dtype=float).reindex(board.index)
+    return board.sort_values("mean_mase").reset_index().round(4)
 
 
-def publish_model_table(
-    run_id: str, scores: pd.DataFrame, chosen: pd.DataFrame, seconds: dict[str, float]
+def run_summary_markdown(
+    run_id: str, validated: ValidatedPanel, chosen: pd.DataFrame, board: pd.DataFrame
 ) -> str:
-    """Attach the model table to the flow run as a Prefect markdown artifact."""
-    markdown = f"# tidecast run {run_id}\n\n" + model_table(scores, chosen, seconds)
-    create_markdown_artifact(
-        markdown=markdown,
-        key="tidecast-models",
-        description="Backtest leaderboard and model cost of this run",
+    changed = chosen[
+        chosen["previous_model"].notna() & (chosen["previous_model"] != chosen["model"])
+    ]
+    by_check = validated.rejected["check_name"].value_counts().to_dict()
+    lines = [
+        f"# tidecast run `{run_id}`",
+        "",
+        f"- rows read: {validated.rows_read}",
+        f"- rows quarantined: {len(validated.rejected)} {by_check if by_check else ''}",
+        f"- series skipped: {len(validated.skipped)}",
+        f"- series forecast: {len(chosen)}",
+        f"- champions changed: {len(changed)}",
+        "",
+        "## Leaderboard",
+        "",
+        board.to_markdown(index=False, floatfmt=".3f"),
+    ]
+    return "\n".join(lines)
+
+
+def publish_run_report(
+    run_id: str, validated: ValidatedPanel, scored: BacktestResult, chosen: pd.DataFrame
+) -> pd.DataFrame:
+    """Attach the leaderboard (table) and a summary (markdown) to the flow run."""
+    board = leaderboard(scored.scores, chosen, scored.model_seconds)
+    create_table_artifact(
+        table=board.astype(object).where(board.notna(), None).to_dict("records"),
+        key="tidecast-leaderboard",
+        description="Backtest leaderboard: mean MASE, sMAPE, coverage, series won, seconds",
     )
-    return markdown
+    create_markdown_artifact(
+        markdown=run_summary_markdown(run_id, validated, chosen, board),
+        key="tidecast-run-summary",
+        description="Rows read and quarantined, series skipped, champions changed",
+    )
+    return board
 
 
-report_models = compute_task(publish_model_table, "report-models")
+report_run = compute_task(publish_run_report, "report-run")

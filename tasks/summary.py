@@ -9,6 +9,7 @@ import pandas as pd
 from tasks.backtest import BacktestResult
 from tasks.validate import ValidatedPanel
 from tidecast.errors import TidecastError
+from tidecast.settings import Settings
 
 
 def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
@@ -23,21 +24,37 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
 
 def run_summary(
     validated: ValidatedPanel,
-    scored: BacktestResult,
     chosen: pd.DataFrame,
     notes: list[str],
+    scored: BacktestResult | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Fields of a completed run's `forecast_runs` row."""
+    """Fields of a completed run's `forecast_runs` row (`scored` for a retrain).
+
+    The recorded parameters get the frequency and season length actually used, so the
+    forecast flow can reuse what a retrain inferred.
+    """
     winners = chosen["model"].value_counts().to_dict()
-    changed = int((chosen["previous_model"].notna()
-                   & (chosen["previous_model"] != chosen["model"])).sum())
-    message = [f"{len(chosen)} series forecast; {changed} champions changed; "
-               f"champions: {winners}"]
-    message += validated.notes + scored.failures + notes
+    message = [f"{len(chosen)} series forecast; champions: {winners}"]
+    if "previous_model" in chosen:
+        changed = chosen["previous_model"].notna() & (chosen["previous_model"] != chosen["model"])
+        message.append(f"{int(changed.sum())} champions changed")
+    message += validated.notes + (scored.failures if scored else []) + notes
     return {
         **_input_fields(validated),
         "series_forecast": len(chosen),
-        "model_seconds": scored.model_seconds,
+        "model_seconds": scored.model_seconds if scored else None,
+        **(
+            {
+                "parameters": {
+                    **settings.run_parameters(),
+                    "freq": validated.grid.freq,
+                    "season_length": validated.season_length,
+                }
+            }
+            if settings is not None
+            else {}
+        ),
         "message": "; ".join(message),
     }
 

@@ -6,7 +6,14 @@ import pandas as pd
 from sqlalchemy import column, select, table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from sql.tables import backtest_scores, champions, forecasts, rejected_observations
+from sql import load_query
+from sql.tables import (
+    backtest_scores,
+    champions,
+    forecasts,
+    interval_calibration,
+    rejected_observations,
+)
 from tasks.options import io_task
 from tasks.runs import utcnow
 from tidecast.db import describe_db_error, insert_frame, make_engine, replace_run_rows
@@ -33,40 +40,58 @@ def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) ->
 def write_results(
     settings: Settings,
     run_id: str,
-    scores: pd.DataFrame,
-    chosen: pd.DataFrame,
     forecast_rows: pd.DataFrame,
+    scores: pd.DataFrame | None = None,
+    chosen: pd.DataFrame | None = None,
+    calibration: pd.DataFrame | None = None,
 ) -> int:
-    """Backtest scores, champions and forecasts of one run, all or nothing.
+    """A run's forecasts (and, for a retrain, its scores, champions and calibration), all or
+    nothing.
 
-    Rows an earlier attempt of the same run left are replaced, so a retried write
-    gives the same tables. BI sees none of it until the run is marked completed.
+    Rows an earlier attempt of the same run left are replaced, so a retried write gives
+    the same tables. BI sees none of it until the run is marked completed.
     """
     now = utcnow()
+    rows = {
+        forecasts: forecast_rows.assign(created_at=now),
+        backtest_scores: scores,
+        champions: None if chosen is None else chosen.assign(promoted_at=now),
+        interval_calibration: calibration,
+    }
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as conn:
-            replace_run_rows(conn, [backtest_scores, champions, forecasts], run_id)
-            insert_frame(conn, backtest_scores, scores.assign(run_id=run_id))
-            insert_frame(conn, champions, chosen.assign(run_id=run_id, promoted_at=now))
-            written = insert_frame(
-                conn, forecasts, forecast_rows.assign(run_id=run_id, created_at=now)
-            )
+            replace_run_rows(conn, list(rows), run_id)
+            for table_, frame in rows.items():
+                if frame is not None:
+                    insert_frame(conn, table_, frame.assign(run_id=run_id))
     except (OperationalError, DBAPIError) as exc:
         raise describe_db_error(settings.database_url, exc) from None
     finally:
         engine.dispose()
-    report("write", f"{written} forecast rows written for run {run_id}")
-    return written
+    report("write", f"{len(forecast_rows)} forecast rows written for run {run_id}")
+    return len(forecast_rows)
+
+
+def read_calibration(settings: Settings) -> pd.DataFrame:
+    """The interval calibration of the latest completed retrain (empty before the first)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(load_query("latest_calibration"), conn)
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(settings.database_url, exc) from None
+    finally:
+        engine.dispose()
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
     """The champion of each series as of the latest completed run (empty on a first run)."""
-    view = table("current_champions", column("series_id"), column("model"))
+    view = table("current_champions", column("series_id"), column("model"), column("members"))
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            return pd.read_sql(select(view.c.series_id, view.c.model), conn)
+            return pd.read_sql(select(view.c.series_id, view.c.model, view.c.members), conn)
     except (OperationalError, DBAPIError) as exc:
         raise describe_db_error(settings.database_url, exc) from None
     finally:
@@ -76,3 +101,4 @@ def read_current_champions(settings: Settings) -> pd.DataFrame:
 record_quarantine = io_task(write_quarantine, "record-quarantine")
 write_forecasts = io_task(write_results, "write-forecasts")
 current_champions = io_task(read_current_champions, "current-champions")
+latest_calibration = io_task(read_calibration, "latest-calibration")

@@ -80,11 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser("retrain", help="run the retrain flow now (a manual flow run)")
     _common(retrain)
     _run_options(retrain)
+    refresh = commands.add_parser(
+        "forecast", help="run the forecast flow now: fresh forecasts from the current champions"
+    )
+    _common(refresh)
+    refresh.add_argument("--horizon", type=int, help="steps (default: the last retrain's)")
     demo = commands.add_parser(
         "demo", help="load the M3 monthly series into the database and run retrain with h=18"
     )
     _common(demo)
     demo.add_argument("--models", help="comma-separated model names (default: the default zoo)")
+    champions = commands.add_parser(
+        "champions", help="list each series' champion, or one series' leaderboard"
+    )
+    _common(champions)
+    champions.add_argument("--series", help="show the leaderboard and history of one series")
+    champions.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
     return parser
 
 
@@ -165,6 +176,22 @@ def cmd_retrain(args: argparse.Namespace) -> str:
     )
 
 
+def cmd_forecast(args: argparse.Namespace) -> str:
+    from tidecast.db import safe_url
+
+    settings = _settings(args)
+    _engine(settings)
+    os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    from flows.forecast import forecast_flow
+
+    run_id = forecast_flow(horizon=args.horizon)
+    rows, series = _forecast_summary(settings, run_id)
+    return (
+        f"forecast run {run_id} completed: {rows} forecast rows for {series} series in "
+        f"latest_forecasts ({safe_url(settings.database_url)})"
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> str:
     import pandas as pd
 
@@ -197,9 +224,41 @@ def cmd_demo(args: argparse.Namespace) -> str:
     )
 
 
+def cmd_champions(args: argparse.Namespace) -> str:
+    from tidecast.db import init_db
+    from tidecast.operator import champion_history, current_champions, series_leaderboard
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    init_db(engine)
+    history = champion_history(engine, args.series)
+    if args.series is None:
+        current = current_champions(history)
+        print(current.head(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        counts = current["model"].value_counts().to_dict()
+        return f"{len(current)} series have a champion: {counts}"
+    if history.empty:
+        raise TidecastError(
+            f"series {args.series!r} has no champion yet (no completed run has "
+            "forecast it); check the id with `tidecast champions`"
+        )
+    print(f"Leaderboard of {args.series} in its latest backtest:")
+    board = series_leaderboard(engine, args.series)
+    print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\nChampion history of {args.series}:")
+    columns = ["promoted_at", "model", "score", "previous_model", "reason", "flow_name"]
+    print(
+        history[columns].tail(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    )
+    latest = history.iloc[-1]
+    return f"{args.series}: champion {latest['model']} (score {latest['score']:.3f})"
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "champions": cmd_champions,
     "init-db": cmd_init_db,
     "retrain": cmd_retrain,
+    "forecast": cmd_forecast,
     "demo": cmd_demo,
 }
 

@@ -65,8 +65,12 @@ def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
     assert run["finished_at"] is not None and run["code_version"]
     scores = query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{run_id}'")
     # two models and their two top-k ensembles, three folds each
-    assert set(scores["model"]) == {"naive", "seasonal_naive", "ensemble_mean_top3",
-                                    "ensemble_median_top3"}
+    assert set(scores["model"]) == {
+        "naive",
+        "seasonal_naive",
+        "ensemble_mean_top3",
+        "ensemble_median_top3",
+    }
     assert len(scores) == n_series * 4 * 3
     champions = query(loaded_db, "SELECT * FROM current_champions")
     assert len(champions) == n_series and set(champions["run_id"]) == {run_id}

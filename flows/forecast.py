@@ -1,0 +1,60 @@
+"""The `forecast` flow: fresh forecasts from the current champions, without a backtest."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.forecast import forecast
+from tasks.ingest import ingest
+from tasks.refresh import assign_champions, last_retrain
+from tasks.runs import finish_run, start_run
+from tasks.summary import failure_fields, run_summary
+from tasks.validate import enforce_rejection_threshold, validate
+from tasks.write import current_champions, latest_calibration, record_quarantine, write_forecasts
+from tidecast.settings import load_settings
+
+
+@flow(name="forecast", log_prints=True)
+def forecast_flow(horizon: int | None = None) -> str:
+    """Read and validate the latest observations, refit the champions on them, write forecasts.
+
+    Frequency, season length and (unless given) horizon are those of the latest completed
+    retrain, whose champions and interval calibration are used. Returns the run id.
+    """
+    settings = load_settings()
+    io = settings.io_task_options()
+    trained = last_retrain.with_options(**io)(settings)
+    settings = load_settings(
+        horizon=horizon or trained["horizon"],
+        freq=trained["freq"] or None,
+        season_length=trained["season_length"] or None,
+    )
+    run_id = start_run.with_options(**io)(settings, "forecast", settings.run_parameters())
+    validated = None
+    try:
+        raw = ingest.with_options(**io)(settings)
+        validated = validate(raw, settings)
+        record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
+        enforce_rejection_threshold(validated, settings)
+        current = current_champions.with_options(**io)(settings)
+        chosen = assign_champions(validated.series_ids, current)
+        calibration = latest_calibration.with_options(**io)(settings)
+        rows, notes = forecast(
+            validated.panel,
+            chosen,
+            calibration,
+            settings,
+            validated.season_length,
+            validated.grid.freq,
+        )
+        write_forecasts.with_options(**io)(settings, run_id, rows)
+        finish_run.with_options(**io)(
+            settings,
+            run_id,
+            "completed",
+            **run_summary(validated, chosen, notes, settings=settings),
+        )
+    except BaseException as exc:
+        finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))
+        raise
+    return run_id

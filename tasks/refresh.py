@@ -1,0 +1,57 @@
+"""What the forecast flow needs from the last retrain: its settings and its champions."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from sql import load_query
+from tasks.options import compute_task, io_task
+from tidecast.db import describe_db_error, make_engine
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.settings import Settings
+
+
+def read_last_retrain(settings: Settings) -> dict:
+    """The parameters of the latest completed retrain, or a clear error if there is none."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            found = pd.read_sql(load_query("last_retrain"), conn)
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(settings.database_url, exc) from None
+    finally:
+        engine.dispose()
+    if found.empty:
+        raise TidecastError(
+            "no completed retrain run yet, so there are no champions to "
+            "forecast with: run `tidecast retrain` first"
+        )
+    parameters = found["parameters"].iloc[0]
+    if isinstance(parameters, str):
+        import json
+
+        parameters = json.loads(parameters)
+    return {**parameters, "run_id": found["run_id"].iloc[0]}
+
+
+def champions_for_series(series_ids: pd.Index, current: pd.DataFrame) -> pd.DataFrame:
+    """The current champion (and ensemble members) of every series to forecast.
+
+    A series that appeared since the last retrain has no champion yet: it gets seasonal
+    naive until the next retrain backtests it.
+    """
+    chosen = current.set_index("series_id").reindex(series_ids)
+    new = chosen["model"].isna()
+    chosen.loc[new, "model"] = "seasonal_naive"
+    if new.any():
+        report(
+            "forecast",
+            f"{int(new.sum())} series have no champion yet: seasonal_naive until the next retrain",
+        )
+    return chosen.rename_axis("series_id").reset_index()[["series_id", "model", "members"]]
+
+
+last_retrain = io_task(read_last_retrain, "last-retrain")
+assign_champions = compute_task(champions_for_series, "assign-champions")

@@ -1,0 +1,55 @@
+"""The forecast flow: fresh forecasts from the current champions, no backtest."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from flows.forecast import forecast_flow
+from flows.retrain import retrain
+from tests.flows.test_retrain import query, runs
+from tidecast.db import init_db, make_engine, replace_observations
+from tidecast.errors import TidecastError
+
+H = 6
+
+
+def test_forecast_moves_latest_forecasts_forward_with_the_same_champions(
+    loaded_db, run_env, observations
+):
+    run_env(loaded_db)
+    trained = retrain(horizon=H, freq="MS")
+    champions_before = query(loaded_db, "SELECT series_id, model FROM current_champions")
+    # a new month arrives for every series
+    last = observations.groupby("series_id").tail(1)
+    new = last.assign(ts=last["ts"] + pd.DateOffset(months=1), value=last["value"] + 1)
+    engine = make_engine(loaded_db)
+    replace_observations(engine, pd.concat([observations, new], ignore_index=True))
+    engine.dispose()
+
+    refreshed = forecast_flow()
+    history = runs(loaded_db)
+    assert history["flow_name"].tolist() == ["retrain", "forecast"]
+    assert history["status"].tolist() == ["completed", "completed"]
+    latest = query(loaded_db, "SELECT * FROM latest_forecasts")
+    assert set(latest["run_id"]) == {refreshed}
+    first = pd.to_datetime(latest[latest.step == 1].set_index("series_id")["ts"]).sort_index()
+    expected = (new.set_index("series_id")["ts"] + pd.DateOffset(months=1)).sort_index()
+    pd.testing.assert_series_equal(first, expected, check_names=False, check_index_type=False)
+    by_series = latest.drop_duplicates("series_id").set_index("series_id")["model"]
+    assert (
+        by_series.sort_index().to_dict()
+        == champions_before.set_index("series_id")["model"].sort_index().to_dict()
+    )
+    assert latest["yhat_lower_80"].notna().all()  # the retrain's calibration is reused
+    assert len(query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{refreshed}'")) == 0
+    assert set(query(loaded_db, "SELECT run_id FROM current_champions")["run_id"]) == {trained}
+
+
+def test_forecast_before_any_retrain_says_what_to_do(db_url, run_env):
+    engine = make_engine(db_url)
+    init_db(engine)
+    engine.dispose()
+    run_env(db_url)
+    with pytest.raises(TidecastError, match="run `tidecast retrain` first"):
+        forecast_flow()
