@@ -45,11 +45,8 @@ def main() -> None:
     engine = create_engine(f"sqlite:///{workdir / 'tidecast.db'}")
     with engine.connect() as conn:
         run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
-        latest = pd.read_sql(
-            text("SELECT series_id, ts AS ds, yhat, model FROM latest_forecasts"),
-            conn,
-            parse_dates=["ds"],
-        )
+        latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn, parse_dates=["ts"])
+    latest = latest.rename(columns={"ts": "ds"}).drop(columns="step")
     seconds = json.loads(run["model_seconds"])
     total = sum(seconds.values())
     train, test = m3_train_test("monthly")

@@ -10,7 +10,13 @@ from tasks.refresh import assign_champions, last_retrain
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
-from tasks.write import current_champions, latest_calibration, record_quarantine, write_forecasts
+from tasks.write import (
+    current_champions,
+    latest_calibration,
+    record_quarantine,
+    stored_models,
+    write_forecasts,
+)
 from tidecast.settings import load_settings
 
 
@@ -36,24 +42,17 @@ def forecast_flow(horizon: int | None = None) -> str:
         validated = validate(raw, settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
+        panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
         current = current_champions.with_options(**io)(settings)
         chosen = assign_champions(validated.series_ids, current)
         calibration = latest_calibration.with_options(**io)(settings)
-        rows, notes = forecast(
-            validated.panel,
-            chosen,
-            calibration,
-            settings,
-            validated.season_length,
-            validated.grid.freq,
+        stored = stored_models.with_options(**io)(settings)
+        rows, notes, _ = forecast(
+            panel, chosen, calibration, settings, season, freq, run_id, stored
         )
         write_forecasts.with_options(**io)(settings, run_id, rows)
-        finish_run.with_options(**io)(
-            settings,
-            run_id,
-            "completed",
-            **run_summary(validated, chosen, notes, settings=settings),
-        )
+        summary = run_summary(validated, chosen, notes, settings=settings)
+        finish_run.with_options(**io)(settings, run_id, "completed", **summary)
     except BaseException as exc:
         finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))
         raise

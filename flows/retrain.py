@@ -44,25 +44,18 @@ def retrain(
         validated = validate(raw, settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
-        scored = backtest(validated.panel, settings, validated.season_length, validated.grid.freq)
+        panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
+        scored = backtest(panel, settings, season, freq)
         previous = current_champions.with_options(**io)(settings)
         chosen = promote(scored, validated.series_ids, settings, previous)
         calibration = calibrate(scored)
-        rows, notes = forecast(
-            validated.panel,
-            chosen,
-            calibration,
-            settings,
-            validated.season_length,
-            validated.grid.freq,
-        )
+        rows, notes, versions = forecast(panel, chosen, calibration, settings, season, freq, run_id)
         write_forecasts.with_options(**io)(
-            settings, run_id, rows, scored.scores, chosen, calibration
+            settings, run_id, rows, scored.scores, chosen, calibration, versions
         )
         report_run(run_id, validated, scored, chosen)
-        finish_run.with_options(**io)(
-            settings, run_id, "completed", **run_summary(validated, chosen, notes, scored, settings)
-        )
+        summary = run_summary(validated, chosen, notes, scored, settings)
+        finish_run.with_options(**io)(settings, run_id, "completed", **summary)
     except BaseException as exc:
         finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))
         raise

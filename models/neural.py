@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 from typing import Self
 
 import numpy as np
@@ -95,6 +96,7 @@ class TorchForecaster:
             )
         x = self._tensor(windows, lookback, device)
         y = torch.as_tensor(windows.targets, dtype=torch.float32, device=device)
+        self.n_features_ = int(x.shape[-1])
         # Validation: each series' most recent window; training: windows whose targets end
         # at least a horizon earlier, so no training target overlaps a validation target.
         is_val = windows.steps_to_end == 0
@@ -142,6 +144,24 @@ class TorchForecaster:
         self.network_ = network
         self.validation_loss_ = best
         self.last_ = last_windows(panel, lookback)
+        return self
+
+    def save_weights(self, path: Path) -> None:
+        """The network's `state_dict` and shape, loadable with `torch.load(weights_only=True)`."""
+        state = {key: value.cpu() for key, value in self.network_.state_dict().items()}
+        torch.save(
+            {"state_dict": state, "n_features": self.n_features_, "lookback": self._lookback()},
+            path,
+        )
+
+    def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
+        """Stored weights, conditioned on the newest window of each series in `panel`."""
+        blob = torch.load(path, weights_only=True, map_location="cpu")
+        network = self._network(int(blob["n_features"]), int(blob["lookback"]))
+        network.load_state_dict(blob["state_dict"])
+        self.network_ = network.to(self._device()).eval()
+        self.n_features_ = int(blob["n_features"])
+        self.last_ = last_windows(panel, self._lookback())
         return self
 
     def predict(self, h: int) -> pd.DataFrame:

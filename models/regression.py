@@ -7,6 +7,7 @@ next `horizon` values on the same scale (one output per step).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 import numpy as np
@@ -81,7 +82,23 @@ class RidgeLags(LagRegressor):
         return [Ridge(alpha=1.0).fit(features, targets)]
 
     def _predict(self, features):
-        return self.estimators_[0].predict(features)
+        ridge = self.estimators_[0]
+        return features @ ridge.coef_.T + ridge.intercept_
+
+    def save_weights(self, path: Path) -> None:
+        """Coefficients as plain arrays, loadable with `numpy.load(allow_pickle=False)`."""
+        ridge = self.estimators_[0]
+        with path.open("wb") as handle:
+            np.savez(handle, coef=ridge.coef_, intercept=ridge.intercept_)
+
+    def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
+        """Stored coefficients, conditioned on the newest window of each series in `panel`."""
+        with np.load(path, allow_pickle=False) as arrays:
+            ridge = Ridge(alpha=1.0)
+            ridge.coef_, ridge.intercept_ = arrays["coef"], arrays["intercept"]
+        self.estimators_ = [ridge]
+        self.last_ = last_windows(panel, self._lookback())
+        return self
 
 
 class GradientBoostingLags(LagRegressor):

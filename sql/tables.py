@@ -130,3 +130,23 @@ forecasts = Table(
     Column("yhat_upper_95", Float),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+# The model registry: one row per model fitted for forecasting in a retrain. Global models
+# keep their weights in `artifact_path` (checked against `sha256` before loading); local
+# models are refitted from `params` on the newest data.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("version_id", String(36), primary_key=True),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("model", String(64), nullable=False),
+    Column("params", JSON),
+    Column("data_start", DateTime),
+    Column("data_end", DateTime),
+    Column("series_count", Integer),
+    Column("artifact_path", Text),
+    Column("sha256", String(64)),
+    Column("backtest_mase", Float),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from models.base import sort_panel
 from models.registry import build_model, is_global
+from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tasks.backtest import BacktestResult
 from tasks.ensembles import combine
 from tasks.intervals import add_intervals, error_quantiles
@@ -37,22 +38,48 @@ def models_needed(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFram
 
 
 def fit_and_predict(
-    ordered: pd.DataFrame, needed: pd.DataFrame, horizon: int, context: dict
+    ordered: pd.DataFrame,
+    needed: pd.DataFrame,
+    horizon: int,
+    context: dict,
+    store: ArtifactStore | None = None,
+    stored: StoredModels | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series."""
+    """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series.
+
+    With `stored` (the forecast flow), a model whose weights were kept by the last
+    retrain is loaded and conditioned on the newest data instead of refitted; with `store`
+    (a retrain), every fitted model is recorded, with its weights where it has any.
+    """
     notes, parts = [], []
     for name, wanted in needed.groupby("model", sort=False)["series_id"]:
         model = build_model(name, **context)
         # A global model learns from every series, as in the backtest; a local one only
         # needs the series that use it.
         history = ordered if is_global(model) else ordered[ordered["series_id"].isin(wanted)]
-        report(
-            "forecast",
-            f"{name}: fitting on {history['series_id'].nunique()} series, "
-            f"forecasting {len(wanted)}",
-        )
         try:
-            predicted = model.fit(history).predict(horizon)
+            if stored is not None and stored.has_weights(name):
+                try:
+                    model = stored.load(name, model, history)
+                    report(
+                        "forecast",
+                        f"{name}: stored weights, newest window of "
+                        f"{history['series_id'].nunique()} series",
+                    )
+                except ArtifactError as exc:
+                    notes.append(f"{exc}; {name} refitted instead")
+                    report("forecast", notes[-1])
+                    model.fit(history)
+            else:
+                report(
+                    "forecast",
+                    f"{name}: fitting on {history['series_id'].nunique()} "
+                    f"series, forecasting {len(wanted)}",
+                )
+                model.fit(history)
+                if store is not None:
+                    store.save(name, model, history)
+            predicted = model.predict(horizon)
         except Exception as exc:  # the champions relying on it fall back below
             notes.append(f"{name} failed on the final fit: {exc!r}")
             continue
@@ -72,11 +99,15 @@ def forecast_with_intervals(
     horizon: int,
     season_length: int,
     context: dict,
+    store: ArtifactStore | None = None,
+    stored: StoredModels | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Forecasts for every series from its champion, with 80% and 95% intervals."""
     ordered = sort_panel(panel)
     scale = insample_scale(ordered, season_length)
-    base, notes = fit_and_predict(ordered, models_needed(champions, members), horizon, context)
+    base, notes = fit_and_predict(
+        ordered, models_needed(champions, members), horizon, context, store, stored
+    )
     ensembles = combine(base, members, ["series_id", "ds"])
     candidates = pd.concat([base, ensembles], ignore_index=True)
     out = champions[["series_id", "model"]].merge(candidates, on=["series_id", "model"])
@@ -117,9 +148,19 @@ def forecast_champions(
     settings: Settings,
     season_length: int,
     freq: str,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Final forecasts of the champions (with their `members`), intervals from `calibration`."""
-    return forecast_with_intervals(
+    run_id: str,
+    stored_versions: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """Final forecasts of the champions (with their `members`), intervals from `calibration`.
+
+    In a retrain (`stored_versions` None) the fitted models are kept under
+    `artifacts_dir/<run_id>` and returned as registry rows; in the forecast flow the
+    latest retrain's `stored_versions` are reused and no new rows are returned.
+    """
+    store = None
+    if stored_versions is None:
+        store = ArtifactStore(settings.artifacts_dir / run_id, run_id)
+    rows, notes = forecast_with_intervals(
         panel,
         champions,
         members_of(champions),
@@ -127,7 +168,11 @@ def forecast_champions(
         horizon=settings.horizon,
         season_length=season_length,
         context=settings.model_context(season_length, freq),
+        store=store,
+        stored=None if stored_versions is None else StoredModels(stored_versions),
     )
+    versions = pd.DataFrame(store.versions) if store is not None else pd.DataFrame()
+    return rows, notes, versions
 
 
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:

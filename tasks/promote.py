@@ -114,7 +114,10 @@ def promote_champions(
 ) -> pd.DataFrame:
     """`choose_champions` with the run's candidates and margin, with ensemble members."""
     chosen = choose_champions(
-        scored.scores, series_ids, settings.backtest_models, previous,
+        scored.scores,
+        series_ids,
+        settings.backtest_models,
+        previous,
         margin=settings.champion_margin,
     )
     return with_members(chosen, scored.members)

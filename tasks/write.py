@@ -12,6 +12,7 @@ from sql.tables import (
     champions,
     forecasts,
     interval_calibration,
+    model_versions,
     rejected_observations,
 )
 from tasks.options import io_task
@@ -44,6 +45,7 @@ def write_results(
     scores: pd.DataFrame | None = None,
     chosen: pd.DataFrame | None = None,
     calibration: pd.DataFrame | None = None,
+    versions: pd.DataFrame | None = None,
 ) -> int:
     """A run's forecasts (and, for a retrain, its scores, champions and calibration), all or
     nothing.
@@ -57,6 +59,7 @@ def write_results(
         backtest_scores: scores,
         champions: None if chosen is None else chosen.assign(promoted_at=now),
         interval_calibration: calibration,
+        model_versions: _with_backtest_mase(versions, scores),
     }
     engine = make_engine(settings.database_url)
     try:
@@ -71,6 +74,25 @@ def write_results(
         engine.dispose()
     report("write", f"{len(forecast_rows)} forecast rows written for run {run_id}")
     return len(forecast_rows)
+
+
+def _with_backtest_mase(versions: pd.DataFrame | None, scores: pd.DataFrame | None):
+    if versions is None or versions.empty:
+        return None
+    mase = scores.groupby("model")["mase"].mean() if scores is not None else pd.Series()
+    return versions.assign(backtest_mase=versions["model"].map(mase))
+
+
+def read_model_versions(settings: Settings) -> pd.DataFrame:
+    """The models the latest completed retrain fitted, with their artifacts."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(load_query("latest_model_versions"), conn)
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(settings.database_url, exc) from None
+    finally:
+        engine.dispose()
 
 
 def read_calibration(settings: Settings) -> pd.DataFrame:
@@ -102,3 +124,4 @@ record_quarantine = io_task(write_quarantine, "record-quarantine")
 write_forecasts = io_task(write_results, "write-forecasts")
 current_champions = io_task(read_current_champions, "current-champions")
 latest_calibration = io_task(read_calibration, "latest-calibration")
+stored_models = io_task(read_model_versions, "stored-models")

@@ -134,12 +134,13 @@ def prefect_harness():
 
 
 @pytest.fixture
-def run_env(monkeypatch, prefect_harness):
+def run_env(monkeypatch, prefect_harness, tmp_path):
     """Point flows (which read `TIDECAST_*` at their entry) at a database; fast I/O retries."""
 
     def use(url: str, **env: str) -> None:
         monkeypatch.setenv("TIDECAST_DATABASE_URL", url)
         monkeypatch.setenv("TIDECAST_IO_RETRY_DELAY_SECONDS", "0")
+        monkeypatch.setenv("TIDECAST_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
         # The baselines keep flow tests fast; tests/flows/test_zoo.py runs the whole zoo.
         monkeypatch.setenv("TIDECAST_MODELS", "naive,seasonal_naive")
         monkeypatch.setenv("TIDECAST_N_JOBS", "1")

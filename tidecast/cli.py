@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(champions)
     champions.add_argument("--series", help="show the leaderboard and history of one series")
     champions.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    rollback = commands.add_parser(
+        "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
+    )
+    _common(rollback)
+    which = rollback.add_mutually_exclusive_group(required=True)
+    which.add_argument("--series", action="append", help="a series id (repeat for several)")
+    which.add_argument("--all", action="store_true", help="every series with a previous champion")
     return parser
 
 
@@ -254,7 +261,23 @@ def cmd_champions(args: argparse.Namespace) -> str:
     return f"{args.series}: champion {latest['model']} (score {latest['score']:.3f})"
 
 
+def cmd_rollback(args: argparse.Namespace) -> str:
+    from tidecast.db import init_db
+    from tidecast.operator import rollback_champions
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    init_db(engine)
+    run_id, count = rollback_champions(engine, None if args.all else args.series)
+    if count == 0:
+        return "nothing to roll back: no chosen series has a previous champion"
+    print(f"rolled back {count} champions (run {run_id}); refreshing the forecasts ...")
+    args.horizon = None
+    return cmd_forecast(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "rollback": cmd_rollback,
     "champions": cmd_champions,
     "init-db": cmd_init_db,
     "retrain": cmd_retrain,

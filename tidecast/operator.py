@@ -6,12 +6,14 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from sql import load_query
+from tidecast.errors import TidecastError
 
 
 def champion_history(engine: Engine, series_id: str | None = None) -> pd.DataFrame:
     """Every completed run's champion decision, oldest first."""
     with engine.connect() as conn:
-        return pd.read_sql(load_query("champion_history"), conn, params={"series_id": series_id})
+        history = pd.read_sql(load_query("champion_history"), conn, params={"series_id": series_id})
+    return history.assign(promoted_at=pd.to_datetime(history["promoted_at"]))
 
 
 def current_champions(history: pd.DataFrame) -> pd.DataFrame:
@@ -28,3 +30,69 @@ def series_leaderboard(engine: Engine, series_id: str) -> pd.DataFrame:
     """One series' models by mean backtest MASE in the latest completed run."""
     with engine.connect() as conn:
         return pd.read_sql(load_query("series_leaderboard"), conn, params={"series_id": series_id})
+
+
+def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[str, int]:
+    """Reinstate the previous champion of the given series (all when None).
+
+    Recorded as a completed `rollback` run whose `champions` rows carry the reinstated
+    model (and its ensemble members), so history shows who, when and why. Series without
+    a previous champion are left alone. Returns the run id and how many series changed.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    from sql.tables import champions, forecast_runs
+    from tidecast.db import insert_frame
+
+    history = champion_history(engine)
+    run_id = str(uuid.uuid4())
+    if series_ids is not None:
+        unknown = sorted(set(series_ids) - set(history["series_id"]))
+        if unknown:
+            raise TidecastError(
+                f"no champion recorded for series {unknown}; "
+                "check the ids with `tidecast champions`"
+            )
+        history = history[history["series_id"].isin(series_ids)]
+    current = history.groupby("series_id").tail(1)
+    current = current[
+        current["previous_model"].notna() & (current["previous_model"] != current["model"])
+    ]
+    # the members of the reinstated model: from its latest reign in the history
+    reinstated = current.set_index("series_id")["previous_model"].rename("reinstated")
+    reigns = history.join(reinstated, on="series_id", how="inner")
+    reigns = reigns[reigns["model"] == reigns["reinstated"]].groupby("series_id").tail(1)
+    if current.empty:
+        return run_id, 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = pd.DataFrame(
+        {
+            "series_id": current["series_id"].to_numpy(),
+            "run_id": run_id,
+            "model": current["previous_model"].to_numpy(),
+            "score": None,
+            "metric": current["metric"].to_numpy(),
+            "promoted_at": now,
+            "previous_model": current["model"].to_numpy(),
+            "reason": "rolled back by an operator",
+            "members": current["series_id"]
+            .map(reigns.set_index("series_id")["members"])
+            .to_numpy(),
+        }
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            forecast_runs.insert().values(
+                run_id=run_id,
+                flow_name="rollback",
+                status="completed",
+                started_at=now,
+                finished_at=now,
+                series_forecast=0,
+                parameters={"series": series_ids if series_ids is not None else "all"},
+                message=f"{len(rows)} champions rolled back to their previous model",
+            )
+        )
+        insert_frame(conn, champions, rows)
+    return run_id, len(rows)

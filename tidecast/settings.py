@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         SQL_DIR / "source_observations.sql",
         description="SQL file returning the columns series_id, ts, value.",
     )
+    artifacts_dir: Path = Field(
+        Path("artifacts"), description="Where fitted model weights are kept between runs."
+    )
     horizon: int = Field(12, ge=1, description="Steps to forecast.")
     freq: str | None = Field(None, description="pandas frequency, e.g. MS; inferred when unset.")
     season_length: int | None = Field(

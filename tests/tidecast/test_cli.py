@@ -46,6 +46,27 @@ def test_demo_fills_latest_forecasts_with_every_m3_monthly_series(tmp_path):
     assert last_line.startswith("demo run ") and "25704 forecast rows" in last_line
     assert "Traceback" not in done.stdout + done.stderr
 
+    listing = tidecast("champions", "--limit", "5", cwd=tmp_path)
+    assert listing.returncode == 0 and "1428 series have a champion" in listing.stdout
+    one = tidecast("champions", "--series", "N1402", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert "Leaderboard of N1402" in one.stdout and "seasonal_naive" in one.stdout
+    nothing = tidecast("rollback", "--series", "N1402", cwd=tmp_path)
+    assert nothing.returncode == 0 and "nothing to roll back" in nothing.stdout
+
+    refreshed = tidecast("forecast", cwd=tmp_path)
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stdout.strip().splitlines()[-1].startswith("forecast run ")
+    assert (
+        count(
+            url,
+            "SELECT COUNT(*) FROM forecast_runs WHERE flow_name = 'forecast' "
+            "AND status = 'completed'",
+        )
+        == 1
+    )
+    assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18
+
 
 def test_init_db_twice_says_where(db_url, tmp_path):
     for _ in range(2):
