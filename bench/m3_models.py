@@ -25,7 +25,7 @@ from models.registry import MODELS, build_model  # noqa: E402
 from tidecast.settings import load_settings  # noqa: E402
 
 
-def peer(train: pd.DataFrame, horizon: int, freq: str, season_length: int, name: str):
+def peer_forecast(train: pd.DataFrame, horizon: int, freq: str, season_length: int, name: str):
     from statsforecast import StatsForecast
     from statsforecast import models as sf
 
@@ -35,6 +35,49 @@ def peer(train: pd.DataFrame, horizon: int, freq: str, season_length: int, name:
     return raw.rename(columns={"unique_id": "series_id", name: "yhat"})
 
 
+def score_models(subset: str, limit: int | None, names: list[str], peer: bool) -> pd.DataFrame:
+    """Fit each model on the training parts, forecast, and score on the official test."""
+    freq, horizon, season_length = SUBSETS[subset]
+    train, test = m3_train_test(subset, limit)
+    settings = load_settings(horizon=horizon, freq=freq, season_length=season_length)
+    context = settings.model_context(season_length, freq)
+    print(
+        f"M3 {subset}: {train.series_id.nunique()} series, h={horizon}, "
+        f"{os.cpu_count()} cores, torch budget {settings.train_max_steps} steps",
+        flush=True,
+    )
+    runs = [
+        (name, lambda name=name: build_model(name, **context).fit(train).predict(horizon))
+        for name in names
+    ]
+    if peer:
+        runs += [
+            (
+                f"statsforecast {name}",
+                lambda name=name: peer_forecast(train, horizon, freq, season_length, name),
+            )
+            for name in ("AutoETS", "AutoTheta")
+        ]
+    rows = []
+    for label, run in runs:
+        started = time.perf_counter()
+        forecast = run()
+        seconds = time.perf_counter() - started
+        rows.append(
+            {
+                "model": label,
+                **score(train, test, forecast, season_length),
+                "fit_predict_s": seconds,
+            }
+        )
+        print(
+            f"  {label:24s} sMAPE {rows[-1]['smape']:6.2f}  MASE {rows[-1]['mase']:.3f}  "
+            f"{seconds:7.1f}s",
+            flush=True,
+        )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subset", default="monthly", choices=sorted(SUBSETS))
@@ -42,46 +85,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
-    freq, horizon, season_length = SUBSETS[args.subset]
-    train, test = m3_train_test(args.subset, args.limit)
-    settings = load_settings(horizon=horizon, freq=freq, season_length=season_length)
-    context = settings.model_context(season_length, freq)
-    print(
-        f"M3 {args.subset}: {train.series_id.nunique()} series, h={horizon}, "
-        f"{os.cpu_count()} cores, torch budget {settings.train_max_steps} steps",
-        flush=True,
-    )
-    rows = []
-    for name in args.models.split(","):
-        started = time.perf_counter()
-        forecast = build_model(name, **context).fit(train).predict(horizon)
-        seconds = time.perf_counter() - started
-        rows.append(
-            {"model": name, **score(train, test, forecast, season_length), "fit_predict_s": seconds}
-        )
-        print(
-            f"  {name:15s} sMAPE {rows[-1]['smape']:6.2f}  MASE {rows[-1]['mase']:.3f}  "
-            f"{seconds:7.1f}s",
-            flush=True,
-        )
-    if not args.no_peer:
-        for name in ("AutoETS", "AutoTheta"):
-            started = time.perf_counter()
-            forecast = peer(train, horizon, freq, season_length, name)
-            seconds = time.perf_counter() - started
-            rows.append(
-                {
-                    "model": f"statsforecast {name}",
-                    **score(train, test, forecast, season_length),
-                    "fit_predict_s": seconds,
-                }
-            )
-            print(
-                f"  {rows[-1]['model']:15s} sMAPE {rows[-1]['smape']:6.2f}  "
-                f"MASE {rows[-1]['mase']:.3f}  {seconds:7.1f}s",
-                flush=True,
-            )
-    table = pd.DataFrame(rows)
+    table = score_models(args.subset, args.limit, args.models.split(","), not args.no_peer)
     print()
     print(table.to_markdown(index=False, floatfmt=".3f"))
 

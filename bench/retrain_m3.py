@@ -26,11 +26,17 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.m3 import m3_train_test, score  # noqa: E402
+from tidecast.settings import DEFAULT_MODELS  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models")
+    parser.add_argument(
+        "--single-models",
+        default=",".join(m for m in DEFAULT_MODELS),
+        help="also fit and score these models one by one (empty: skip)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tidecast-bench-"))
     command = [str(Path(sys.executable).parent / "tidecast"), "demo"]
@@ -72,6 +78,17 @@ def main() -> None:
     shares = pd.DataFrame({"seconds": seconds}).assign(share=lambda t: t.seconds / total)
     shares = shares.join(won.rename("series_won"), how="outer")
     print(shares.fillna(0).sort_values("seconds", ascending=False).to_markdown(floatfmt=".2f"))
+    if args.single_models:
+        # Each single model and the statsforecast peers, in this same benchmark run, on the
+        # same training data, scored on the same test: what the promotion has to beat.
+        from bench.m3_models import score_models
+
+        print()
+        print(
+            score_models("monthly", None, args.single_models.split(","), peer=True).to_markdown(
+                index=False, floatfmt=".3f"
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ def rolling_origin_backtest(
     chunk_size: int,
     context: dict,
     ensemble_top_k: int = 0,
+    metric: str = "mase",
 ) -> BacktestResult:
     """Backtest every model on every series; a model failing on a chunk skips only that chunk.
 
@@ -165,7 +166,7 @@ def rolling_origin_backtest(
     scores = _concat(scores, SCORE_COLUMNS[:-2])
     members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
     if ensemble_top_k and not scores.empty:
-        members = ensemble_members(scores, model_names, ensemble_top_k)
+        members = ensemble_members(scores, model_names, ensemble_top_k, metric)
         combined = ensemble_fold_forecasts(fold_forecasts, members)
         cutoffs = scores.drop_duplicates(["series_id", "fold"])[["series_id", "fold", "cutoff"]]
         scores = pd.concat(
@@ -205,6 +206,7 @@ def backtest_models(
         chunk_size=settings.chunk_size,
         context=settings.model_context(season_length, freq),
         ensemble_top_k=settings.ensemble_top_k,
+        metric=settings.selection_metric,
     )
 
 

@@ -22,9 +22,12 @@ def ensemble_names(top_k: int) -> list[str]:
     return [f"ensemble_mean_top{top_k}", f"ensemble_median_top{top_k}", "ensemble_stats"]
 
 
-def ensemble_members(scores: pd.DataFrame, model_names: list[str], top_k: int) -> pd.DataFrame:
+def ensemble_members(
+    scores: pd.DataFrame, model_names: list[str], top_k: int, metric: str = "mase"
+) -> pd.DataFrame:
     """`series_id`, `ensemble`, `model`: who is in each ensemble for each series."""
-    mean = scores.groupby(["series_id", "model"], sort=False)["mase"].mean().reset_index()
+    mean = scores.groupby(["series_id", "model"], sort=False)[metric].mean().reset_index()
+    mean = mean.rename(columns={metric: "mase"}) if metric != "mase" else mean
     order = {name: i for i, name in enumerate(model_names)}
     mean = mean.assign(order=mean["model"].map(order)).sort_values(
         ["series_id", "mase", "order"], kind="stable"

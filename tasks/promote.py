@@ -118,6 +118,7 @@ def promote_champions(
         series_ids,
         settings.backtest_models,
         previous,
+        metric=settings.selection_metric,
         margin=settings.champion_margin,
     )
     return with_members(chosen, scored.members)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     )
     ensemble_top_k: int = Field(
         3, ge=0, description="Members of the top-k ensembles per series; 0 turns ensembles off."
+    )
+    selection_metric: Literal["mase", "smape", "rmse"] = Field(
+        "mase", description="Backtest metric that ranks models per series."
     )
     champion_margin: float = Field(
         0.02,

@@ -85,3 +85,20 @@ def test_ensembles_in_the_scores_are_candidates_after_the_models():
         table, pd.Index(["a"]), MODELS, pd.DataFrame(columns=["series_id", "model"])
     )
     assert out["model"].tolist() == ["ensemble_mean_top3"]
+
+
+def test_the_selection_metric_is_a_setting():
+    table = pd.DataFrame(
+        {
+            "series_id": "a",
+            "model": ["naive", "seasonal_naive"],
+            "fold": 0,
+            "mase": [1.0, 2.0],
+            "smape": [20.0, 10.0],
+        }
+    )
+    by_smape = choose_champions(
+        table, pd.Index(["a"]), MODELS, pd.DataFrame(columns=["series_id", "model"]), metric="smape"
+    )
+    assert by_smape["model"].tolist() == ["seasonal_naive"]
+    assert by_smape["metric"].tolist() == ["smape"]
