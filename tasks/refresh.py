@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sql import load_query
 from tasks.options import compute_task, io_task
-from tidecast.db import describe_db_error, make_engine
+from tidecast.db import read_frame
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -15,14 +14,7 @@ from tidecast.settings import Settings
 
 def read_last_retrain(settings: Settings) -> dict:
     """The parameters of the latest completed retrain, or a clear error if there is none."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            found = pd.read_sql(load_query("last_retrain"), conn)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    found = read_frame(settings.database_url, load_query("last_retrain"))
     if found.empty:
         raise TidecastError(
             "no completed retrain run yet, so there are no champions to "

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 from prefect.runtime import flow_run
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from sql.tables import forecast_runs
 from tasks.options import io_task
-from tidecast.db import describe_db_error, init_db, make_engine
+from tidecast.db import connected, describe_db_error, init_db, make_engine, read_frame
 from tidecast.settings import Settings
 
 
@@ -58,28 +58,19 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
 
 def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> None:
     """Mark the run `completed` or `failed`, with its counts and message."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                update(forecast_runs)
-                .where(forecast_runs.c.run_id == run_id)
-                .values(status=status, finished_at=utcnow(), **fields)
-            )
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    with connected(settings.database_url, write=True) as conn:
+        conn.execute(
+            update(forecast_runs)
+            .where(forecast_runs.c.run_id == run_id)
+            .values(status=status, finished_at=utcnow(), **fields)
+        )
 
 
 def read_runs(settings: Settings) -> pd.DataFrame:
     """All run rows, oldest first (for the CLI and tests)."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(select(forecast_runs).order_by(forecast_runs.c.started_at), conn)
-    finally:
-        engine.dispose()
+    return read_frame(
+        settings.database_url, select(forecast_runs).order_by(forecast_runs.c.started_at)
+    )
 
 
 start_run = io_task(open_run, "start-run")

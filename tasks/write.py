@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import column, select, table
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sql import load_query
 from sql.tables import (
@@ -17,22 +16,16 @@ from sql.tables import (
 )
 from tasks.options import io_task
 from tasks.runs import utcnow
-from tidecast.db import describe_db_error, insert_frame, make_engine, replace_run_rows
+from tidecast.db import connected, insert_frame, read_frame, replace_run_rows
 from tidecast.progress import report
 from tidecast.settings import Settings
 
 
 def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) -> int:
     """Store every rejected row with its check and reason (replacing an earlier attempt's)."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.begin() as conn:
-            replace_run_rows(conn, [rejected_observations], run_id)
-            written = insert_frame(conn, rejected_observations, rejected.assign(run_id=run_id))
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    with connected(settings.database_url, write=True) as conn:
+        replace_run_rows(conn, [rejected_observations], run_id)
+        written = insert_frame(conn, rejected_observations, rejected.assign(run_id=run_id))
     if written:
         report("quarantine", f"{written} rows written to rejected_observations")
     return written
@@ -61,17 +54,11 @@ def write_results(
         interval_calibration: calibration,
         model_versions: _with_backtest_mase(versions, scores),
     }
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.begin() as conn:
-            replace_run_rows(conn, list(rows), run_id)
-            for table_, frame in rows.items():
-                if frame is not None:
-                    insert_frame(conn, table_, frame.assign(run_id=run_id))
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    with connected(settings.database_url, write=True) as conn:
+        replace_run_rows(conn, list(rows), run_id)
+        for table_, frame in rows.items():
+            if frame is not None:
+                insert_frame(conn, table_, frame.assign(run_id=run_id))
     report("write", f"{len(forecast_rows)} forecast rows written for run {run_id}")
     return len(forecast_rows)
 
@@ -85,39 +72,18 @@ def _with_backtest_mase(versions: pd.DataFrame | None, scores: pd.DataFrame | No
 
 def read_model_versions(settings: Settings) -> pd.DataFrame:
     """The models the latest completed retrain fitted, with their artifacts."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(load_query("latest_model_versions"), conn)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    return read_frame(settings.database_url, load_query("latest_model_versions"))
 
 
 def read_calibration(settings: Settings) -> pd.DataFrame:
     """The interval calibration of the latest completed retrain (empty before the first)."""
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(load_query("latest_calibration"), conn)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    return read_frame(settings.database_url, load_query("latest_calibration"))
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
     """The champion of each series as of the latest completed run (empty on a first run)."""
     view = table("current_champions", column("series_id"), column("model"), column("members"))
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(select(view.c.series_id, view.c.model, view.c.members), conn)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    return read_frame(settings.database_url, select(view.c.series_id, view.c.model, view.c.members))
 
 
 record_quarantine = io_task(write_quarantine, "record-quarantine")

@@ -37,6 +37,17 @@ from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
 from tidecast.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
+
+# Small, fast, seeded context for building any model in tests (see Settings.model_context).
+MODEL_CONTEXT = {
+    "season_length": 12,
+    "freq": "MS",
+    "horizon": 6,
+    "seed": 0,
+    "n_jobs": 1,
+    "max_steps": 40,
+    "max_seconds": 30.0,
+}
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, inspect, text
+from sqlalchemy import Connection, Engine, Executable, Table, create_engine, delete, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
@@ -46,6 +47,29 @@ def describe_db_error(url: str, exc: Exception) -> DatabaseUnavailableError:
     """One line saying which database failed and why, without the password or a traceback."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     return DatabaseUnavailableError(f"database {safe_url(url)} is not usable: {reason}")
+
+
+@contextmanager
+def connected(url: str, *, write: bool = False) -> Iterator[Connection]:
+    """A connection to `url` (in one transaction when `write`), disposed of afterwards.
+
+    A database error becomes `DatabaseUnavailableError`: one line naming the database
+    without its password, which the I/O tasks retry.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() if write else engine.connect() as conn:
+            yield conn
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(url, exc) from None
+    finally:
+        engine.dispose()
+
+
+def read_frame(url: str, query: Executable, **params: object) -> pd.DataFrame:
+    """The rows of `query` as a frame."""
+    with connected(url) as conn:
+        return pd.read_sql(query, conn, params=params or None)
 
 
 def check_connection(engine: Engine) -> None:

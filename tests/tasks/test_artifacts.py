@@ -3,17 +3,9 @@ import pytest
 
 from models.registry import build_model
 from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels, sha256_of
-from tests.conftest import as_panel, synthetic_panel
+from tests.conftest import MODEL_CONTEXT, as_panel, synthetic_panel
 
-CONTEXT = {
-    "season_length": 12,
-    "freq": "MS",
-    "horizon": 6,
-    "seed": 0,
-    "n_jobs": 1,
-    "max_steps": 30,
-    "max_seconds": 30.0,
-}
+CONTEXT = MODEL_CONTEXT
 
 
 @pytest.fixture

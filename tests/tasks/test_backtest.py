@@ -5,17 +5,10 @@ import pytest
 from models.base import sort_panel
 from models.registry import MODELS
 from tasks.backtest import fold_split, rolling_origin_backtest, series_chunks
+from tests.conftest import MODEL_CONTEXT
 
 H = 6
-CONTEXT = {
-    "season_length": 12,
-    "freq": "MS",
-    "horizon": H,
-    "seed": 0,
-    "n_jobs": 1,
-    "max_steps": 40,
-    "max_seconds": 30.0,
-}
+CONTEXT = MODEL_CONTEXT
 
 
 def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000):

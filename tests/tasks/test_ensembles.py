@@ -3,16 +3,9 @@ import pandas as pd
 
 from tasks.backtest import rolling_origin_backtest
 from tasks.ensembles import combine, ensemble_members
+from tests.conftest import MODEL_CONTEXT
 
-CONTEXT = {
-    "season_length": 12,
-    "freq": "MS",
-    "horizon": 6,
-    "seed": 0,
-    "n_jobs": 1,
-    "max_steps": 40,
-    "max_seconds": 30.0,
-}
+CONTEXT = MODEL_CONTEXT
 
 
 def test_members_are_the_top_k_by_mean_mase_per_series():
