@@ -204,3 +204,23 @@ def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db,
     written = query(loaded_db, f"SELECT COUNT(*) AS n FROM forecasts WHERE run_id = '{orphan}'")
     assert written["n"].iloc[0] > 0  # the kill really came after the write
     assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
+
+
+def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    run_env(loaded_db)
+    run_id = retrain(horizon=H, freq="MS")
+    keys = ["tidecast-leaderboard", "tidecast-run-summary"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+        )
+    latest = {artifact.key: artifact for artifact in sorted(found, key=lambda a: a.created)}
+    assert set(latest) == set(keys)
+    board = latest["tidecast-leaderboard"].data
+    board = board if isinstance(board, str) else str(board)
+    assert "mean_mase" in board and "series_won" in board and "seasonal_naive" in board
+    summary = latest["tidecast-run-summary"].data
+    assert run_id in summary and "rows read: 360" in summary and "champions changed" in summary
