@@ -1,4 +1,4 @@
-"""The `retrain` flow: observations in, backtested champions' forecasts out, one run at a time."""
+"""The `retrain` flow: observations in, backtested champions' forecasts out."""
 
 from __future__ import annotations
 
