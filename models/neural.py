@@ -20,20 +20,9 @@ import torch
 from torch import nn
 
 from models.base import future_frame
+from models.features import season_angles
 from models.networks import NBeatsNet, RecurrentNet, TransformerNet
 from models.windows import Windows, build_windows, last_windows
-from tidecast.frequency import make_grid
-
-
-def season_channels(windows: Windows, lookback: int, freq: str, season_length: int) -> np.ndarray:
-    """(n, lookback, 2): sine and cosine of every input step's position in the season."""
-    n = len(windows.end_times)
-    if season_length <= 1 or n == 0:
-        return np.zeros((n, lookback, 2))
-    end = make_grid(freq).positions(pd.Series(windows.end_times))[0]
-    steps = end[:, None] - np.arange(lookback - 1, -1, -1)[None, :]
-    angle = 2 * np.pi * (steps % season_length) / season_length
-    return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
 
 
 class TorchForecaster:
@@ -81,7 +70,9 @@ class TorchForecaster:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
     def _tensor(self, windows: Windows, lookback: int, device: torch.device) -> torch.Tensor:
-        season = season_channels(windows, lookback, self.freq, self.season_length)
+        # every input step's position in the season, oldest first
+        offsets = np.arange(-(lookback - 1), 1)
+        season = season_angles(windows.end_times, self.freq, self.season_length, offsets)
         x = np.concatenate([windows.inputs[:, :, None], season], axis=-1)
         return torch.as_tensor(x, dtype=torch.float32, device=device)
 
