@@ -12,8 +12,8 @@ from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
 from tasks.write import (
     current_champions,
-    latest_calibration,
     record_quarantine,
+    retrain_calibration,
     stored_models,
     write_forecasts,
 )
@@ -45,8 +45,9 @@ def forecast_flow(horizon: int | None = None) -> str:
         panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
         current = current_champions.with_options(**io)(settings)
         chosen = assign_champions(validated.series_ids, current)
-        calibration = latest_calibration.with_options(**io)(settings)
-        stored = stored_models.with_options(**io)(settings)
+        # calibration and weights of the same retrain whose settings this run uses
+        calibration = retrain_calibration.with_options(**io)(settings, trained["run_id"])
+        stored = stored_models.with_options(**io)(settings, trained["run_id"])
         rows, notes, _ = forecast(
             panel, chosen, calibration, settings, season, freq, run_id, stored
         )

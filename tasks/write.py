@@ -70,14 +70,14 @@ def _with_backtest_mase(versions: pd.DataFrame | None, scores: pd.DataFrame | No
     return versions.assign(backtest_mase=versions["model"].map(mase))
 
 
-def read_model_versions(settings: Settings) -> pd.DataFrame:
-    """The models the latest completed retrain fitted, with their artifacts."""
-    return read_frame(settings.database_url, load_query("latest_model_versions"))
+def read_model_versions(settings: Settings, run_id: str) -> pd.DataFrame:
+    """The models a retrain run fitted, with their artifacts."""
+    return read_frame(settings.database_url, load_query("run_model_versions"), run_id=run_id)
 
 
-def read_calibration(settings: Settings) -> pd.DataFrame:
-    """The interval calibration of the latest completed retrain (empty before the first)."""
-    return read_frame(settings.database_url, load_query("latest_calibration"))
+def read_calibration(settings: Settings, run_id: str) -> pd.DataFrame:
+    """The interval calibration of a retrain run."""
+    return read_frame(settings.database_url, load_query("run_calibration"), run_id=run_id)
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
@@ -89,5 +89,5 @@ def read_current_champions(settings: Settings) -> pd.DataFrame:
 record_quarantine = io_task(write_quarantine, "record-quarantine")
 write_forecasts = io_task(write_results, "write-forecasts")
 current_champions = io_task(read_current_champions, "current-champions")
-latest_calibration = io_task(read_calibration, "latest-calibration")
+retrain_calibration = io_task(read_calibration, "retrain-calibration")
 stored_models = io_task(read_model_versions, "stored-models")
