@@ -154,37 +154,28 @@ def _run_retrain(settings) -> str:
     )
 
 
-def _forecast_summary(settings, run_id: str) -> tuple[int, int]:
-    import pandas as pd
-    from sqlalchemy import text
+def _completed(kind: str, settings, run_id: str) -> str:
+    """The closing line of a command that ran a flow: what it wrote, and where."""
+    from sql import load_query
+    from tidecast.db import read_frame, safe_url
 
-    with _engine(settings).connect() as conn:
-        counts = pd.read_sql(
-            text(
-                "SELECT COUNT(*) AS n_rows, COUNT(DISTINCT series_id) AS n_series "
-                "FROM latest_forecasts WHERE run_id = :run_id"
-            ),
-            conn,
-            params={"run_id": run_id},
-        )
-    return int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
+    counts = read_frame(settings.database_url, load_query("run_forecast_counts"), run_id=run_id)
+    rows, series = int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
+    return (
+        f"{kind} {run_id} completed: {rows} forecast rows for {series} series in "
+        f"latest_forecasts ({safe_url(settings.database_url)})"
+    )
 
 
 def cmd_retrain(args: argparse.Namespace) -> str:
-    from tidecast.db import safe_url
 
     settings = _settings(args)
     _engine(settings)
     run_id = _run_retrain(settings)
-    rows, series = _forecast_summary(settings, run_id)
-    return (
-        f"run {run_id} completed: {rows} forecast rows for {series} series in latest_forecasts "
-        f"({safe_url(settings.database_url)})"
-    )
+    return _completed("run", settings, run_id)
 
 
 def cmd_forecast(args: argparse.Namespace) -> str:
-    from tidecast.db import safe_url
 
     settings = _settings(args)
     _engine(settings)
@@ -192,18 +183,14 @@ def cmd_forecast(args: argparse.Namespace) -> str:
     from flows.forecast import forecast_flow
 
     run_id = forecast_flow(horizon=args.horizon)
-    rows, series = _forecast_summary(settings, run_id)
-    return (
-        f"forecast run {run_id} completed: {rows} forecast rows for {series} series in "
-        f"latest_forecasts ({safe_url(settings.database_url)})"
-    )
+    return _completed("forecast run", settings, run_id)
 
 
 def cmd_demo(args: argparse.Namespace) -> str:
     import pandas as pd
 
     from sql import load_query
-    from tidecast.db import init_db, replace_observations, safe_url
+    from tidecast.db import init_db, replace_observations
     from tidecast.demo import m3_observations
     from tidecast.progress import report
 
@@ -224,11 +211,7 @@ def cmd_demo(args: argparse.Namespace) -> str:
     print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("\nRead the forecasts BI sees with:")
     print("  SELECT * FROM latest_forecasts ORDER BY series_id, ts;")
-    rows, series = _forecast_summary(settings, run_id)
-    return (
-        f"demo run {run_id} completed: {rows} forecast rows for {series} series in "
-        f"latest_forecasts ({safe_url(settings.database_url)})"
-    )
+    return _completed("demo run", settings, run_id)
 
 
 def cmd_champions(args: argparse.Namespace) -> str:
