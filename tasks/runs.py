@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from sql.tables import forecast_runs
-from tasks.options import io_task
+from tasks.options import io_task, stage_seconds
 from tidecast.db import connected, describe_db_error, init_db, make_engine, read_frame
 from tidecast.settings import Settings
 
@@ -57,12 +57,17 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
 
 
 def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> None:
-    """Mark the run `completed` or `failed`, with its counts and message."""
+    """Mark the run `completed` or `failed`, with its counts, message and stage timings."""
     with connected(settings.database_url, write=True) as conn:
         conn.execute(
             update(forecast_runs)
             .where(forecast_runs.c.run_id == run_id)
-            .values(status=status, finished_at=utcnow(), **fields)
+            .values(
+                status=status,
+                finished_at=utcnow(),
+                stage_seconds=stage_seconds(flow_run.get_id()) or None,
+                **fields,
+            )
         )
 
 

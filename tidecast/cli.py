@@ -65,9 +65,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq", help="pandas frequency such as MS; inferred when not given")
     parser.add_argument("--season-length", type=int, help="seasonal period; from --freq if unset")
     parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
-    parser.add_argument(
-        "--models", help="comma-separated model names (default naive,seasonal_naive)"
-    )
+    parser.add_argument("--models", help="comma-separated model names (default: the default zoo)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,9 +93,25 @@ def init_db(engine: Engine, replace_views: bool = False) -> None:
     check_connection(engine)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        add_missing_columns(conn)
         if replace_views or not set(VIEWS) <= set(inspect(conn).get_view_names()):
             for statement in split_statements(load_sql("latest_forecasts_view")):
                 conn.execute(text(statement))
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """Add columns a newer tidecast defines to tables an older one created (all nullable).
+
+    The only schema change tidecast makes on its own: additive, so readers never break.
+    """
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in existing and column.nullable:
+                kind = column.type.compile(dialect=conn.dialect)
+                # names come from sql/tables.py, never from input
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def to_records(frame: pd.DataFrame) -> list[dict]:

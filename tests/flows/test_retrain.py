@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,6 +64,12 @@ def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
     assert run["rows_read"] == len(observations) and run["rows_rejected"] == 0
     assert run["series_forecast"] == n_series and run["prefect_flow_run_id"]
     assert run["finished_at"] is not None and run["code_version"]
+    stages = run["stage_seconds"]
+    stages = json.loads(stages) if isinstance(stages, str) else stages
+    # every stage of the pipeline is timed, in the order it ran
+    assert list(stages)[:4] == ["start-run", "ingest", "validate", "record-quarantine"]
+    assert {"backtest", "promote", "forecast", "write-forecasts"} <= set(stages)
+    assert all(seconds >= 0 for seconds in stages.values()) and stages["backtest"] > 0
     scores = query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{run_id}'")
     # two models and their two top-k ensembles, three folds each
     assert set(scores["model"]) == {
