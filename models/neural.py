@@ -10,6 +10,7 @@ by steps or early stopping rather than by the time budget. Uses CUDA when availa
 from __future__ import annotations
 
 import copy
+import math
 import time
 from pathlib import Path
 from typing import Self
@@ -92,8 +93,13 @@ class TorchForecaster:
         # at least a horizon earlier, so no training target overlaps a validation target.
         is_val = windows.steps_to_end == 0
         is_train = windows.steps_to_end >= self.horizon
+        max_steps = self.max_steps
         if is_train.sum() < self.batch_size or not is_val.any():
+            # Too few windows to hold any out: train on all of them, and since nothing
+            # can stop training early, for about 100 passes over them rather than the
+            # whole step budget (which on a few hundred windows only overfits, slowly).
             is_train, is_val = np.ones(len(x), bool), np.zeros(len(x), bool)
+            max_steps = min(max_steps, max(50, math.ceil(100 * len(x) / self.batch_size)))
         train_idx = torch.as_tensor(np.flatnonzero(is_train), device=device)
         val_idx = torch.as_tensor(np.flatnonzero(is_val), device=device)
 
@@ -105,7 +111,7 @@ class TorchForecaster:
         best, best_state, bad_checks, started = np.inf, None, 0, time.perf_counter()
         check_every = 50
         self.steps_ = 0
-        for step in range(1, self.max_steps + 1):
+        for step in range(1, max_steps + 1):
             network.train()
             pick = torch.randint(len(train_idx), (self.batch_size,), generator=sampler)
             batch = train_idx[pick.to(device)]
@@ -115,7 +121,7 @@ class TorchForecaster:
             nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
             self.steps_ = step
-            if step % check_every and step != self.max_steps:
+            if step % check_every and step != max_steps:
                 continue
             if len(val_idx):
                 network.eval()

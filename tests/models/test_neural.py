@@ -20,3 +20,10 @@ def test_predicting_past_the_trained_horizon_is_refused(context):
     model = build_model("nbeats", **context).fit(panel)
     with pytest.raises(ValueError, match="horizon 12"):
         model.predict(13)
+
+
+def test_too_few_windows_to_hold_out_trains_about_a_hundred_passes_not_the_whole_budget(context):
+    # 3 series of 48-72 months give ~100 windows: fewer than a batch, so no validation split
+    panel = as_panel(synthetic_panel(n_series=3))
+    model = build_model("nbeats", **{**context, "max_steps": 1000}).fit(panel)
+    assert 50 <= model.steps_ <= 100

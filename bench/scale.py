@@ -1,0 +1,348 @@
+"""How a retrain's cost grows with the number of series, on SQLite and PostgreSQL, beside
+statsforecast's own `cross_validation` on the same panel.
+
+    .venv/bin/python bench/scale.py --series 1000,10000 [--backends sqlite,postgresql]
+        [--postgres-url postgresql://user@host:port/db] [--models seasonal_naive,auto_theta]
+        [--repeats N] [--json out.json]
+
+For each size a seeded synthetic panel (bench/synthetic.py: 120 monthly points at most,
+trend, season, noise, one series in ten intermittent, lengths 72-120) is loaded into a
+fresh database, and the real `retrain` flow runs through the CLI in a subprocess, as a
+user runs it (h = 12, 3 folds). Per run: wall time of the process, its peak RSS, and
+each stage's wall time as the run recorded it (`forecast_runs.stage_seconds`), the
+backtest split per model family (`forecast_runs.model_seconds`), ingest and write rates.
+`windows` is timed apart, in this process: `build_windows` over the whole panel, as the
+window models call it. The peer is statsforecast's `cross_validation` with the same
+statistical models, folds and horizon, on the same panel, `n_jobs` = cores. Medians over
+`--repeats` runs (default: 3 below 5,000 series, else 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.synthetic import synthetic_panel  # noqa: E402
+from models.registry import MODELS  # noqa: E402
+from models.windows import build_windows  # noqa: E402
+from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
+
+HORIZON, FOLDS, SEASON, FREQ = 12, 3, 12, "MS"
+FAMILIES = {  # module of the model class -> family
+    "models.baselines": "baselines",
+    "models.statistical": "statistical",
+    "models.regression": "scikit-learn",
+    "models.neural": "torch",
+}
+
+
+def peer_models(names: list[str]) -> list:
+    """statsforecast's counterpart of each tidecast model it has one for."""
+    from statsforecast import models as sf
+
+    counterparts = {
+        "naive": lambda: sf.Naive(),
+        "seasonal_naive": lambda: sf.SeasonalNaive(season_length=SEASON),
+        "drift": lambda: sf.RandomWalkWithDrift(),
+        "window_average": lambda: sf.WindowAverage(window_size=SEASON),
+        "auto_ets": lambda: sf.AutoETS(season_length=SEASON),
+        "auto_theta": lambda: sf.AutoTheta(season_length=SEASON),
+        "auto_ces": lambda: sf.AutoCES(season_length=SEASON),
+        "auto_arima": lambda: sf.AutoARIMA(season_length=SEASON),
+    }
+    return [counterparts[name]() for name in names if name in counterparts]
+
+
+def fresh_database(backend: str, n_series: int, workdir: Path, postgres_url: str | None) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'tidecast.db'}"
+    if not postgres_url:
+        sys.exit("--postgres-url is needed for the postgresql backend")
+    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"tidecast_scale_{n_series}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))  # name built here, not input
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
+def load(url: str, panel: pd.DataFrame) -> float:
+    """Put the panel into `observations`; seconds taken (setup, not part of the flow).
+
+    PostgreSQL gets COPY, since a benchmark of 10 million rows should not wait on INSERTs.
+    """
+    engine = make_engine(url)
+    init_db(engine)
+    started = time.perf_counter()
+    if engine.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        panel.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute("TRUNCATE observations")
+                with cursor.copy("COPY observations (series_id, ts, value) FROM STDIN CSV") as copy:
+                    copy.write(buffer.getvalue())
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        replace_observations(engine, panel)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+def run_retrain(url: str, workdir: Path, models: str) -> dict:
+    """`tidecast retrain` in a subprocess; its wall time, peak RSS and its run row."""
+    command = [
+        str(Path(sys.executable).parent / "tidecast"),
+        "retrain",
+        "--database-url",
+        url,
+        "--horizon",
+        str(HORIZON),
+        "--freq",
+        FREQ,
+        "--season-length",
+        str(SEASON),
+        "--folds",
+        str(FOLDS),
+        "--models",
+        models,
+    ]
+    env = {**os.environ, "TIDECAST_ARTIFACTS_DIR": str(workdir / "artifacts")}
+    log = workdir / "retrain.log"
+    started = time.perf_counter()
+    with log.open("w") as out:
+        child = subprocess.Popen(
+            command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if status:
+        sys.exit(f"tidecast retrain failed; its output:\n{log.read_text()}")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        run = (
+            conn.execute(text("SELECT * FROM forecast_runs ORDER BY started_at DESC LIMIT 1"))
+            .mappings()
+            .one()
+        )
+        written = conn.execute(
+            text("SELECT COUNT(*) FROM forecasts WHERE run_id = :r"), {"r": run["run_id"]}
+        ).scalar()
+    engine.dispose()
+
+    def as_dict(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stages": as_dict(run["stage_seconds"]),
+        "models": as_dict(run["model_seconds"]),
+        "rows_read": run["rows_read"],
+        "forecast_rows": written,
+    }
+
+
+def time_windows(panel: pd.DataFrame) -> float:
+    """`build_windows` over the whole panel, as the ridge/torch models call it."""
+    lookback = max(2 * SEASON, HORIZON, 8)
+    started = time.perf_counter()
+    build_windows(
+        panel.rename(columns={"ts": "ds", "value": "y"}), lookback, HORIZON, max_windows=200_000
+    )
+    return time.perf_counter() - started
+
+
+def run_peer(panel: pd.DataFrame, names: list[str]) -> float:
+    from statsforecast import StatsForecast
+
+    engine = StatsForecast(models=peer_models(names), freq=FREQ, n_jobs=os.cpu_count() or 1)
+    df = panel.rename(columns={"series_id": "unique_id", "ts": "ds", "value": "y"})
+    started = time.perf_counter()
+    engine.cross_validation(df=df, h=HORIZON, n_windows=FOLDS, step_size=HORIZON)
+    return time.perf_counter() - started
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (so its stages add up), plus spread."""
+    ordered = sorted(runs, key=lambda run: run["wall_s"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["wall_s_all"] = [round(run["wall_s"], 2) for run in runs]
+    return chosen
+
+
+def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> list[dict]:
+    names = args.models.split(",")
+    backtested = [*names, *(["seasonal_naive"] if "seasonal_naive" not in names else [])]
+    repeats = args.repeats or (3 if n_series < 5000 else 1)
+    panel = synthetic_panel(n_series, seed=args.seed)
+    print(
+        f"{n_series} series, {len(panel)} rows, models {backtested}, {repeats} run(s)", flush=True
+    )
+    results = []
+    for backend in backends:
+        workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-scale-{backend}-{n_series}-"))
+        url = fresh_database(backend, n_series, workdir, args.postgres_url)
+        load_s = load(url, panel)
+        runs = []
+        for attempt in range(repeats):
+            runs.append(run_retrain(url, workdir, args.models))
+            print(f"  {backend} run {attempt + 1}: {runs[-1]['wall_s']:.1f} s", flush=True)
+        run = median_run(runs)
+        families: dict[str, float] = {}
+        for name, seconds in run["models"].items():
+            family = FAMILIES[MODELS[name].__module__]
+            families[family] = families.get(family, 0.0) + seconds
+        stages = run["stages"]
+        results.append(
+            {
+                "series": n_series,
+                "rows": len(panel),
+                "backend": backend,
+                "load_s": load_s,
+                **run,
+                "families": families,
+                "ingest_rows_per_s": run["rows_read"] / stages["ingest"],
+                "write_rows_per_s": run["forecast_rows"] / stages["write-forecasts"],
+                # what the peer's cross_validation also does: everything but the final fits
+                "pipeline_without_final_fit_s": sum(stages.values()) - stages.get("forecast", 0),
+            }
+        )
+    windows = [time_windows(panel) for _ in range(repeats)]
+    peer = [run_peer(panel, backtested) for _ in range(repeats)] if not args.no_peer else []
+    for result in results:
+        result["windows_s"] = statistics.median(windows)
+        if peer:
+            result["peer_cv_s"] = statistics.median(peer)
+            result["peer_cv_s_all"] = [round(s, 2) for s in peer]
+            result["ratio_vs_peer"] = result["pipeline_without_final_fit_s"] / result["peer_cv_s"]
+            result["ratio_backtest_vs_peer"] = result["stages"]["backtest"] / result["peer_cv_s"]
+    if peer:
+        print(f"  statsforecast cross_validation: {statistics.median(peer):.1f} s", flush=True)
+    return results
+
+
+def stage_table(results: list[dict]) -> pd.DataFrame:
+    rows = []
+    for result in results:
+        stages = result["stages"]
+        rows.append(
+            {
+                "series": result["series"],
+                "backend": result["backend"],
+                "wall s": result["wall_s"],
+                "ingest": stages.get("ingest"),
+                "validate": stages.get("validate"),
+                "windows*": result["windows_s"],
+                **{f"backtest: {k}": v for k, v in result["families"].items()},
+                "backtest": stages.get("backtest"),
+                "promote": stages.get("promote"),
+                "final fits": stages.get("forecast"),
+                "write": stages.get("write-forecasts"),
+                "other stages": sum(stages.values())
+                - sum(
+                    stages.get(k, 0)
+                    for k in (
+                        "ingest",
+                        "validate",
+                        "backtest",
+                        "promote",
+                        "forecast",
+                        "write-forecasts",
+                    )
+                ),
+                "peak RSS MB": result["peak_rss_mb"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rate_table(results: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "series": r["series"],
+                "backend": r["backend"],
+                "rows read": r["rows_read"],
+                "ingest rows/s": r["ingest_rows_per_s"],
+                "forecast rows": r["forecast_rows"],
+                "write rows/s": r["write_rows_per_s"],
+                "tidecast without final fits s": r["pipeline_without_final_fit_s"],
+                "peer cross_validation s": r.get("peer_cv_s"),
+                "ratio": r.get("ratio_vs_peer"),
+                "backtest alone / peer": r.get("ratio_backtest_vs_peer"),
+                "runs (wall s)": r["wall_s_all"],
+            }
+            for r in results
+        ]
+    )
+
+
+def growth(results: list[dict]) -> list[str]:
+    """How wall time grows between consecutive sizes, per backend."""
+    lines = []
+    frame = pd.DataFrame(results)
+    for backend, group in frame.groupby("backend"):
+        sizes = group.sort_values("series").to_dict("records")
+        for small, large in zip(sizes, sizes[1:], strict=False):
+            extra = (large["wall_s"] - small["wall_s"]) / (large["series"] - small["series"]) * 1000
+            power = math.log(large["wall_s"] / small["wall_s"]) / math.log(
+                large["series"] / small["series"]
+            )
+            lines.append(
+                f"{backend}: {small['series']} -> {large['series']} series: "
+                f"+{extra:.2f} s per 1,000 series; wall ~ series^{power:.2f}"
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--series", default="1000,10000")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", help="a PostgreSQL server to create databases on")
+    parser.add_argument("--models", default="seasonal_naive,auto_theta,auto_ces")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    backends = args.backends.split(",")
+    results = [
+        result
+        for n_series in (int(n) for n in args.series.split(","))
+        for result in measure(n_series, backends, args)
+    ]
+    print(f"\ncores {os.cpu_count()}, models {args.models}, h={HORIZON}, {FOLDS} folds\n")
+    print("Stage wall seconds (median run; * windows timed apart, in the benchmark process):")
+    print(stage_table(results).to_markdown(index=False, floatfmt=".1f"))
+    print()
+    print(rate_table(results).to_markdown(index=False, floatfmt=".2f"))
+    print()
+    print("\n".join(growth(results)))
+    if args.json:
+        args.json.write_text(json.dumps({"argv": sys.argv[1:], "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
