@@ -44,6 +44,12 @@ def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
+def _named(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
+    """`frame` with integer series codes turned back into the series' names."""
+    codes = frame["series_id"].to_numpy(dtype=np.int64)
+    return frame.assign(series_id=names.take(codes).to_numpy())
+
+
 @dataclass
 class BacktestResult:
     """Scores per series, model and fold, and the fold forecasts they come from.
@@ -107,6 +113,11 @@ def rolling_origin_backtest(
     `ensemble_top_k` > 0 the ensembles of tasks/ensembles.py are scored as candidates too.
     """
     ordered = sort_panel(panel)
+    # Integer series keys inside the backtest: the many joins and group-bys per fold run
+    # several times faster on them than on strings. Codes follow the sorted order, so
+    # every model sees its series in the same order as with the names.
+    codes, series_names = pd.factorize(ordered["series_id"], sort=False)
+    ordered = ordered.assign(series_id=codes)
     models = {name: build_model(name, **context) for name in model_names}
     local = [name for name, model in models.items() if not is_global(model)]
     global_ = [name for name, model in models.items() if is_global(model)]
@@ -143,7 +154,9 @@ def rolling_origin_backtest(
                         spent = time.perf_counter() - started
                         seconds[name] += spent
                     report("backtest", f"{name} fold {fold + 1}/{folds}: {spent:.1f}s")
-                    fell_back = predicted.attrs.get("fallbacks", [])
+                    fell_back = [
+                        str(names[int(code)]) for code in predicted.attrs.get("fallbacks", [])
+                    ]
                     if fell_back:
                         failures.append(
                             f"{name} fell back to seasonal_naive on fold {fold} for "
@@ -185,9 +198,9 @@ def rolling_origin_backtest(
         interval_coverage(fold_forecasts), on=["series_id", "model", "fold"], how="left"
     )
     return BacktestResult(
-        members=members,
-        scores=scored[SCORE_COLUMNS],
-        fold_forecasts=fold_forecasts,
+        members=_named(members, series_names),
+        scores=_named(scored[SCORE_COLUMNS], series_names),
+        fold_forecasts=_named(fold_forecasts, series_names),
         model_seconds={name: round(seconds[name], 3) for name in model_names},
         failures=failures,
     )
