@@ -155,7 +155,8 @@ def rolling_origin_backtest(
                         seconds[name] += spent
                     report("backtest", f"{name} fold {fold + 1}/{folds}: {spent:.1f}s")
                     fell_back = [
-                        str(names[int(code)]) for code in predicted.attrs.get("fallbacks", [])
+                        str(series_names[int(code)])
+                        for code in predicted.attrs.get("fallbacks", [])
                     ]
                     if fell_back:
                         failures.append(

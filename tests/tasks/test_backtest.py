@@ -98,3 +98,15 @@ def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
     result = run(panel, models=["broken", "naive"])
     assert set(result.scores["model"]) == {"naive"}
     assert any("broken failed" in failure and "boom" in failure for failure in result.failures)
+
+
+def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
+    from tests.models.test_statistical import Exploding
+
+    monkeypatch.setitem(MODELS, "exploding", Exploding)
+    marked = panel.copy()
+    marked.loc[marked.series_id.eq("S01").idxmax(), "y"] = 999.0  # Exploding fails on it
+    result = run(marked, models=("exploding",), folds=2)
+    fell_back = [line for line in result.failures if "fell back" in line]
+    assert len(fell_back) == 2 and all(line.endswith("series: S01") for line in fell_back)
+    assert set(result.scores["series_id"]) == set(panel["series_id"])
