@@ -171,6 +171,9 @@ def forecast_champions(
         store=store,
         stored=None if stored_versions is None else StoredModels(stored_versions),
     )
+    if settings.nonnegative:  # a declared non-negative target never gets a negative forecast
+        values = FORECAST_COLUMNS[4:]
+        rows[values] = rows[values].clip(lower=0.0)
     versions = pd.DataFrame(store.versions) if store is not None else pd.DataFrame()
     return rows, notes, versions
 

@@ -17,6 +17,7 @@ from tidecast.schemas import (
     coerce_observations,
     exact_duplicates,
     min_series_length,
+    observation_schema,
     row_failures,
 )
 from tidecast.settings import Settings
@@ -98,8 +99,14 @@ def _fill_gaps(clean: pd.DataFrame, grid: Grid) -> tuple[pd.DataFrame, int]:
     return full[["series_id", "ds", "y"]].reset_index(drop=True), gaps
 
 
-def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPanel:
-    """Apply the row checks, then the series checks, and build the clean panel."""
+def validate_observations(
+    raw: pd.DataFrame, settings: Settings, now: pd.Timestamp | None = None
+) -> ValidatedPanel:
+    """Apply the row checks, then the series checks, and build the clean panel.
+
+    `now` (naive UTC, default: the current time) is the latest timestamp accepted.
+    """
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
     rows_read = len(raw)
     if rows_read == 0:
         raise TidecastError(
@@ -120,7 +127,10 @@ def validate_observations(raw: pd.DataFrame, settings: Settings) -> ValidatedPan
     failures = pd.concat(
         [
             pd.Series("duplicate_exact", index=typed.index[duplicates], dtype=object),
-            row_failures(typed[~duplicates], grid),
+            row_failures(
+                typed[~duplicates],
+                observation_schema(grid, now, settings.max_abs_value, settings.nonnegative),
+            ),
         ]
     )
     rejected = [_quarantine(raw, failures)]

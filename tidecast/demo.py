@@ -11,7 +11,9 @@ from tidecast.frequency import make_grid
 DEMO_START = "1990-01-01"
 
 
-def m3_observations(subset: str = "monthly", freq: str = "MS") -> pd.DataFrame:
+def m3_observations(
+    subset: str = "monthly", freq: str = "MS", start: str = DEMO_START
+) -> pd.DataFrame:
     """The training part (`x`) of each M3 series of `subset` as series_id, ts, value.
 
     The official test part (`xx`) is left out: it is what forecasts are scored against.
@@ -22,11 +24,11 @@ def m3_observations(subset: str = "monthly", freq: str = "MS") -> pd.DataFrame:
     lengths = np.array([len(s.x) for s in series])
     steps = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     grid = make_grid(freq)
-    start = grid.positions(pd.Series([pd.Timestamp(DEMO_START)]))[0][0]
+    first = grid.positions(pd.Series([pd.Timestamp(start)]))[0][0]
     return pd.DataFrame(
         {
             "series_id": np.repeat([s.sn for s in series], lengths),
-            "ts": grid.timestamps(start + steps),
+            "ts": grid.timestamps(first + steps),
             "value": np.concatenate([np.asarray(s.x, dtype=float) for s in series]),
         }
     )

@@ -21,6 +21,10 @@ ROW_CHECKS: dict[str, str] = {
     "ts_off_grid": "ts is not on the series' frequency grid",
     "value_missing": "value is NULL, NaN or not a number",
     "value_not_finite": "value is infinite",
+    "value_too_large": "|value| is above the limit set by TIDECAST_MAX_ABS_VALUE",
+    "value_negative": "value is negative, and the target is declared non-negative "
+    "(TIDECAST_NONNEGATIVE)",
+    "ts_in_future": "ts is later than the time the run started",
     "duplicate_exact": "the same (series_id, ts, value) appears more than once; one copy is kept",
     "duplicate_conflict": "several rows for the same (series_id, ts) with different values",
 }
@@ -35,13 +39,32 @@ _PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
     ("ts", "not_nullable", "ts_invalid"),
     ("value", "not_nullable", "value_missing"),
     ("value", "finite", "value_not_finite"),
+    ("value", "magnitude", "value_too_large"),
+    ("value", "nonnegative", "value_negative"),
     ("ts", "on_grid", "ts_off_grid"),
+    ("ts", "not_future", "ts_in_future"),
     ("*", "multiple_fields_uniqueness", "duplicate_conflict"),
 ]
 
 
-def observation_schema(grid: Grid) -> pa.DataFrameSchema:
-    """The row-level contract for observations coerced to (str, datetime64[ns], float64)."""
+def observation_schema(
+    grid: Grid,
+    now: pd.Timestamp,
+    max_abs_value: float = 1e15,
+    nonnegative: bool = False,
+) -> pa.DataFrameSchema:
+    """The row-level contract for observations coerced to (str, datetime64[ns], float64).
+
+    `now` (naive UTC) is when the run started: a later timestamp is a period not yet
+    observed, or one only partly observed (an end-labelled week or month still running).
+    """
+    value_checks = [
+        pa.Check(np.isfinite, name="finite", ignore_na=True),
+        # beyond this, squared errors overflow and float32 networks see infinities
+        pa.Check(lambda s: s.abs() <= max_abs_value, name="magnitude", ignore_na=True),
+    ]
+    if nonnegative:
+        value_checks.append(pa.Check(lambda s: s >= 0, name="nonnegative", ignore_na=True))
     return pa.DataFrameSchema(
         {
             "series_id": pa.Column(
@@ -55,18 +78,21 @@ def observation_schema(grid: Grid) -> pa.DataFrameSchema:
             "ts": pa.Column(
                 "datetime64[ns]",
                 nullable=False,
-                checks=pa.Check(
-                    lambda s: pd.Series(grid.positions(s)[1], index=s.index),
-                    name="on_grid",
-                    ignore_na=True,
-                ),
+                checks=[
+                    pa.Check(
+                        lambda s: pd.Series(grid.positions(s)[1], index=s.index),
+                        name="on_grid",
+                        ignore_na=True,
+                    ),
+                    pa.Check(lambda s: s <= now, name="not_future", ignore_na=True),
+                ],
                 description=f"Timestamp on the {grid.freq} grid, naive or converted to UTC.",
             ),
             "value": pa.Column(
                 float,
                 nullable=False,
-                checks=pa.Check(np.isfinite, name="finite", ignore_na=True),
-                description="Observed value, a finite number.",
+                checks=value_checks,
+                description="Observed value, a finite number within the configured bounds.",
             ),
         },
         unique=["series_id", "ts"],
@@ -101,10 +127,10 @@ def exact_duplicates(typed: pd.DataFrame) -> pd.Series:
     ].notna().all(axis=1)
 
 
-def row_failures(typed: pd.DataFrame, grid: Grid) -> pd.Series:
+def row_failures(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
     """check_name of the first failed row check, indexed like `typed`; only failing rows."""
     try:
-        observation_schema(grid).validate(typed, lazy=True)
+        schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         whole_column = exc.failure_cases[exc.failure_cases["index"].isna()]
         if not whole_column.empty:  # a check that could not run would otherwise pass every row

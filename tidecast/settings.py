@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     max_rejected_share: float = Field(
         0.05, ge=0.0, le=1.0, description="Fail the run when more rows than this are quarantined."
     )
+    max_abs_value: float = Field(
+        1e15, gt=0, description="Rows with a larger |value| are quarantined (value_too_large)."
+    )
+    nonnegative: bool = Field(
+        False,
+        description="The target cannot be negative: negative rows are quarantined and "
+        "forecasts and interval bounds are clipped at 0.",
+    )
     chunk_size: int = Field(
         1000, ge=1, description="Series per chunk in the backtest and forecast."
     )

@@ -9,12 +9,13 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from flows.retrain import retrain
-from tidecast.db import make_engine, replace_observations
+from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 
 H = 6
@@ -231,3 +232,31 @@ def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_
     assert "mean_mase" in board and "series_won" in board and "seasonal_naive" in board
     summary = latest["tidecast-run-summary"].data
     assert run_id in summary and "rows read: 360" in summary and "champions changed" in summary
+
+
+def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_forecast(
+    db_url, run_env, observations
+):
+    # every series sinks towards zero, so naive/drift intervals reach below it
+    noise = np.random.default_rng(0).uniform(0, 3, len(observations))
+    sinking = observations.assign(
+        value=observations.groupby("series_id").cumcount().rsub(80).clip(lower=1) / 10 + noise
+    )
+    sinking.loc[sinking.index[5], "value"] = -3.0
+    engine = make_engine(db_url)
+    init_db(engine)
+    replace_observations(engine, sinking)
+    engine.dispose()
+    run_env(db_url, models="naive,drift")
+    retrain(horizon=H, freq="MS")
+    unclipped = query(db_url, "SELECT yhat_lower_95 FROM latest_forecasts")
+    assert (unclipped["yhat_lower_95"] < 0).any()  # what the setting is there to prevent
+    run_env(db_url, models="naive,drift", nonnegative="true")
+    run_id = retrain(horizon=H, freq="MS")
+    latest = query(db_url, "SELECT * FROM latest_forecasts")
+    bounds = ["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    assert set(latest["run_id"]) == {run_id} and (latest[bounds] >= 0).all().all()
+    rejected = query(
+        db_url, f"SELECT check_name, value FROM rejected_observations WHERE run_id = '{run_id}'"
+    )
+    assert rejected.values.tolist() == [["value_negative", "-3.0"]]

@@ -44,6 +44,8 @@ def test_frequency_and_season_length_are_inferred(observations):
         (("S00", "not a date", 1.0), "ts_invalid", "not a timestamp"),
         (("S00", None, 1.0), "ts_invalid", "NULL"),
         (("S00", "2021-01-15", 1.0), "ts_off_grid", "grid"),
+        (("S00", "2021-01-01", 1e300), "value_too_large", "TIDECAST_MAX_ABS_VALUE"),
+        (("S00", "2099-01-01", 1.0), "ts_in_future", "later than the time the run started"),
     ],
 )
 def test_bad_row_is_quarantined_with_its_check(observations, row, check_name, reason_part):
@@ -139,3 +141,24 @@ def test_nothing_usable_is_a_clear_error(observations):
     )
     with pytest.raises(TidecastError, match="no series has enough usable history"):
         enforce_rejection_threshold(result, SETTINGS)
+
+
+def test_negative_values_are_quarantined_only_when_the_target_is_declared_non_negative(
+    observations,
+):
+    clean = observations[~((observations.series_id == "S00") & (observations.ts == "2021-01-01"))]
+    raw = with_rows(clean, [("S00", "2021-01-01", -5.0)])
+    assert validate_observations(raw, SETTINGS).rejected.empty
+    strict = load_settings(horizon=6, freq="MS", database_url="sqlite://", nonnegative=True)
+    result = validate_observations(raw, strict)
+    assert result.rejected["check_name"].tolist() == ["value_negative"]
+    assert accounted(result) == len(raw)
+
+
+def test_the_current_period_is_accepted_and_the_next_one_is_not(observations):
+    now = pd.Timestamp("2021-01-20")  # inside January: January is observed, February is not
+    raw = observations[observations.ts <= "2020-12-01"]
+    raw = with_rows(raw, [("S00", "2021-01-01", 1.0), ("S00", "2021-02-01", 1.0)])
+    result = validate_observations(raw, SETTINGS, now=now)
+    rejected = result.rejected.set_index("ts")["check_name"]
+    assert rejected.to_dict() == {"2021-02-01": "ts_in_future"}
