@@ -1,0 +1,265 @@
+"""The bad-input corpus: each case runs the real retrain flow on one kind of bad input.
+
+The source is a table of text columns (`raw_observations`), as a user's staging table
+often is, so any value or timestamp can reach tidecast as written. Cases run in order on
+one database per backend, after one clean run; after each, the earlier runs' forecasts
+are unchanged, the run row says what happened, and every rejected row is in
+`rejected_observations` with the check it failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+from sqlalchemy import Column, MetaData, Table, Text, delete, text
+
+from flows.retrain import retrain
+from tests.conftest import _postgres_database, synthetic_panel
+from tidecast.db import init_db, insert_frame, make_engine
+from tidecast.errors import TidecastError
+
+H = 6
+SOURCE = "SELECT series_id, ts, value FROM raw_observations"
+raw_table = Table(
+    "raw_observations",
+    MetaData(),
+    Column("series_id", Text),
+    Column("ts", Text),
+    Column("value", Text),
+)
+
+
+def clean_rows() -> pd.DataFrame:
+    """The synthetic observations as text, the way a staging table holds them."""
+    frame = synthetic_panel()
+    return pd.DataFrame(
+        {
+            "series_id": frame["series_id"],
+            "ts": frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "value": frame["value"].map(repr),
+        }
+    )
+
+
+def put(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
+    out = frame.copy()
+    out.loc[out.index[row], column] = value
+    return out
+
+
+def add(frame: pd.DataFrame, *rows: tuple) -> pd.DataFrame:
+    extra = pd.DataFrame(list(rows), columns=["series_id", "ts", "value"])
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def series(name: str, values: list[str]) -> list[tuple]:
+    months = pd.date_range("2016-01-01", periods=len(values), freq="MS")
+    return [(name, m.strftime("%Y-%m-%d"), v) for m, v in zip(months, values, strict=True)]
+
+
+INTERIOR = 30  # a row inside series S00 (72 points): replacing it keeps the series whole
+
+
+@dataclass
+class Case:
+    name: str
+    edit: Callable[[pd.DataFrame], pd.DataFrame]
+    checks: dict[str, int] = field(default_factory=dict)  # expected rejected rows per check
+    error: str | None = None  # the run fails with this in its message
+    note: str | None = None  # a completed run's message says this
+    env: dict[str, str] = field(default_factory=dict)
+    source: str = SOURCE
+    then: Callable[[pd.DataFrame], None] | None = None  # more checks on latest_forecasts
+
+
+def _flat_at(level: float) -> Callable[[pd.DataFrame], None]:
+    def check(latest: pd.DataFrame) -> None:
+        name = "flat" if level else "zeros"
+        assert (latest.loc[latest.series_id == name, "yhat"] == level).all()
+        assert latest.loc[latest.series_id == name].shape[0] == H
+
+    return check
+
+
+CASES = [
+    Case("exact duplicate", lambda f: pd.concat([f, f.iloc[[5]]]), {"duplicate_exact": 1}),
+    Case(
+        "conflicting duplicate",
+        lambda f: add(f, (f.series_id[5], f.ts[5], "12345.0")),
+        {"duplicate_conflict": 2},
+        note="1 missing grid points interpolated",
+    ),
+    Case("NULL value", lambda f: put(f, INTERIOR, "value", None), {"value_missing": 1}),
+    Case("NaN value", lambda f: put(f, INTERIOR, "value", "NaN"), {"value_missing": 1}),
+    Case("text in the value", lambda f: put(f, INTERIOR, "value", "twelve"), {"value_missing": 1}),
+    Case("infinite value", lambda f: put(f, INTERIOR, "value", "inf"), {"value_not_finite": 1}),
+    Case("minus infinity", lambda f: put(f, INTERIOR, "value", "-inf"), {"value_not_finite": 1}),
+    Case("huge magnitude", lambda f: put(f, INTERIOR, "value", "1e300"), {"value_too_large": 1}),
+    Case(
+        "negative value, target declared non-negative",
+        lambda f: put(f, INTERIOR, "value", "-5.0"),
+        {"value_negative": 1},
+        env={"nonnegative": "true"},
+    ),
+    Case("NULL series id", lambda f: put(f, INTERIOR, "series_id", None), {"series_id_missing": 1}),
+    Case(
+        "10,000-character series id",
+        lambda f: add(f, ("x" * 10_000, "2016-01-01", "1.0")),
+        {"series_id_too_long": 1},
+    ),
+    Case("NULL timestamp", lambda f: put(f, INTERIOR, "ts", None), {"ts_invalid": 1}),
+    Case("unparseable timestamp", lambda f: put(f, INTERIOR, "ts", "yesterday"), {"ts_invalid": 1}),
+    Case(
+        "timestamp off the grid", lambda f: put(f, INTERIOR, "ts", "2017-07-15"), {"ts_off_grid": 1}
+    ),
+    Case(
+        "aware UTC timestamps mixed with naive ones",
+        lambda f: f.assign(
+            ts=f.ts.where(f.series_id != "S01", f.ts.str.replace(" ", "T") + "+00:00")
+        ),
+    ),
+    Case(
+        "aware timestamp that lands off the grid in UTC",
+        lambda f: put(f, INTERIOR, "ts", "2017-07-01T00:00:00+02:00"),
+        {"ts_off_grid": 1},
+    ),
+    Case(
+        "observation in the future",
+        lambda f: add(f, ("S00", "2099-01-01", "1.0")),
+        {"ts_in_future": 1},
+    ),
+    Case(
+        "gap inside a series",
+        lambda f: f.drop(index=f.index[INTERIOR]),
+        note="1 missing grid points interpolated",
+    ),
+    Case(
+        "series of length 1",
+        lambda f: add(f, ("lonely", "2016-01-01", "3.0")),
+        {"series_too_short": 1},
+    ),
+    Case("constant series", lambda f: add(f, *series("flat", ["7.0"] * 48)), then=_flat_at(7.0)),
+    Case("series of zeros", lambda f: add(f, *series("zeros", ["0"] * 48)), then=_flat_at(0.0)),
+    Case(
+        "source query missing a column",
+        lambda f: f,
+        error="missing: ts",
+        source="SELECT series_id, value FROM raw_observations",
+    ),
+    Case(
+        "source query with extra columns",
+        lambda f: f,
+        source="SELECT series_id, ts, value, 'note' AS comment FROM raw_observations",
+    ),
+    Case("empty table", lambda f: f.iloc[0:0], error="returned no rows"),
+    Case(
+        "too many bad rows",
+        lambda f: f.assign(value=f.value.where(f.index % 10 != 3, "n/a")),
+        {"value_missing": 36},
+        error="failed validation",
+    ),
+]
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def corpus_db(request, tmp_path_factory):
+    """One database per backend with the raw text table; the first run is a clean one."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'tidecast.db'}"
+        yield url
+    else:
+        yield from _postgres_database()
+
+
+def query(url: str, sql: str, **params) -> pd.DataFrame:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(sql), params)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    finally:
+        engine.dispose()
+
+
+def load_raw(url: str, frame: pd.DataFrame) -> None:
+    engine = make_engine(url)
+    init_db(engine)
+    raw_table.create(engine, checkfirst=True)
+    with engine.begin() as conn:
+        conn.execute(delete(raw_table))
+        insert_frame(conn, raw_table, frame)
+    engine.dispose()
+
+
+def forecast_snapshot(url: str) -> pd.DataFrame:
+    frame = query(url, "SELECT run_id, series_id, ts, yhat FROM forecasts")
+    return frame.sort_values(["run_id", "series_id", "ts"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
+    source = tmp_path / "source.sql"
+    source.write_text(SOURCE)
+    if query_is_empty(corpus_db):  # the first case also makes the clean run BI starts from
+        load_raw(corpus_db, clean_rows())
+        run_env(corpus_db, source_query=str(source))
+        retrain(horizon=H, freq="MS")
+    before = forecast_snapshot(corpus_db)
+    latest_before = query(corpus_db, "SELECT * FROM latest_forecasts ORDER BY series_id, ts")
+    raw = case.edit(clean_rows())
+    load_raw(corpus_db, raw)
+    source.write_text(case.source)
+    run_env(corpus_db, source_query=str(source), **case.env)
+
+    if case.error:
+        with pytest.raises(TidecastError, match=case.error):
+            retrain(horizon=H, freq="MS")
+    else:
+        retrain(horizon=H, freq="MS")
+
+    run = query(corpus_db, "SELECT * FROM forecast_runs ORDER BY started_at DESC").iloc[0]
+    after = forecast_snapshot(corpus_db)
+    # every earlier run's forecasts are exactly as they were
+    kept = after[after.run_id.isin(before.run_id)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before)
+    rejected = query(
+        corpus_db, "SELECT * FROM rejected_observations WHERE run_id = :r", r=run["run_id"]
+    )
+    assert dict(Counter(rejected["check_name"])) == case.checks
+    latest = query(corpus_db, "SELECT * FROM latest_forecasts ORDER BY series_id, ts")
+    if case.error:
+        assert run["status"] == "failed" and case.error in run["message"]
+        pd.testing.assert_frame_equal(latest, latest_before)  # BI still sees the last good run
+        return
+    assert run["status"] == "completed", run["message"]
+    assert run["rows_read"] == len(raw) and run["rows_rejected"] == sum(case.checks.values())
+    if case.note:
+        assert case.note in run["message"]
+    skipped = run["series_skipped"]
+    skipped = json.loads(skipped) if isinstance(skipped, str) else skipped
+    assert set(skipped or {}) == ({"lonely"} if "series_too_short" in case.checks else set())
+    # the run's series now show this run (series absent from this input keep their last one)
+    mine = latest[latest.run_id == run["run_id"]]
+    assert mine["series_id"].nunique() == run["series_forecast"] and len(mine) == H * len(
+        mine["series_id"].unique()
+    )
+    expected = {"S00", "S01", "S02", "S03", "S04", "S05"} | {"flat", "zeros"}
+    assert set(mine["series_id"]) == expected & set(raw["series_id"].dropna())
+    if case.then:
+        case.then(latest)
+
+
+def query_is_empty(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not conn.dialect.has_table(conn, "forecast_runs")
+    finally:
+        engine.dispose()
