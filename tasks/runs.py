@@ -10,12 +10,15 @@ from typing import Any
 
 import pandas as pd
 from prefect.runtime import flow_run
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import OperationalError
 
 from sql.tables import forecast_runs
 from tasks.options import io_task, stage_seconds
 from tidecast.db import connected, describe_db_error, init_db, make_engine, read_frame
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.runlock import RunLock, try_run_lock
 from tidecast.settings import Settings
 
 
@@ -31,44 +34,104 @@ def code_version() -> str:
         return "unknown"
 
 
+ORPHANED = (
+    "orphaned: the process running it stopped before finishing (killed or crashed); "
+    "marked failed by run {run_id}, which found the database's run lock free"
+)
+_LOCKS: dict[str, RunLock] = {}  # run id -> the run lock it holds, released by close_run
+
+
 def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> str:
-    """Create the tables if needed and record a new run as `running`; returns its run id."""
+    """Create the tables if needed, take the database's run lock, and record the run.
+
+    One writing run per database at a time: when another run holds the lock, this one is
+    recorded as `failed` with a message naming the other, and `TidecastError` says so.
+    Holding the lock, any run still `running` is an orphan (its process died, which
+    released the lock) and is marked `failed`. Returns the new run id.
+    """
     run_id = str(uuid.uuid4())
+    now = utcnow()
+    row = {
+        "run_id": run_id,
+        "prefect_flow_run_id": flow_run.get_id(),
+        "flow_name": flow_name,
+        "started_at": now,
+        "parameters": json.loads(json.dumps(parameters, default=str)),
+        "code_version": code_version(),
+    }
     engine = make_engine(settings.database_url)
+    lock, refused = None, None
     try:
         init_db(engine)
+        lock = try_run_lock(settings.database_url)
         with engine.begin() as conn:
-            conn.execute(
-                forecast_runs.insert().values(
-                    run_id=run_id,
-                    prefect_flow_run_id=flow_run.get_id(),
-                    flow_name=flow_name,
-                    status="running",
-                    started_at=utcnow(),
-                    parameters=json.loads(json.dumps(parameters, default=str)),
-                    code_version=code_version(),
+            if lock is None:
+                refused = _refusal(conn, flow_name)
+                conn.execute(
+                    forecast_runs.insert().values(
+                        **row, status="failed", finished_at=now, message=refused
+                    )
                 )
-            )
+            else:
+                orphans = conn.execute(
+                    update(forecast_runs)
+                    .where(forecast_runs.c.status == "running")
+                    .values(
+                        status="failed", finished_at=now, message=ORPHANED.format(run_id=run_id)
+                    )
+                ).rowcount
+                if orphans:
+                    report("run", f"{orphans} orphaned run(s) marked failed")
+                conn.execute(forecast_runs.insert().values(**row, status="running"))
     except OperationalError as exc:
+        if lock is not None:
+            lock.release()
         raise describe_db_error(settings.database_url, exc) from None
     finally:
         engine.dispose()
+    if refused:
+        raise TidecastError(refused)
+    _LOCKS[run_id] = lock
     return run_id
 
 
+def _refusal(conn: Connection, flow_name: str) -> str:
+    """Why this run does not start: which run holds the database's run lock."""
+    holder = conn.execute(
+        select(forecast_runs.c.run_id, forecast_runs.c.flow_name, forecast_runs.c.started_at)
+        .where(forecast_runs.c.status == "running")
+        .order_by(forecast_runs.c.started_at.desc())
+        .limit(1)
+    ).first()
+    other = (
+        f"{holder.flow_name} run {holder.run_id}, started {holder.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        if holder
+        else "another process"
+    )
+    return (
+        f"another tidecast run is writing to this database ({other}); this {flow_name} run "
+        "did not start and changed nothing — run it again when that one has finished"
+    )
+
+
 def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> None:
-    """Mark the run `completed` or `failed`, with its counts, message and stage timings."""
-    with connected(settings.database_url, write=True) as conn:
-        conn.execute(
-            update(forecast_runs)
-            .where(forecast_runs.c.run_id == run_id)
-            .values(
-                status=status,
-                finished_at=utcnow(),
-                stage_seconds=stage_seconds(flow_run.get_id()) or None,
-                **fields,
+    """Mark the run `completed` or `failed` (counts, message, stage timings); release the lock."""
+    try:
+        with connected(settings.database_url, write=True) as conn:
+            conn.execute(
+                update(forecast_runs)
+                .where(forecast_runs.c.run_id == run_id)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    stage_seconds=stage_seconds(flow_run.get_id()) or None,
+                    **fields,
+                )
             )
-        )
+    finally:
+        lock = _LOCKS.pop(run_id, None)
+        if lock is not None:
+            lock.release()
 
 
 def read_runs(settings: Settings) -> pd.DataFrame:

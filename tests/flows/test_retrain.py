@@ -212,6 +212,29 @@ def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db,
     written = query(loaded_db, f"SELECT COUNT(*) AS n FROM forecasts WHERE run_id = '{orphan}'")
     assert written["n"].iloc[0] > 0  # the kill really came after the write
     assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
+    # the dead process released the run lock: the next run starts, and marks the orphan failed
+    later = retrain(horizon=H, freq="MS")
+    history = runs(loaded_db).set_index("run_id")
+    assert history.loc[orphan, "status"] == "failed"
+    assert history.loc[orphan, "message"].startswith("orphaned:")
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {later}
+
+
+def test_a_retrain_started_while_another_run_writes_is_refused_and_changes_nothing(
+    loaded_db, run_env, settings_for
+):
+    from tasks.runs import close_run, open_run
+
+    run_env(loaded_db)
+    good = retrain(horizon=H, freq="MS")
+    other = open_run(settings_for(loaded_db), "retrain", {})  # e.g. the scheduled run
+    with pytest.raises(TidecastError, match=f"another tidecast run .*{other}"):
+        retrain(horizon=H, freq="MS")
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
+    statuses = runs(loaded_db)["status"].tolist()
+    assert statuses == ["completed", "running", "failed"]
+    close_run(settings_for(loaded_db), other, "failed")
+    assert retrain(horizon=H, freq="MS") != good  # free again
 
 
 def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_env):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pandas as pd
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, select, text
 
-from tidecast.db import make_engine, replace_observations
+from sql.tables import metadata
+from tidecast.db import init_db, make_engine, replace_observations
 
 
 def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
@@ -110,3 +113,74 @@ def test_failing_run_prints_one_clear_line(tmp_path, observations):
     assert "Traceback" not in done.stdout + done.stderr
     runs = pd.read_sql("SELECT status FROM forecast_runs", make_engine(url))
     assert runs["status"].tolist() == ["failed"]
+
+
+@pytest.fixture
+def password_url(request):
+    """A fresh PostgreSQL database owned by a new role whose URL carries a unique password."""
+    from tests.conftest import POSTGRES_URL, _postgres_database
+
+    databases = _postgres_database()
+    url = next(databases)
+    suffix = uuid.uuid4().hex[:10]
+    role, password = f"tidecast_secret_{suffix}", f"Pw-{suffix}-never-logged"
+    admin = create_engine(make_engine(POSTGRES_URL).url, isolation_level="AUTOCOMMIT")
+    name = make_engine(url).url.database
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))  # names made here
+        conn.execute(text(f'ALTER DATABASE "{name}" OWNER TO {role}'))
+    secret = make_engine(url).url.set(username=role, password=password)
+    yield secret.render_as_string(hide_password=False), password
+    try:
+        next(databases)
+    except StopIteration:
+        pass
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_the_database_password_is_nowhere_but_the_url(password_url, observations, tmp_path):
+    url, password = password_url
+    engine = make_engine(url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    engine.dispose()
+    prefect_home = tmp_path / "prefect"  # the temporary Prefect server keeps its database here
+    env = {"PREFECT_HOME": str(prefect_home), "TIDECAST_ARTIFACTS_DIR": str(tmp_path / "art")}
+    done = tidecast(
+        "retrain", "--database-url", url, "--models", "naive,seasonal_naive", "--horizon", "6",
+        cwd=tmp_path, env_extra=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    failed = tidecast(
+        "retrain", "--database-url", url, "--folds", "1", "--horizon", "500",
+        cwd=tmp_path, env_extra=env,
+    )  # fmt: skip
+    assert failed.returncode == 2 and "error:" in failed.stderr
+    # what the user saw, everything Prefect stored (runs, parameters, logs, artifacts),
+    # every file tidecast wrote, and every row of every tidecast table
+    seen = [done.stdout, done.stderr, failed.stdout, failed.stderr]
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert any(path.name == "prefect.db" for path in files)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            seen.append(pd.read_sql(select(table), conn).to_csv())
+    engine.dispose()
+    assert not [text_ for text_ in seen if password in text_]
+    assert not [str(path) for path in files if password.encode() in path.read_bytes()]
+
+
+def test_rollback_refuses_while_a_run_writes(db_url, tmp_path):
+    from tasks.runs import close_run, open_run
+    from tidecast.settings import load_settings
+
+    settings = load_settings(database_url=db_url)
+    running = open_run(settings, "retrain", {})
+    refused = tidecast("rollback", "--all", "--database-url", db_url, cwd=tmp_path)
+    close_run(settings, running, "failed")
+    assert refused.returncode == 2
+    assert "another tidecast run is writing" in refused.stderr
+    assert "nothing was rolled back" in refused.stderr

@@ -1,0 +1,63 @@
+"""One writing run per database at a time, released by the operating system if the run dies.
+
+PostgreSQL: a session-level advisory lock on a connection the run keeps open. SQLite: an
+exclusive `flock` on a file beside the database. Both vanish with the process that held
+them, so a run killed mid-write never blocks the next one, and the next one knows that
+any run still marked `running` is an orphan.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
+
+from tidecast.db import make_engine
+
+# 'tidecast' as a big-endian 64-bit integer: the advisory lock key of tidecast's runs.
+ADVISORY_KEY = int.from_bytes(b"tidecast", "big")
+
+
+@dataclass
+class RunLock:
+    connection: Connection | None = None
+    fd: int | None = None
+
+    def release(self) -> None:
+        if self.connection is not None:
+            engine = self.connection.engine
+            self.connection.close()  # ends the session, which releases the advisory lock
+            engine.dispose()
+            self.connection = None
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+
+def try_run_lock(url: str) -> RunLock | None:
+    """The database's run lock, or None when another process holds it.
+
+    An in-memory SQLite database has no other process to exclude: an empty lock.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:":
+            return RunLock()
+        fd = os.open(f"{path}.run-lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return RunLock(fd=fd)
+    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    connection = engine.connect()  # no open transaction while the run holds the session
+    if connection.execute(select(func.pg_try_advisory_lock(ADVISORY_KEY))).scalar():
+        return RunLock(connection=connection)
+    connection.close()
+    engine.dispose()
+    return None
