@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.synthetic import synthetic_panel  # noqa: E402
 from models.registry import MODELS  # noqa: E402
-from models.windows import build_windows  # noqa: E402
+from models.windows import build_windows, default_lookback  # noqa: E402
 from tidecast.db import init_db, make_engine  # noqa: E402
 
 HORIZON, FOLDS, SEASON, FREQ = 12, 3, 12, "MS"
@@ -195,7 +195,7 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
 
 def time_windows(panel: pd.DataFrame) -> float:
     """`build_windows` over the whole panel, as the ridge/torch models call it."""
-    lookback = max(2 * SEASON, HORIZON, 8)
+    lookback = default_lookback(SEASON, HORIZON)
     started = time.perf_counter()
     build_windows(
         panel.rename(columns={"ts": "ds", "value": "y"}), lookback, HORIZON, max_windows=200_000

@@ -23,7 +23,7 @@ from torch import nn
 from models.base import future_frame
 from models.features import season_angles
 from models.networks import NBeatsNet, RecurrentNet, TransformerNet
-from models.windows import Windows, build_windows, last_windows
+from models.windows import Windows, default_lookback, last_windows, training_windows
 
 
 class TorchForecaster:
@@ -63,7 +63,7 @@ class TorchForecaster:
         raise NotImplementedError
 
     def _lookback(self) -> int:
-        return self.lookback or max(2 * self.season_length, self.horizon, 8)
+        return self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _device(self) -> torch.device:
         if self.device:
@@ -79,13 +79,9 @@ class TorchForecaster:
 
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback, device = self._lookback(), self._device()
-        windows = build_windows(
+        windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )
-        if len(windows.inputs) == 0:
-            raise ValueError(
-                f"no series is longer than lookback + horizon = {lookback + self.horizon}"
-            )
         x = self._tensor(windows, lookback, device)
         y = torch.as_tensor(windows.targets, dtype=torch.float32, device=device)
         self.n_features_ = int(x.shape[-1])

@@ -17,7 +17,7 @@ from sklearn.linear_model import Ridge
 
 from models.base import future_frame
 from models.features import design_matrix
-from models.windows import build_windows, last_windows
+from models.windows import default_lookback, last_windows, training_windows
 
 
 class LagRegressor:
@@ -42,7 +42,7 @@ class LagRegressor:
         self.seed = seed
 
     def _lookback(self) -> int:
-        return self.lookback or max(2 * self.season_length, self.horizon, 8)
+        return self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _fit_estimators(self, features: np.ndarray, targets: np.ndarray) -> list:
         raise NotImplementedError
@@ -52,13 +52,9 @@ class LagRegressor:
 
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback = self._lookback()
-        windows = build_windows(
+        windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )
-        if len(windows.inputs) == 0:
-            raise ValueError(
-                f"no series is longer than lookback + horizon = {lookback + self.horizon}"
-            )
         features = design_matrix(windows, self.freq, self.season_length)
         self.estimators_ = self._fit_estimators(features, windows.targets)
         self.last_ = last_windows(panel, lookback)

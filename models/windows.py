@@ -108,6 +108,21 @@ def build_windows(
     )
 
 
+def default_lookback(season_length: int, horizon: int) -> int:
+    """Input length of the window models unless set: two seasons, at least the horizon and 8."""
+    return max(2 * season_length, horizon, 8)
+
+
+def training_windows(
+    panel: pd.DataFrame, lookback: int, horizon: int, *, max_windows: int, seed: int
+) -> Windows:
+    """`build_windows` for fitting: a model with no window at all to learn from says why."""
+    windows = build_windows(panel, lookback, horizon, max_windows=max_windows, seed=seed)
+    if len(windows.inputs) == 0:
+        raise ValueError(f"no series is longer than lookback + horizon = {lookback + horizon}")
+    return windows
+
+
 def series_ids_of(ordered: pd.DataFrame) -> np.ndarray:
     return pd.unique(ordered["series_id"])
 
