@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.m3 import SUBSETS, m3_train_test, score  # noqa: E402
+from bench.process import run_tidecast  # noqa: E402
 from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
 
 # Published M3 sMAPE (%), for context only: Makridakis & Hibon (2000) for Theta and
@@ -49,7 +49,7 @@ PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA")
 COMBINATION = "mean(ETS, ARIMA, Theta)"
 
 
-def run_tidecast(subset: str, train: pd.DataFrame, models: str | None) -> dict:
+def run_retrain(subset: str, train: pd.DataFrame, models: str | None) -> dict:
     """Load `train` into a fresh SQLite file and run `tidecast retrain` on it in a subprocess."""
     freq, horizon, season_length = SUBSETS[subset]
     workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-accuracy-{subset}-"))
@@ -57,8 +57,7 @@ def run_tidecast(subset: str, train: pd.DataFrame, models: str | None) -> dict:
     engine = make_engine(url)
     init_db(engine)
     replace_observations(engine, train.rename(columns={"ds": "ts", "y": "value"}))
-    command = [
-        str(Path(sys.executable).parent / "tidecast"),
+    args = [
         "retrain",
         "--database-url",
         url,
@@ -68,26 +67,18 @@ def run_tidecast(subset: str, train: pd.DataFrame, models: str | None) -> dict:
         freq,
         "--season-length",
         str(season_length),
+        *(["--models", models] if models else []),
     ]
-    if models:
-        command += ["--models", models]
-    log = workdir / "retrain.log"
-    started = time.perf_counter()
-    with log.open("w") as out:
-        child = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS, not the max
-    wall = time.perf_counter() - started
-    if status:
-        sys.exit(f"tidecast retrain failed on {subset}; its output:\n{log.read_text()}")
+    measured = run_tidecast(args, workdir)
     with engine.connect() as conn:
         latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn, parse_dates=["ts"])
     engine.dispose()
     latest = latest.rename(columns={"ts": "ds"})
     return {
         "forecast": latest,
-        "wall_s": wall,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        "command": " ".join(["tidecast", *command[1:]]).replace(url, "sqlite:///<fresh>.db"),
+        "wall_s": measured["wall_s"],
+        "peak_rss_mb": measured["peak_rss_mb"],
+        "command": " ".join(["tidecast", *args]).replace(url, "sqlite:///<fresh>.db"),
     }
 
 
@@ -128,7 +119,7 @@ def evaluate(subset: str, limit: int | None, models: str | None) -> list[dict]:
     train, test = m3_train_test(subset, limit)
     n_series = train["series_id"].nunique()
     print(f"M3 {subset}: {n_series} series, h={horizon}, season length {season_length}", flush=True)
-    ours = run_tidecast(subset, train, models)
+    ours = run_retrain(subset, train, models)
     winners = ours["forecast"].drop_duplicates("series_id")["model"].value_counts()
     rows = [
         {

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,6 +23,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.m3 import m3_train_test, score  # noqa: E402
+from bench.process import run_tidecast  # noqa: E402
 from tidecast.settings import DEFAULT_MODELS  # noqa: E402
 
 
@@ -39,15 +37,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tidecast-bench-"))
-    command = [str(Path(sys.executable).parent / "tidecast"), "demo"]
-    if args.models:
-        command += ["--models", args.models]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode:
-        sys.exit(done.stdout + done.stderr)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    command = ["demo", *(["--models", args.models] if args.models else [])]
+    measured = run_tidecast(command, workdir)
+    wall, peak_mb = measured["wall_s"], measured["peak_rss_mb"]
     engine = create_engine(f"sqlite:///{workdir / 'tidecast.db'}")
     with engine.connect() as conn:
         run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
@@ -67,7 +59,7 @@ def main() -> None:
         )
         for level in (80, 95)
     }
-    print(f"command: {' '.join(['tidecast', *command[1:]])}")
+    print(f"command: {' '.join(['tidecast', *command])}")
     print(f"wall time {wall:.0f} s, peak RSS {peak_mb:.0f} MB, model time {total:.0f} s")
     print(
         f"latest_forecasts on the official test: sMAPE {accuracy['smape']:.2f}, "

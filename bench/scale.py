@@ -25,7 +25,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.process import run_tidecast  # noqa: E402
 from bench.synthetic import synthetic_panel  # noqa: E402
 from models.registry import MODELS  # noqa: E402
 from models.windows import build_windows, default_lookback  # noqa: E402
@@ -136,8 +136,7 @@ def load(url: str, panel: pd.DataFrame) -> float:
 
 def run_retrain(url: str, workdir: Path, models: str) -> dict:
     """`tidecast retrain` in a subprocess; its wall time, peak RSS and its run row."""
-    command = [
-        str(Path(sys.executable).parent / "tidecast"),
+    args = [
         "retrain",
         "--database-url",
         url,
@@ -153,16 +152,7 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
         models,
     ]
     env = {**os.environ, "TIDECAST_ARTIFACTS_DIR": str(workdir / "artifacts")}
-    log = workdir / "retrain.log"
-    started = time.perf_counter()
-    with log.open("w") as out:
-        child = subprocess.Popen(
-            command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if status:
-        sys.exit(f"tidecast retrain failed; its output:\n{log.read_text()}")
+    measured = run_tidecast(args, workdir, env)
     engine = make_engine(url)
     with engine.connect() as conn:
         run = (
@@ -183,8 +173,8 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
         return json.loads(value) if isinstance(value, str) else value
 
     return {
-        "wall_s": wall,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "wall_s": measured["wall_s"],
+        "peak_rss_mb": measured["peak_rss_mb"],
         "stages": as_dict(run["stage_seconds"]),
         "models": as_dict(run["model_seconds"]),
         "rows_read": run["rows_read"],
