@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.base import Forecaster, get_params
-from tasks.runs import utcnow
+from tidecast.db import utcnow
 from tidecast.errors import TidecastError
 
 

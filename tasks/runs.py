@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,16 +14,18 @@ from sqlalchemy.exc import OperationalError
 
 from sql.tables import forecast_runs
 from tasks.options import io_task, stage_seconds
-from tidecast.db import connected, describe_db_error, init_db, make_engine, read_frame
+from tidecast.db import (
+    connected,
+    describe_db_error,
+    init_db,
+    make_engine,
+    read_frame,
+    utcnow,
+)
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.runlock import RunLock, try_run_lock
 from tidecast.settings import Settings
-
-
-def utcnow() -> datetime:
-    """Naive UTC: what both SQLite and PostgreSQL `TIMESTAMP` columns store without surprises."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def code_version() -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.options import compute_task
+from tidecast.db import utcnow
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid, infer_freq, make_grid
 from tidecast.progress import report
@@ -106,7 +107,7 @@ def validate_observations(
 
     `now` (naive UTC, default: the current time) is the latest timestamp accepted.
     """
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
+    now = pd.Timestamp(utcnow()) if now is None else now
     rows_read = len(raw)
     if rows_read == 0:
         raise TidecastError(

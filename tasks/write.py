@@ -15,8 +15,7 @@ from sql.tables import (
     rejected_observations,
 )
 from tasks.options import io_task
-from tasks.runs import utcnow
-from tidecast.db import connected, insert_frame, read_frame, replace_run_rows
+from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
 from tidecast.progress import report
 from tidecast.settings import Settings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Executable, Table, create_engine, delete, inspect, text
@@ -13,6 +14,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sql import load_sql, split_statements
 from sql.tables import metadata, observations
 from tidecast.errors import DatabaseUnavailableError, TidecastError
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what both SQLite and PostgreSQL `TIMESTAMP` columns store without surprises."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def safe_url(url: str) -> str:

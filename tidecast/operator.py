@@ -40,10 +40,9 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
     a previous champion are left alone. Returns the run id and how many series changed.
     """
     import uuid
-    from datetime import UTC, datetime
 
     from sql.tables import champions, forecast_runs
-    from tidecast.db import insert_frame
+    from tidecast.db import insert_frame, utcnow
 
     history = champion_history(engine)
     run_id = str(uuid.uuid4())
@@ -65,7 +64,7 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
     reigns = reigns[reigns["model"] == reigns["reinstated"]].groupby("series_id").tail(1)
     if current.empty:
         return run_id, 0
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow()
     rows = pd.DataFrame(
         {
             "series_id": current["series_id"].to_numpy(),

@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import insert
 
 from sql.tables import forecast_runs
-from tasks.runs import close_run, open_run, read_runs, utcnow
-from tidecast.db import make_engine
+from tasks.runs import close_run, open_run, read_runs
+from tidecast.db import make_engine, utcnow
 from tidecast.errors import TidecastError
 
 
