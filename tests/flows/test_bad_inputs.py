@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pytest
-from sqlalchemy import Column, MetaData, Table, Text, delete, text
+from sqlalchemy import Column, MetaData, Table, Text, delete
 
 from flows.retrain import retrain
 from tests.conftest import _postgres_database, synthetic_panel
+from tests.flows.test_retrain import query
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
 
@@ -176,16 +177,6 @@ def corpus_db(request, tmp_path_factory):
         yield url
     else:
         yield from _postgres_database()
-
-
-def query(url: str, sql: str, **params) -> pd.DataFrame:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(sql), params)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    finally:
-        engine.dispose()
 
 
 def load_raw(url: str, frame: pd.DataFrame) -> None:

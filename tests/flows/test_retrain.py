@@ -21,11 +21,11 @@ from tidecast.errors import TidecastError
 H = 6
 
 
-def query(url: str, sql: str) -> pd.DataFrame:
+def query(url: str, sql: str, **params) -> pd.DataFrame:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            result = conn.execute(text(sql))
+            result = conn.execute(text(sql), params)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     finally:
         engine.dispose()
