@@ -14,7 +14,7 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from tidecast.errors import should_retry
+from tidecast.errors import DatabaseUnavailableError, should_retry
 
 # flow run id -> {task name: seconds}. Filled in the process that runs the task; a
 # long-lived `serve` process keeps only the most recent runs.
@@ -57,8 +57,17 @@ def io_task(fn: Callable, name: str) -> Task:
 
     The flow sets the retry count and delay from the run's settings with `with_options`.
     """
+
+    @functools.wraps(fn)
+    def naming_the_stage(*args, **kwargs):
+        # The run row and the CLI then say which step lost the database.
+        try:
+            return fn(*args, **kwargs)
+        except DatabaseUnavailableError as exc:
+            raise DatabaseUnavailableError(f"{name}: {exc}") from None
+
     return task(
-        _timed(fn, name),
+        _timed(naming_the_stage, name),
         name=name,
         cache_policy=NO_CACHE,
         retries=2,

@@ -99,10 +99,21 @@ class Settings(BaseSettings):
     train_max_seconds: float = Field(
         120.0, gt=0, description="Wall-time cap per torch model fit (a safety net)."
     )
+    model_time_budget_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Wall-time budget of one model fit and forecast on one chunk (backtest "
+        "fold or final fit); past it the model is abandoned for that chunk and its series "
+        "fall back.",
+    )
     io_retries: int = Field(
         2, ge=0, description="Retries of a database task that failed to connect."
     )
-    io_retry_delay_seconds: float = Field(5.0, ge=0, description="Seconds between those retries.")
+    io_retry_delay_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds before the first of those retries; each next waits twice as long.",
+    )
 
     @property
     def backtest_models(self) -> list[str]:
@@ -127,7 +138,9 @@ class Settings(BaseSettings):
 
     def io_task_options(self) -> dict[str, Any]:
         """Options for `Task.with_options` on the tasks that talk to the database."""
-        return {"retries": self.io_retries, "retry_delay_seconds": self.io_retry_delay_seconds}
+        # Exponential backoff: a database restarting or failing over gets 5, 10, 20 s … to return.
+        delays = [self.io_retry_delay_seconds * 2**attempt for attempt in range(self.io_retries)]
+        return {"retries": self.io_retries, "retry_delay_seconds": delays or 0}
 
     @field_validator("models", mode="before")
     @classmethod
