@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from models.base import clone, positions_from_end, sort_panel
+from models.base import Forecaster, clone, positions_from_end, sort_panel
 from models.registry import build_model, is_global
+from tasks.budget import ModelTimeoutError, call_with_budget
 from tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tasks.intervals import interval_coverage
 from tasks.options import compute_task
@@ -95,6 +97,14 @@ def fold_split(
     return train, test
 
 
+def _first_ten(names: list[str] | pd.Index) -> str:
+    return ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+
+
+def _fresh_forecast(model: Forecaster, train: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    return clone(model).fit(train).predict(horizon)
+
+
 def rolling_origin_backtest(
     panel: pd.DataFrame,
     model_names: list[str],
@@ -106,11 +116,14 @@ def rolling_origin_backtest(
     context: dict,
     ensemble_top_k: int = 0,
     metric: str = "mase",
+    time_budget: float | None = None,
 ) -> BacktestResult:
     """Backtest every model on every series; a model failing on a chunk skips only that chunk.
 
     `context` is what models are built with (see `Settings.model_context`). With
     `ensemble_top_k` > 0 the ensembles of tasks/ensembles.py are scored as candidates too.
+    A model's fit and forecast of one fold taking longer than `time_budget` seconds is
+    abandoned (tasks/budget.py), as are its later folds on that chunk.
     """
     ordered = sort_panel(panel)
     # Integer series keys inside the backtest: the many joins and group-bys per fold run
@@ -130,6 +143,9 @@ def rolling_origin_backtest(
         if not names:
             continue
         for number, chunk in enumerate(chunks, start=1):
+            # A model past its budget on one fold would most likely be past it on the next
+            # (which trains on more data), so it sits out the rest of this chunk.
+            timed_out: set[str] = set()
             report(
                 "backtest",
                 f"{', '.join(names)}: chunk {number}/{len(chunks)}, "
@@ -143,11 +159,20 @@ def rolling_origin_backtest(
                 cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
                 test = test.join(scale, on="series_id").join(cutoff, on="series_id")
                 for name in names:
+                    if name in timed_out:
+                        continue
                     started = time.perf_counter()
                     try:
-                        predicted = clone(models[name]).fit(train).predict(horizon)
+                        predicted = call_with_budget(
+                            partial(_fresh_forecast, models[name], train, horizon),
+                            time_budget,
+                            f"{name} on chunk {number} fold {fold}",
+                        )
                     except Exception as exc:  # one model's failure must not stop the others
                         failures.append(f"{name} failed on chunk {number} fold {fold}: {exc!r}")
+                        if isinstance(exc, ModelTimeoutError):
+                            timed_out.add(name)
+                            failures[-1] += " (not run on this chunk's later folds)"
                         report("backtest", failures[-1])
                         continue
                     finally:
@@ -161,15 +186,15 @@ def rolling_origin_backtest(
                     if fell_back:
                         failures.append(
                             f"{name} fell back to seasonal_naive on fold {fold} for "
-                            f"{len(fell_back)} series: {', '.join(fell_back[:10])}"
-                            + (" …" if len(fell_back) > 10 else "")
+                            f"{len(fell_back)} series: {_first_ten(fell_back)}"
                         )
                     pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
                     bad = ~np.isfinite(pairs["yhat"].to_numpy())
                     if bad.any():
+                        codes = pairs.loc[bad, "series_id"].unique()
                         failures.append(
-                            f"{name} returned non-finite forecasts for "
-                            f"{pairs.loc[bad, 'series_id'].nunique()} series on fold {fold}"
+                            f"{name} returned non-finite forecasts for {len(codes)} series on "
+                            f"fold {fold}: {_first_ten(series_names.take(codes).map(str))}"
                         )
                         pairs = pairs[~bad]
                     pairs = pairs.assign(model=name, fold=fold)
@@ -221,6 +246,7 @@ def backtest_models(
         context=settings.model_context(season_length, freq),
         ensemble_top_k=settings.ensemble_top_k,
         metric=settings.selection_metric,
+        time_budget=settings.model_time_budget_seconds,
     )
 
 

@@ -1,19 +1,23 @@
 """Final forecasts: refit what the champions need on the full history, add intervals.
 
 A single-model champion refits that model; an ensemble champion refits its members for
-that series and combines them as in the backtest. A champion that fails, or gives
-non-finite values, falls back to seasonal naive for its series, and the notes say so.
+that series and combines them as in the backtest. A champion that fails, runs past its
+time budget, or gives non-finite values falls back to seasonal naive for its series (the
+one candidate every series has, and cheap enough never to fail), and the notes say so.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from models.base import sort_panel
+from models.base import Forecaster, sort_panel
 from models.registry import build_model, is_global
 from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tasks.backtest import BacktestResult
+from tasks.budget import call_with_budget
 from tasks.ensembles import combine
 from tasks.intervals import add_intervals, error_quantiles
 from tasks.options import compute_task
@@ -37,6 +41,37 @@ def models_needed(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFram
     return pd.concat([single, in_ensembles], ignore_index=True).drop_duplicates()
 
 
+def _fit_and_forecast(
+    name: str,
+    model: Forecaster,
+    history: pd.DataFrame,
+    horizon: int,
+    stored: StoredModels | None,
+    series_wanted: int,
+) -> tuple[Forecaster, pd.DataFrame, list[str]]:
+    """The fitted (or loaded) model, its forecasts, and a note if stored weights were refused."""
+    notes = []
+    if stored is not None and stored.has_weights(name):
+        try:
+            model = stored.load(name, model, history)
+            report(
+                "forecast",
+                f"{name}: stored weights, newest window of {history['series_id'].nunique()} series",
+            )
+        except ArtifactError as exc:
+            notes.append(f"{exc}; {name} refitted instead")
+            report("forecast", notes[-1])
+            model.fit(history)
+    else:
+        report(
+            "forecast",
+            f"{name}: fitting on {history['series_id'].nunique()} "
+            f"series, forecasting {series_wanted}",
+        )
+        model.fit(history)
+    return model, model.predict(horizon), notes
+
+
 def fit_and_predict(
     ordered: pd.DataFrame,
     needed: pd.DataFrame,
@@ -44,12 +79,14 @@ def fit_and_predict(
     context: dict,
     store: ArtifactStore | None = None,
     stored: StoredModels | None = None,
+    time_budget: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series.
 
     With `stored` (the forecast flow), a model whose weights were kept by the last
     retrain is loaded and conditioned on the newest data instead of refitted; with `store`
-    (a retrain), every fitted model is recorded, with its weights where it has any.
+    (a retrain), every fitted model is recorded, with its weights where it has any. Loading
+    or fitting and forecasting one model gets `time_budget` seconds (tasks/budget.py).
     """
     notes, parts = [], []
     for name, wanted in needed.groupby("model", sort=False)["series_id"]:
@@ -58,28 +95,16 @@ def fit_and_predict(
         # needs the series that use it.
         history = ordered if is_global(model) else ordered[ordered["series_id"].isin(wanted)]
         try:
-            if stored is not None and stored.has_weights(name):
-                try:
-                    model = stored.load(name, model, history)
-                    report(
-                        "forecast",
-                        f"{name}: stored weights, newest window of "
-                        f"{history['series_id'].nunique()} series",
-                    )
-                except ArtifactError as exc:
-                    notes.append(f"{exc}; {name} refitted instead")
-                    report("forecast", notes[-1])
-                    model.fit(history)
-            else:
-                report(
-                    "forecast",
-                    f"{name}: fitting on {history['series_id'].nunique()} "
-                    f"series, forecasting {len(wanted)}",
-                )
-                model.fit(history)
-                if store is not None:
-                    store.save(name, model, history)
-            predicted = model.predict(horizon)
+            model, predicted, loaded = call_with_budget(
+                partial(_fit_and_forecast, name, model, history, horizon, stored, len(wanted)),
+                time_budget,
+                f"{name} on the final fit",
+            )
+            notes += loaded
+            # Saved only once the model has forecast in time: an abandoned fit still
+            # running in the background must not write the run's artifacts.
+            if store is not None:
+                store.save(name, model, history)
         except Exception as exc:  # the champions relying on it fall back below
             notes.append(f"{name} failed on the final fit: {exc!r}")
             continue
@@ -101,21 +126,27 @@ def forecast_with_intervals(
     context: dict,
     store: ArtifactStore | None = None,
     stored: StoredModels | None = None,
+    time_budget: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Forecasts for every series from its champion, with 80% and 95% intervals."""
     ordered = sort_panel(panel)
     scale = insample_scale(ordered, season_length)
     base, notes = fit_and_predict(
-        ordered, models_needed(champions, members), horizon, context, store, stored
+        ordered, models_needed(champions, members), horizon, context, store, stored, time_budget
     )
     ensembles = combine(base, members, ["series_id", "ds"])
     candidates = pd.concat([base, ensembles], ignore_index=True)
     out = champions[["series_id", "model"]].merge(candidates, on=["series_id", "model"])
     complete = out.groupby("series_id")["ds"].transform("size") == horizon
     out = out[complete.to_numpy()]
-    missing = champions.loc[~champions["series_id"].isin(out["series_id"]), "series_id"]
+    lost = champions[~champions["series_id"].isin(out["series_id"])]
+    missing = lost["series_id"]
     if len(missing):
-        notes.append(f"{len(missing)} series fell back to seasonal_naive on the final forecast")
+        counts = ", ".join(f"{m}: {n}" for m, n in lost["model"].value_counts().items())
+        notes.append(
+            f"{len(missing)} series fell back to seasonal_naive on the final forecast; "
+            f"their champions gave no complete finite forecast ({counts})"
+        )
         fallback = (
             build_model("seasonal_naive", **context)
             .fit(ordered[ordered["series_id"].isin(missing)])
@@ -170,6 +201,7 @@ def forecast_champions(
         context=settings.model_context(season_length, freq),
         store=store,
         stored=None if stored_versions is None else StoredModels(stored_versions),
+        time_budget=settings.model_time_budget_seconds,
     )
     if settings.nonnegative:  # a declared non-negative target never gets a negative forecast
         values = FORECAST_COLUMNS[4:]
