@@ -111,7 +111,8 @@ def validate_observations(
     rows_read = len(raw)
     if rows_read == 0:
         raise TidecastError(
-            f"the source query returned no rows; load observations or edit {settings.source_query}"
+            f"{settings.source_description} returned no rows; load observations into it or "
+            "point tidecast at your data (TIDECAST_SOURCE_TABLE or TIDECAST_SOURCE_QUERY)"
         )
     raw = raw.reset_index(drop=True)
     typed = coerce_observations(raw)

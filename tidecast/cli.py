@@ -66,6 +66,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--season-length", type=int, help="seasonal period; from --freq if unset")
     parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
     parser.add_argument("--models", help="comma-separated model names (default: the default zoo)")
+    _source_option(parser)
+
+
+def _source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source-table",
+        help="table or schema.table with series_id, ts, value, read instead of the source "
+        "query (env TIDECAST_SOURCE_TABLE)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(refresh)
     refresh.add_argument("--horizon", type=int, help="steps (default: the last retrain's)")
+    _source_option(refresh)
     demo = commands.add_parser(
         "demo", help="load the M3 monthly series into the database and run retrain with h=18"
     )
@@ -109,7 +119,15 @@ def _settings(args: argparse.Namespace, **fixed: object):
 
     given = {
         key: getattr(args, key, None)
-        for key in ("database_url", "horizon", "freq", "season_length", "folds", "models")
+        for key in (
+            "database_url",
+            "horizon",
+            "freq",
+            "season_length",
+            "folds",
+            "models",
+            "source_table",
+        )
     }
     return load_settings(**{**given, **fixed})
 
@@ -130,13 +148,23 @@ def cmd_init_db(args: argparse.Namespace) -> str:
     return f"tables and views are ready in {safe_url(settings.database_url)}"
 
 
+def _hand_url_to_flow(settings) -> None:
+    """The flow reads its settings from the environment: give it the URL the CLI resolved.
+
+    From a Prefect Secret block, the flow loads the block itself; the URL stays out of the
+    environment.
+    """
+    if not settings.database_url_secret:
+        os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+
+
 def _run_retrain(settings) -> str:
     """Run the flow in this process with these settings; the URL travels in the environment.
 
     Only the run's knobs are flow parameters, so the database URL (and its password)
     never lands in Prefect's record of the run.
     """
-    os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    _hand_url_to_flow(settings)
     from flows.retrain import retrain
     from tidecast.progress import report
 
@@ -177,7 +205,7 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     _engine(settings)
-    os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    _hand_url_to_flow(settings)
     from flows.forecast import forecast_flow
 
     run_id = forecast_flow(horizon=args.horizon)

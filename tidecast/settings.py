@@ -7,6 +7,7 @@ module reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sql import SQL_DIR
 from tidecast.errors import TidecastError
+
+# A table or schema name tidecast will put into SQL: plain identifiers only (PostgreSQL's
+# 63-byte limit), so nothing from settings can smuggle SQL in; quoting is SQLAlchemy's.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# Prefect block names are slugs.
+BLOCK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 # The default zoo: everything but AutoARIMA, whose fit alone takes ~13 minutes on the
 # 1428 M3 monthly series on 2 cores (see BENCHMARKS.md); it stays available by name.
@@ -44,9 +51,19 @@ class Settings(BaseSettings):
         "sqlite:///tidecast.db",
         description="SQLAlchemy URL of the database holding observations and forecast tables.",
     )
+    database_url_secret: str | None = Field(
+        None,
+        description="Name of a Prefect Secret block holding the database URL; when set, it "
+        "is used instead of database_url.",
+    )
     source_query: Path = Field(
         SQL_DIR / "source_observations.sql",
         description="SQL file returning the columns series_id, ts, value.",
+    )
+    source_table: str | None = Field(
+        None,
+        description="Table (or schema.table) with the columns series_id, ts, value; when "
+        "set, it is read instead of the source query.",
     )
     artifacts_dir: Path = Field(
         Path("artifacts"), description="Where fitted model weights are kept between runs."
@@ -124,6 +141,13 @@ class Settings(BaseSettings):
         """The settings as recorded on a run row: everything but the database URL (credentials)."""
         return self.model_dump(mode="json", exclude={"database_url"})
 
+    @property
+    def source_description(self) -> str:
+        """Where observations come from, as messages name it."""
+        if self.source_table:
+            return f"the source table {self.source_table} (TIDECAST_SOURCE_TABLE)"
+        return f"the source query {self.source_query}"
+
     def model_context(self, season_length: int, freq: str) -> dict[str, Any]:
         """What every model may be built with; each takes the parameters it names."""
         return {
@@ -161,6 +185,25 @@ class Settings(BaseSettings):
             raise ValueError("at least one model is needed")
         return value
 
+    @field_validator("source_table")
+    @classmethod
+    def _plain_table_name(cls, value: str | None) -> str | None:
+        if value is not None and not all(
+            IDENTIFIER.fullmatch(part) for part in value.split(".", 1)
+        ):
+            raise ValueError(
+                "must be a table name or schema.table, each part letters, digits and _ "
+                "(not starting with a digit, at most 63 characters)"
+            )
+        return value
+
+    @field_validator("database_url_secret")
+    @classmethod
+    def _block_name(cls, value: str | None) -> str | None:
+        if value is not None and not BLOCK_NAME.fullmatch(value):
+            raise ValueError("must be a Prefect block name: lowercase letters, digits and -")
+        return value
+
     @field_validator("freq")
     @classmethod
     def _valid_freq(cls, value: str | None) -> str | None:
@@ -178,7 +221,7 @@ def load_settings(**overrides: Any) -> Settings:
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except TidecastError:
         raise
     except ValidationError as exc:
@@ -188,3 +231,22 @@ def load_settings(**overrides: Any) -> Settings:
             flag = f"--{name.replace('_', '-')}"
             problems.append(f"{name} (flag {flag} or TIDECAST_{name.upper()}): {error['msg']}")
         raise TidecastError("invalid setting: " + "; ".join(problems)) from None
+    if settings.database_url_secret:
+        settings = settings.model_copy(
+            update={"database_url": secret_value(settings.database_url_secret)}
+        )
+    return settings
+
+
+def secret_value(block_name: str) -> str:
+    """The value of a Prefect Secret block (from the Prefect server the process talks to)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        return Secret.load(block_name).get()
+    except ValueError:
+        raise TidecastError(
+            f"Prefect Secret block {block_name!r} was not found (setting "
+            "TIDECAST_DATABASE_URL_SECRET); create it with "
+            f"Secret(value=...).save({block_name!r}) or in the Prefect UI"
+        ) from None

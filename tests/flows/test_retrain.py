@@ -283,3 +283,27 @@ def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_fo
         db_url, f"SELECT check_name, value FROM rejected_observations WHERE run_id = '{run_id}'"
     )
     assert rejected.values.tolist() == [["value_negative", "-3.0"]]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "observations; DROP TABLE forecast_runs; --",
+        'observations" ; DELETE FROM forecasts; --',
+        "observations WHERE 1=0 UNION SELECT run_id, started_at, 0 FROM forecast_runs",
+        "public.observations.extra",
+        "9observations",
+    ],
+)
+def test_a_source_table_name_with_sql_in_it_is_refused_before_anything_runs(
+    loaded_db, run_env, name
+):
+    run_env(loaded_db)
+    good = retrain(horizon=H, freq="MS")
+    before = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, step")
+    run_env(loaded_db, source_table=name)
+    with pytest.raises(TidecastError, match=r"source_table \(flag --source-table or TIDECAST_"):
+        retrain(horizon=H, freq="MS")
+    assert runs(loaded_db)["run_id"].tolist() == [good]  # refused before a run row
+    after = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, step")
+    pd.testing.assert_frame_equal(after, before)

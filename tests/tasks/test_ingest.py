@@ -44,3 +44,16 @@ def test_unreachable_database_is_one_line_without_the_password(settings_for):
 def test_missing_query_file_is_named(settings_for, tmp_path):
     with pytest.raises(TidecastError, match="does not exist"):
         read_observations(settings_for("sqlite://", source_query=tmp_path / "nope.sql"))
+
+
+def test_a_source_table_is_read_by_name_and_schema(loaded_db, settings_for, observations):
+    schema = "main" if loaded_db.startswith("sqlite") else "public"
+    for name in ("observations", f"{schema}.observations"):
+        raw = read_observations(settings_for(loaded_db, source_table=name))
+        assert list(raw.columns) == ["series_id", "ts", "value"]
+        assert len(raw) == len(observations)
+
+
+def test_a_missing_source_table_is_named_with_its_setting(loaded_db, settings_for):
+    with pytest.raises(TidecastError, match="source table no_such_table .*TIDECAST_SOURCE_TABLE"):
+        read_observations(settings_for(loaded_db, source_table="no_such_table"))

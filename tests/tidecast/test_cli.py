@@ -140,8 +140,17 @@ def password_url(request):
     admin.dispose()
 
 
+SAVE_SECRET = (
+    "import sys; from prefect.blocks.system import Secret; "
+    "Secret(value=sys.stdin.read()).save('tidecast-db')"
+)
+
+
 @pytest.mark.postgres
-def test_the_database_password_is_nowhere_but_the_url(password_url, observations, tmp_path):
+@pytest.mark.parametrize("given_as", ["flag", "prefect-secret"])
+def test_the_database_password_is_nowhere_but_where_it_was_given(
+    password_url, observations, tmp_path, given_as
+):
     url, password = password_url
     engine = make_engine(url)
     init_db(engine)
@@ -149,15 +158,24 @@ def test_the_database_password_is_nowhere_but_the_url(password_url, observations
     engine.dispose()
     prefect_home = tmp_path / "prefect"  # the temporary Prefect server keeps its database here
     env = {"PREFECT_HOME": str(prefect_home), "TIDECAST_ARTIFACTS_DIR": str(tmp_path / "art")}
+    if given_as == "flag":
+        where = ["--database-url", url]
+    else:  # stored in the Prefect server's (encrypted) block documents, named in the settings
+        saved = subprocess.run(
+            [sys.executable, "-c", SAVE_SECRET], input=url, env={**os.environ, **env},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert saved.returncode == 0, saved.stderr
+        env["TIDECAST_DATABASE_URL_SECRET"] = "tidecast-db"
+        where = []
     done = tidecast(
-        "retrain", "--database-url", url, "--models", "naive,seasonal_naive", "--horizon", "6",
+        "retrain", *where, "--models", "naive,seasonal_naive", "--horizon", "6",
         cwd=tmp_path, env_extra=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     failed = tidecast(
-        "retrain", "--database-url", url, "--folds", "1", "--horizon", "500",
-        cwd=tmp_path, env_extra=env,
-    )  # fmt: skip
+        "retrain", *where, "--folds", "1", "--horizon", "500", cwd=tmp_path, env_extra=env
+    )
     assert failed.returncode == 2 and "error:" in failed.stderr
     # what the user saw, everything Prefect stored (runs, parameters, logs, artifacts),
     # every file tidecast wrote, and every row of every tidecast table
@@ -166,6 +184,7 @@ def test_the_database_password_is_nowhere_but_the_url(password_url, observations
     assert any(path.name == "prefect.db" for path in files)
     engine = make_engine(url)
     with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM forecast_runs")).scalar() == 2
         for table in metadata.sorted_tables:
             seen.append(pd.read_sql(select(table), conn).to_csv())
     engine.dispose()
