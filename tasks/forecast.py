@@ -135,7 +135,7 @@ def forecast_with_intervals(
         ordered, models_needed(champions, members), horizon, context, store, stored, time_budget
     )
     ensembles = combine(base, members, ["series_id", "ds"])
-    candidates = pd.concat([base, ensembles], ignore_index=True)
+    candidates = pd.concat([base, *([ensembles] if len(ensembles) else [])], ignore_index=True)
     out = champions[["series_id", "model"]].merge(candidates, on=["series_id", "model"])
     complete = out.groupby("series_id")["ds"].transform("size") == horizon
     out = out[complete.to_numpy()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -53,3 +54,42 @@ def test_forecast_before_any_retrain_says_what_to_do(db_url, run_env):
     run_env(db_url)
     with pytest.raises(TidecastError, match="run `tidecast retrain` first"):
         forecast_flow()
+
+
+def _flip_last_bytes(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:-8] + bytes(b ^ 0xFF for b in data[-8:]))
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (_flip_last_bytes, "does not match its recorded SHA-256"),
+        (lambda path: path.write_bytes(path.read_bytes()[:100]), "does not match"),
+        (lambda path: path.unlink(), "is missing"),
+    ],
+    ids=["bytes-changed", "truncated", "deleted"],
+)
+def test_a_damaged_artifact_is_refused_and_its_model_refitted(loaded_db, run_env, damage, said):
+    from pathlib import Path
+
+    run_env(loaded_db, models="ridge,seasonal_naive", ensemble_top_k="0")
+    trained = retrain(horizon=H, freq="MS")
+    champions = query(loaded_db, "SELECT series_id, model FROM current_champions")
+    ridge_series = set(champions.loc[champions["model"] == "ridge", "series_id"])
+    assert ridge_series  # the stored ridge weights matter for this test
+    stored = query(
+        loaded_db,
+        "SELECT artifact_path FROM model_versions WHERE run_id = :r AND model = 'ridge'",
+        r=trained,
+    )
+    damage(Path(stored["artifact_path"].iloc[0]))
+
+    refreshed = forecast_flow()
+    run = runs(loaded_db).set_index("run_id").loc[refreshed]
+    assert run["status"] == "completed"
+    assert said in run["message"] and "ridge refitted instead" in run["message"]
+    latest = query(loaded_db, "SELECT * FROM latest_forecasts")
+    assert set(latest["run_id"]) == {refreshed}
+    assert set(latest.loc[latest["model"] == "ridge", "series_id"]) == ridge_series
+    assert np.isfinite(latest["yhat"].astype(float)).all()
