@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 from prefect.runtime import flow_run
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from sql.tables import forecast_runs
@@ -24,7 +24,7 @@ from tidecast.db import (
 )
 from tidecast.errors import TidecastError
 from tidecast.progress import report
-from tidecast.runlock import RunLock, try_run_lock
+from tidecast.runlock import RunLock, refusal, try_run_lock
 from tidecast.settings import Settings
 
 
@@ -67,7 +67,7 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
         lock = try_run_lock(settings.database_url)
         with engine.begin() as conn:
             if lock is None:
-                refused = _refusal(conn, flow_name)
+                refused = refusal(conn, f"this {flow_name} run")
                 conn.execute(
                     forecast_runs.insert().values(
                         **row, status="failed", finished_at=now, message=refused
@@ -94,25 +94,6 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
         raise TidecastError(refused)
     _LOCKS[run_id] = lock
     return run_id
-
-
-def _refusal(conn: Connection, flow_name: str) -> str:
-    """Why this run does not start: which run holds the database's run lock."""
-    holder = conn.execute(
-        select(forecast_runs.c.run_id, forecast_runs.c.flow_name, forecast_runs.c.started_at)
-        .where(forecast_runs.c.status == "running")
-        .order_by(forecast_runs.c.started_at.desc())
-        .limit(1)
-    ).first()
-    other = (
-        f"{holder.flow_name} run {holder.run_id}, started {holder.started_at:%Y-%m-%d %H:%M:%S} UTC"
-        if holder
-        else "another process"
-    )
-    return (
-        f"another tidecast run is writing to this database ({other}); this {flow_name} run "
-        "did not start and changed nothing — run it again when that one has finished"
-    )
 
 
 def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> None:

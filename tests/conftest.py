@@ -118,6 +118,12 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database, for the tests only PostgreSQL can host."""
+    yield from _postgres_database()
+
+
+@pytest.fixture
 def settings_for():
     def build(url: str, **overrides) -> Settings:
         return load_settings(database_url=url, **overrides)

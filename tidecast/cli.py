@@ -273,17 +273,15 @@ def cmd_champions(args: argparse.Namespace) -> str:
 def cmd_rollback(args: argparse.Namespace) -> str:
     from tidecast.db import init_db
     from tidecast.operator import rollback_champions
-    from tidecast.runlock import try_run_lock
+    from tidecast.runlock import refusal, try_run_lock
 
     settings = _settings(args)
     engine = _engine(settings)
     init_db(engine)
     lock = try_run_lock(settings.database_url)  # champions change: one writer at a time
     if lock is None:
-        raise TidecastError(
-            "another tidecast run is writing to this database; nothing was rolled back — "
-            "run the rollback again when it has finished"
-        )
+        with engine.connect() as conn:
+            raise TidecastError(refusal(conn, "this rollback"))
     try:
         run_id, count = rollback_champions(engine, None if args.all else args.series)
     finally:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
+from sql.tables import forecast_runs
 from tidecast.db import make_engine
 
 # 'tidecast' as a big-endian 64-bit integer: the advisory lock key of tidecast's runs.
@@ -61,3 +62,22 @@ def try_run_lock(url: str) -> RunLock | None:
     connection.close()
     engine.dispose()
     return None
+
+
+def refusal(conn: Connection, attempt: str) -> str:
+    """Why `attempt` (e.g. "this retrain run") does not start: which run holds the lock."""
+    holder = conn.execute(
+        select(forecast_runs.c.run_id, forecast_runs.c.flow_name, forecast_runs.c.started_at)
+        .where(forecast_runs.c.status == "running")
+        .order_by(forecast_runs.c.started_at.desc())
+        .limit(1)
+    ).first()
+    other = (
+        f"{holder.flow_name} run {holder.run_id}, started {holder.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        if holder
+        else "another process"
+    )
+    return (
+        f"another tidecast run is writing to this database ({other}); {attempt} did not start "
+        "and changed nothing — run it again when that one has finished"
+    )

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 from flows.retrain import retrain
-from tests.conftest import _postgres_database
 from tests.flows.test_retrain import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import DatabaseUnavailableError
@@ -52,20 +51,18 @@ SOURCE_WITH_FAULT = "SELECT series_id, ts, value FROM observations WHERE (SELECT
 
 
 @pytest.fixture
-def pg_loaded(observations):
+def pg_loaded(pg_url, observations):
     """A PostgreSQL database with observations, tidecast's tables and the fault machinery."""
-    for url in _postgres_database():
-        engine = make_engine(url)
-        init_db(engine)
-        replace_observations(engine, observations)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(FAULT_FUNCTIONS)
-            conn.exec_driver_sql(
-                "INSERT INTO fault_plan SELECT unnest(ARRAY['ingest', 'write', 'finish', 'close']),"
-                " 0"
-            )
-        engine.dispose()
-        yield url
+    engine = make_engine(pg_url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(FAULT_FUNCTIONS)
+        conn.exec_driver_sql(
+            "INSERT INTO fault_plan SELECT unnest(ARRAY['ingest', 'write', 'finish', 'close']), 0"
+        )
+    engine.dispose()
+    return pg_url
 
 
 def arm(url: str, stage: str, times: int) -> None:

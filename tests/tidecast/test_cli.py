@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pandas as pd
@@ -202,4 +203,53 @@ def test_rollback_refuses_while_a_run_writes(db_url, tmp_path):
     close_run(settings, running, "failed")
     assert refused.returncode == 2
     assert "another tidecast run is writing" in refused.stderr
-    assert "nothing was rolled back" in refused.stderr
+    assert "this rollback did not start and changed nothing" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_two_retrains_started_together_one_writes_and_the_other_is_refused(
+    pg_url, observations, tmp_path
+):
+    """A scheduled and a manual run at once, as two real processes on PostgreSQL.
+
+    The test holds a lock on `observations`, so the first run to take the run lock waits
+    at ingest, holding it, while the second arrives: no timing luck involved.
+    """
+    engine = make_engine(pg_url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    env = {"TIDECAST_DATABASE_URL": pg_url, "TIDECAST_MODELS": "naive,seasonal_naive"}
+
+    def start(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tidecast.cli", "retrain", "--horizon", "6"],
+            cwd=tmp_path, env={**os.environ, **env, "PREFECT_HOME": str(tmp_path / name)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    with engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE observations IN ACCESS EXCLUSIVE MODE"))
+        first = start("first")
+        deadline = time.monotonic() + 300
+        while count(pg_url, "SELECT COUNT(*) FROM forecast_runs WHERE status = 'running'") == 0:
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.5)
+        second = start("second")
+        _, refused = second.communicate(timeout=300)
+        blocker.rollback()  # the first run's ingest goes on
+    out, err = first.communicate(timeout=300)
+    engine.dispose()
+    assert first.returncode == 0, err
+    assert second.returncode == 2, refused
+    assert "another tidecast run is writing" in refused and "did not start" in refused
+    history = pd.read_sql(
+        "SELECT run_id, status FROM forecast_runs ORDER BY started_at", make_engine(pg_url)
+    )
+    assert history["status"].tolist() == ["completed", "failed"]
+    winner = history["run_id"].iloc[0]
+    assert (
+        count(pg_url, f"SELECT COUNT(DISTINCT run_id) FROM champions WHERE run_id = '{winner}'")
+        == 1
+    )
+    assert count(pg_url, "SELECT COUNT(DISTINCT run_id) FROM champions") == 1
+    assert count(pg_url, "SELECT COUNT(DISTINCT run_id) FROM latest_forecasts") == 1
