@@ -94,4 +94,10 @@ class StoredModels:
                 f"artifact {path} of {name} does not match its recorded SHA-256; "
                 "refusing to load it"
             )
-        return model.load_weights(path, panel)
+        try:
+            return model.load_weights(path, panel)
+        except Exception as exc:  # e.g. a pickle that wants to run code: weights_only says no
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ArtifactError(
+                f"artifact {path} of {name} is not plain weights; refusing to load it ({reason})"
+            ) from None

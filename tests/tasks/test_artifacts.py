@@ -58,3 +58,37 @@ def test_local_models_keep_parameters_but_no_weights(panels, tmp_path):
     row = store.versions[0]
     assert row["artifact_path"] is None and row["params"]["season_length"] == 12
     assert not StoredModels(pd.DataFrame(store.versions)).has_weights("auto_theta")
+
+
+class RunsCode:
+    """A pickle payload that would create a file when unpickled by a trusting loader."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("name", ["ridge", "lstm"])
+def test_a_pickle_that_would_run_code_is_never_executed_even_with_a_matching_checksum(
+    name, panels, tmp_path
+):
+    import numpy as np
+    import torch
+
+    older, full = panels
+    store = ArtifactStore(tmp_path / "run-1", "run-1")
+    store.save(name, build_model(name, **CONTEXT).fit(older), older)
+    path = tmp_path / "run-1" / f"{name}.weights"
+    marker = tmp_path / "code-ran"
+    if name == "lstm":
+        torch.save({"state": RunsCode(marker)}, path)
+    else:
+        with path.open("wb") as handle:
+            np.save(handle, np.array([RunsCode(marker)], dtype=object), allow_pickle=True)
+    # someone who can write the registry too: the checksum matches the replaced file
+    versions = pd.DataFrame(store.versions).assign(sha256=sha256_of(path))
+    with pytest.raises(ArtifactError, match="not plain weights; refusing to load it"):
+        StoredModels(versions).load(name, build_model(name, **CONTEXT), full)
+    assert not marker.exists()
