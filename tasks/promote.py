@@ -37,6 +37,11 @@ def choose_champions(
     mean = scores.groupby(["series_id", "model"], sort=False)[metric].mean().unstack("model")
     mean = mean.reindex(index=series_ids, columns=candidates)
     folds = scores.groupby("series_id")["fold"].nunique().reindex(series_ids).fillna(0)
+    # A model that failed on some of a series' folds is no candidate there: its mean over
+    # the folds it survived (often the easy ones) is not comparable with the others'.
+    scored_folds = scores.groupby(["series_id", "model"], sort=False)["fold"].nunique()
+    scored_folds = scored_folds.unstack("model").reindex(index=series_ids, columns=candidates)
+    mean = mean.where(scored_folds.to_numpy() >= folds.to_numpy()[:, None])
     values = mean.to_numpy(dtype=float)
     scored = ~np.isnan(values).all(axis=1)
     best = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)

@@ -102,3 +102,22 @@ def test_the_selection_metric_is_a_setting():
     )
     assert by_smape["model"].tolist() == ["seasonal_naive"]
     assert by_smape["metric"].tolist() == ["smape"]
+
+
+def test_a_model_that_failed_on_some_folds_of_a_series_is_no_candidate_there():
+    table = scores(
+        [
+            ("a", "naive", 0, 0.2),
+            ("a", "naive", 1, 0.2),  # failed on fold 2 (say, a time-out): mean 0.2 over 2
+            ("a", "seasonal_naive", 0, 1.0),
+            ("a", "seasonal_naive", 1, 1.0),
+            ("a", "seasonal_naive", 2, 1.0),
+            ("b", "naive", 0, 0.2),
+            ("b", "seasonal_naive", 0, 1.0),
+        ]
+    )
+    out = choose_champions(
+        table, pd.Index(["a", "b"]), MODELS, pd.DataFrame(columns=["series_id", "model"])
+    ).set_index("series_id")
+    assert out.loc["a", "model"] == "seasonal_naive"
+    assert out.loc["b", "model"] == "naive"  # complete on b's folds: still a candidate
