@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from flows.retrain import retrain
@@ -37,7 +37,7 @@ def operated_db(observations):
         )
         insert_frame(
             conn,
-            observations_table.to_metadata(observations_table.metadata, schema="sales"),
+            observations_table.to_metadata(MetaData(), schema="sales"),
             observations,
         )
         for block in doc_sql_blocks():  # as psql would send it: no placeholders
