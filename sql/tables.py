@@ -51,6 +51,8 @@ forecast_runs = Table(
     Column("parameters", JSON),
     Column("rows_read", Integer),
     Column("rows_rejected", Integer),
+    # rows used as observed (interpolated points not counted): read = used + rejected
+    Column("rows_used", Integer),
     Column("series_forecast", Integer),
     Column("series_skipped", JSON),  # {series_id: reason}
     Column("model_seconds", JSON),  # {model: seconds spent fitting and predicting}

@@ -18,6 +18,7 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
     return {
         "rows_read": validated.rows_read,
         "rows_rejected": len(validated.rejected),
+        "rows_used": validated.rows_used,
         "series_skipped": validated.skipped,
     }
 

@@ -44,6 +44,11 @@ class ValidatedPanel:
         return pd.Index(self.panel["series_id"].unique())
 
     @property
+    def rows_used(self) -> int:
+        """Input rows in the panel as observed; with the rejected ones, every row read."""
+        return len(self.panel) - self.gaps_filled
+
+    @property
     def rows_rejected_by_row_checks(self) -> int:
         return int((~self.rejected["check_name"].isin(list(SERIES_CHECKS))).sum())
 

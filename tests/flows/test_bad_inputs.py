@@ -225,6 +225,8 @@ def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
     )
     assert dict(Counter(rejected["check_name"])) == case.checks
     latest = query(corpus_db, "SELECT * FROM latest_forecasts ORDER BY series_id, ts")
+    if pd.notna(run["rows_read"]):  # known once the input was validated: nothing lost
+        assert run["rows_read"] == run["rows_used"] + run["rows_rejected"]
     if case.error:
         assert run["status"] == "failed" and case.error in run["message"]
         pd.testing.assert_frame_equal(latest, latest_before)  # BI still sees the last good run
