@@ -104,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(champions)
     champions.add_argument("--series", help="show the leaderboard and history of one series")
     champions.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    serve = commands.add_parser(
+        "serve", help="run retrain and forecast on their schedules until stopped (Prefect serve)"
+    )
+    _common(serve)
+    _run_options(serve)
+    serve.add_argument("--retrain-cron", help="cron of retrain (default '0 2 * * 0', Sunday 02:00)")
+    serve.add_argument("--forecast-cron", help="cron of forecast (default '0 3 * * *', daily)")
+    serve.add_argument("--timezone", dest="schedule_timezone", help="IANA zone of the crons (UTC)")
+    serve.add_argument("--retrain-every", type=float, help="seconds; replaces the retrain cron")
+    serve.add_argument("--forecast-every", type=float, help="seconds; replaces the forecast cron")
     rollback = commands.add_parser(
         "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
     )
@@ -127,6 +137,9 @@ def _settings(args: argparse.Namespace, **fixed: object):
             "folds",
             "models",
             "source_table",
+            "retrain_cron",
+            "forecast_cron",
+            "schedule_timezone",
         )
     }
     return load_settings(**{**given, **fixed})
@@ -293,7 +306,21 @@ def cmd_rollback(args: argparse.Namespace) -> str:
     return cmd_forecast(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> str:
+    from tidecast.serving import serve_flows
+
+    settings = _settings(args)
+    _engine(settings)
+    _hand_url_to_flow(settings)
+    # The run options given on the command line become the retrain deployment's parameters;
+    # every other setting reaches the flow runs through the environment they inherit.
+    knobs = ("horizon", "freq", "season_length", "folds", "models")
+    parameters = {key: getattr(settings, key) for key in knobs if getattr(args, key) is not None}
+    return serve_flows(settings, parameters, args.retrain_every, args.forecast_every)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "serve": cmd_serve,
     "rollback": cmd_rollback,
     "champions": cmd_champions,
     "init-db": cmd_init_db,

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
         "fold or final fit); past it the model is abandoned for that chunk and its series "
         "fall back.",
     )
+    retrain_cron: str = Field(
+        "0 2 * * 0", description="When `tidecast serve` runs retrain (cron; default Sunday 02:00)."
+    )
+    forecast_cron: str = Field(
+        "0 3 * * *", description="When `tidecast serve` runs forecast (cron; default daily 03:00)."
+    )
+    schedule_timezone: str = Field(
+        "UTC", description="IANA time zone of those schedules, e.g. Europe/Berlin."
+    )
     io_retries: int = Field(
         2, ge=0, description="Retries of a database task that failed to connect."
     )
@@ -202,6 +211,28 @@ class Settings(BaseSettings):
     def _block_name(cls, value: str | None) -> str | None:
         if value is not None and not BLOCK_NAME.fullmatch(value):
             raise ValueError("must be a Prefect block name: lowercase letters, digits and -")
+        return value
+
+    @field_validator("retrain_cron", "forecast_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        try:
+            CronSchedule(cron=value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a cron expression such as '0 2 * * 0'") from None
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
         return value
 
     @field_validator("freq")

@@ -55,3 +55,11 @@ def test_a_missing_secret_block_is_named(prefect_harness):
 def test_a_secret_block_name_is_checked():
     with pytest.raises(TidecastError, match="database_url_secret .*Prefect block name"):
         load_settings(database_url_secret="Bad Name; DROP")
+
+
+def test_schedules_are_checked_up_front():
+    with pytest.raises(TidecastError, match="retrain_cron .*not a cron expression"):
+        load_settings(retrain_cron="every sunday")
+    with pytest.raises(TidecastError, match="schedule_timezone .*not an IANA time zone"):
+        load_settings(schedule_timezone="Mars/Olympus")
+    assert load_settings(schedule_timezone="Europe/Berlin").schedule_timezone == "Europe/Berlin"

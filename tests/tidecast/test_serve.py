@@ -1,0 +1,129 @@
+"""Schedules for real: `tidecast serve` with its own Prefect server, and prefect.yaml deployed.
+
+Not the test harness: a real Prefect server on 127.0.0.1 (the temporary server cannot run
+schedules), real scheduled and manual flow runs, and everything stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.flows.test_retrain import query
+from tidecast.serving import _healthy, local_prefect_server
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 300
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without tidecast or Prefect API settings, plus `extra`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TIDECAST_") and key != "PREFECT_API_URL"
+    }
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PYTHONUNBUFFERED="1",
+        TIDECAST_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
+        TIDECAST_MODELS="naive,seasonal_naive",
+        TIDECAST_N_JOBS="1",
+    )
+    env.update(extra)
+    return env
+
+
+def wait_for_completed_run(url: str, flow_name: str, alive: subprocess.Popen) -> str:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        assert alive.poll() is None, f"exited with {alive.returncode}"
+        try:
+            done = query(
+                url,
+                "SELECT run_id, prefect_flow_run_id FROM forecast_runs "
+                "WHERE flow_name = :f AND status = 'completed'",
+                f=flow_name,
+            )
+        except Exception:  # the tables appear with the first run
+            done = None
+        if done is not None and len(done):
+            assert done["prefect_flow_run_id"].notna().all()  # a real Prefect flow run
+            return done["run_id"].iloc[0]
+        time.sleep(1)
+    raise AssertionError(f"no completed {flow_name} run within {WAIT_SECONDS} s")
+
+
+def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(loaded_db, tmp_path):
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        served = subprocess.Popen(
+            [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "10",
+             "--horizon", "6", "--database-url", loaded_db],
+            cwd=tmp_path, env=clean_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            run_id = wait_for_completed_run(loaded_db, "retrain", served)
+            served.send_signal(signal.SIGTERM)  # as systemd or `docker stop` would
+            returncode = served.wait(timeout=90)
+        finally:
+            try:
+                os.killpg(served.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    output = log.read_text()
+    assert returncode == 0, output[-3000:]
+    first_lines = "\n".join(output.splitlines()[:3])
+    assert "starting a local Prefect server on 127.0.0.1" in first_lines, output[-3000:]
+    api_url = re.search(r"local Prefect server ready at (\S+)", output).group(1)
+    assert "stopped serving; the local Prefect server is stopped" in output
+    assert not _healthy(api_url)  # nothing left listening
+    latest = query(loaded_db, "SELECT run_id, series_id FROM latest_forecasts")
+    assert set(latest["run_id"]) == {run_id} and latest["series_id"].nunique() == 6
+
+
+def run(command: list[str], env: dict[str, str], timeout: float = 300) -> str:
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+    return done.stdout
+
+
+@pytest.fixture
+def prefect_server(tmp_path):
+    """A real Prefect server on 127.0.0.1 with its own home, stopped afterwards."""
+    os.environ["PREFECT_HOME"], home = str(tmp_path / "prefect"), os.environ["PREFECT_HOME"]
+    try:
+        with local_prefect_server() as api_url:
+            yield api_url
+    finally:
+        os.environ["PREFECT_HOME"] = home
+
+
+def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_completes(
+    loaded_db, tmp_path, prefect_server
+):
+    env = clean_env(tmp_path, PREFECT_API_URL=prefect_server, TIDECAST_DATABASE_URL=loaded_db)
+    prefect = [sys.executable, "-m", "prefect"]
+    run([*prefect, "work-pool", "create", "tidecast", "--type", "process"], env)
+    run([*prefect, "deploy", "--all", "--no-prompt"], env)
+    listed = run([*prefect, "deployment", "ls"], env)
+    assert "retrain/retrain" in listed and "forecast/forecast" in listed
+    schedules = run([*prefect, "deployment", "inspect", "retrain/retrain"], env)
+    assert "0 2 * * 0" in schedules
+    # a manual run with parameters, picked up by a worker (as the README shows)
+    run([*prefect, "deployment", "run", "retrain/retrain", "--param", "horizon=6"], env)
+    run([*prefect, "worker", "start", "--pool", "tidecast", "--run-once"], env, timeout=600)
+    runs = query(loaded_db, "SELECT status, parameters FROM forecast_runs")
+    assert runs["status"].tolist() == ["completed"], runs
+    latest = query(loaded_db, "SELECT step FROM latest_forecasts")
+    assert latest["step"].max() == 6  # the parameter reached the flow

@@ -1,0 +1,172 @@
+"""`tidecast serve`: both flows on their schedules in one long-running process.
+
+Prefect's temporary server cannot run schedules, so when no Prefect API is configured,
+serve starts a real local Prefect server on 127.0.0.1 first, waits until it is healthy,
+and stops it on exit (SIGTERM, Ctrl-C or an error).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.settings import Settings
+
+SERVER_START_SECONDS = 180  # a cold first start creates the server's database
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def local_prefect_server(port: int | None = None) -> Iterator[str]:
+    """A Prefect server on 127.0.0.1 for as long as the block runs; yields its API URL.
+
+    It runs in its own session, so stopping it never signals this process, and it is
+    stopped (SIGTERM, then SIGKILL after 30 s) whatever way the block ends.
+    """
+    port = port or _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    command = [
+        sys.executable, "-m", "prefect", "server", "start",
+        "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off",
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _healthy(api_url):
+            if server.poll() is not None:
+                tail = (server.stderr.read() if server.stderr else "")[-2000:]
+                raise TidecastError(f"the local Prefect server did not start: {tail.strip()}")
+            if time.monotonic() > deadline:
+                raise TidecastError(
+                    f"the local Prefect server on port {port} was not healthy after "
+                    f"{SERVER_START_SECONDS} s; set PREFECT_API_URL to a running server instead"
+                )
+            time.sleep(0.5)
+        yield api_url
+    finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _schedule(cron: str, every_seconds: float | None, timezone: str) -> Any:
+    from prefect.schedules import Cron, Interval
+
+    if every_seconds:
+        return Interval(timedelta(seconds=every_seconds))
+    return Cron(cron, timezone=timezone)
+
+
+def serve_flows(
+    settings: Settings,
+    retrain_parameters: dict[str, Any],
+    retrain_every: float | None = None,
+    forecast_every: float | None = None,
+) -> str:
+    """Serve `retrain` and `forecast` on their schedules until SIGTERM or Ctrl-C.
+
+    `*_every` (seconds) replace the cron schedules, for trying things out.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        report("serve", f"using the Prefect server at {PREFECT_API_URL.value()}")
+        _serve(settings, retrain_parameters, retrain_every, forecast_every)
+        return "stopped serving"
+    report(
+        "serve",
+        "no PREFECT_API_URL is set and Prefect's temporary server cannot run schedules: "
+        "starting a local Prefect server on 127.0.0.1 (it stops when serve stops) ...",
+    )
+    with local_prefect_server() as api_url:
+        report("serve", f"local Prefect server ready at {api_url}")
+        from prefect.settings import temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            _serve(settings, retrain_parameters, retrain_every, forecast_every)
+    return "stopped serving; the local Prefect server is stopped"
+
+
+def _serve(
+    settings: Settings,
+    retrain_parameters: dict[str, Any],
+    retrain_every: float | None,
+    forecast_every: float | None,
+) -> None:
+    from prefect import serve
+
+    from flows.forecast import forecast_flow
+    from flows.retrain import retrain
+
+    retrain_when = _schedule(settings.retrain_cron, retrain_every, settings.schedule_timezone)
+    forecast_when = _schedule(settings.forecast_cron, forecast_every, settings.schedule_timezone)
+    deployments = [
+        retrain.to_deployment(
+            name="retrain", parameters=retrain_parameters, paused=False, schedule=retrain_when
+        ),
+        forecast_flow.to_deployment(name="forecast", paused=False, schedule=forecast_when),
+    ]
+    report("serve", f"retrain: {_describe(retrain_when)}; forecast: {_describe(forecast_when)}")
+    report("serve", "serving; SIGTERM or Ctrl-C stops")
+    # SIGTERM (systemd, docker stop, kill) ends serve the way Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        serve(*deployments, print_starting_message=False)
+    except KeyboardInterrupt:
+        report("serve", "stopping")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _describe(when: Any) -> str:
+    if getattr(when, "interval", None):
+        return f"every {when.interval.total_seconds():g} s"
+    return f"cron {when.cron!r} ({when.timezone})"
