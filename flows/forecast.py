@@ -6,6 +6,7 @@ from prefect import flow
 
 from tasks.forecast import forecast
 from tasks.ingest import ingest
+from tasks.monitor import monitor_accuracy, publish_degraded
 from tasks.refresh import assign_champions, last_retrain
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
@@ -43,6 +44,7 @@ def forecast_flow(horizon: int | None = None) -> str:
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
         panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
+        accuracy = monitor_accuracy.with_options(**io)(settings, run_id, panel, season, freq)
         current = current_champions.with_options(**io)(settings)
         chosen = assign_champions(validated.series_ids, current)
         # calibration and weights of the same retrain whose settings this run uses
@@ -52,6 +54,7 @@ def forecast_flow(horizon: int | None = None) -> str:
             panel, chosen, calibration, settings, season, freq, run_id, stored
         )
         write_forecasts.with_options(**io)(settings, run_id, rows)
+        notes += publish_degraded(run_id, accuracy, settings.degradation_factor)
         summary = run_summary(validated, chosen, notes, settings=settings)
         finish_run.with_options(**io)(settings, run_id, "completed", **summary)
     except BaseException as exc:

@@ -34,3 +34,16 @@ WITH ranked AS (
 SELECT series_id, model, score, metric, run_id, promoted_at, previous_model, members
 FROM ranked
 WHERE recency = 1
+;
+-- Live accuracy for BI: per model and week of the forecast timestamp.
+DROP VIEW IF EXISTS accuracy_summary;
+CREATE VIEW accuracy_summary AS
+SELECT model, week_start,
+       COUNT(*) AS points,
+       COUNT(DISTINCT series_id) AS series,
+       AVG(scaled_error) AS mean_scaled_error,
+       AVG(abs_error) AS mean_abs_error,
+       AVG(1.0 * inside_80) AS coverage_80,
+       AVG(1.0 * inside_95) AS coverage_95
+FROM forecast_accuracy
+GROUP BY model, week_start

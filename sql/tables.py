@@ -53,6 +53,7 @@ forecast_runs = Table(
     Column("rows_rejected", Integer),
     # rows used as observed (interpolated points not counted): read = used + rejected
     Column("rows_used", Integer),
+    Column("data_watermark", DateTime),  # the latest timestamp this run read
     Column("series_forecast", Integer),
     Column("series_skipped", JSON),  # {series_id: reason}
     Column("model_seconds", JSON),  # {model: seconds spent fitting and predicting}
@@ -152,4 +153,39 @@ model_versions = Table(
     Column("sha256", String(64)),
     Column("backtest_mase", Float),
     Column("created_at", DateTime, nullable=False),
+)
+
+
+# Live accuracy: each forecast point scored once its actual has arrived (the live
+# counterpart of backtest_scores). `run_id` is the run that scored it.
+forecast_accuracy = Table(
+    "forecast_accuracy",
+    metadata,
+    Column("forecast_run_id", String(36), primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("ts", DateTime, primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("y", Float, nullable=False),
+    Column("yhat", Float, nullable=False),
+    Column("abs_error", Float, nullable=False),
+    Column("scaled_error", Float, nullable=False),  # abs_error / the series' MASE scale
+    Column("inside_80", Integer, nullable=False),  # 1 when y is inside the 80% interval
+    Column("inside_95", Integer, nullable=False),
+    Column("week_start", DateTime, nullable=False),  # Monday of ts's week, for BI rollups
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("scored_at", DateTime, nullable=False),
+)
+
+# Series whose live accuracy fell behind their champion's backtest: flagged for retraining.
+degraded_series = Table(
+    "degraded_series",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("live_mase", Float, nullable=False),
+    Column("backtest_mase", Float, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("flagged_at", DateTime, nullable=False),
 )

@@ -19,6 +19,7 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
         "rows_read": validated.rows_read,
         "rows_rejected": len(validated.rejected),
         "rows_used": validated.rows_used,
+        "data_watermark": validated.watermark,
         "series_skipped": validated.skipped,
     }
 

@@ -44,6 +44,11 @@ class ValidatedPanel:
         return pd.Index(self.panel["series_id"].unique())
 
     @property
+    def watermark(self):  # noqa: ANN201 - a Timestamp, or None for an empty panel
+        """The latest timestamp read (what the next incremental read continues from)."""
+        return None if self.panel.empty else pd.Timestamp(self.panel["ds"].max()).to_pydatetime()
+
+    @property
     def rows_used(self) -> int:
         """Input rows in the panel as observed; with the rejected ones, every row read."""
         return len(self.panel) - self.gaps_filled

@@ -52,6 +52,11 @@ class Grid:
             return pd.DatetimeIndex(positions * self.step_ns, dtype="datetime64[ns]")
         return self._timestamps(pd.PeriodIndex.from_ordinals(positions, freq=self.period))
 
+    def shifted(self, ts: pd.Timestamp, periods: int) -> pd.Timestamp:
+        """The grid timestamp `periods` steps after `ts`'s grid point (negative: before)."""
+        position, _ = self.positions(pd.Series([pd.Timestamp(ts)]))
+        return self.timestamps(position + periods)[0]
+
     def _timestamps(self, periods: pd.PeriodIndex) -> pd.DatetimeIndex:
         how = "end" if self.anchored_end else "start"
         return periods.to_timestamp(how=how).normalize().as_unit("ns")

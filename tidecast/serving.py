@@ -146,7 +146,11 @@ def _serve(
     forecast_when = _schedule(settings.forecast_cron, forecast_every, settings.schedule_timezone)
     deployments = [
         retrain.to_deployment(
-            name="retrain", parameters=retrain_parameters, paused=False, schedule=retrain_when
+            name="retrain",
+            parameters=retrain_parameters,
+            paused=False,
+            schedule=retrain_when,
+            triggers=[retrain_on_degradation()],
         ),
         forecast_flow.to_deployment(name="forecast", paused=False, schedule=forecast_when),
     ]
@@ -160,6 +164,17 @@ def _serve(
         report("serve", "stopping")
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def retrain_on_degradation() -> Any:
+    """The trigger that runs retrain when a forecast run publishes degraded accuracy."""
+    from prefect.events import DeploymentEventTrigger
+
+    from tasks.monitor import DEGRADED_EVENT
+
+    return DeploymentEventTrigger(
+        expect={DEGRADED_EVENT}, match={"prefect.resource.id": "tidecast.run.*"}
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         "fold or final fit); past it the model is abandoned for that chunk and its series "
         "fall back.",
     )
+    degradation_factor: float = Field(
+        1.5,
+        gt=1,
+        description="A series is flagged for retraining when its champion's live MASE is "
+        "worse than its backtest MASE by this factor.",
+    )
+    degradation_window: int = Field(
+        12, ge=1, description="Live MASE is measured over this many most recent periods."
+    )
+    degradation_min_points: int = Field(
+        3, ge=1, description="Scored points a series needs in that window to be judged."
+    )
     retrain_cron: str = Field(
         "0 2 * * 0", description="When `tidecast serve` runs retrain (cron; default Sunday 02:00)."
     )

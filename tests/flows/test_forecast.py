@@ -93,3 +93,40 @@ def test_a_damaged_artifact_is_refused_and_its_model_refitted(loaded_db, run_env
     assert set(latest["run_id"]) == {refreshed}
     assert set(latest.loc[latest["model"] == "ridge", "series_id"]) == ridge_series
     assert np.isfinite(latest["yhat"].astype(float)).all()
+
+
+def test_forecast_scores_past_forecasts_and_flags_a_series_gone_wrong(
+    loaded_db, run_env, observations
+):
+    run_env(loaded_db)
+    trained = retrain(horizon=H, freq="MS")
+    predicted = query(loaded_db, "SELECT series_id, ts, yhat FROM latest_forecasts")
+    predicted["ts"] = pd.to_datetime(predicted["ts"])
+    # three months of actuals arrive: close to the forecasts, except S00, which jumps
+    arrived = predicted[predicted.groupby("series_id")["ts"].rank() <= 3]
+    values = arrived["yhat"].astype(float) + 0.1
+    arrived = arrived.assign(value=values.where(arrived["series_id"] != "S00", values * 5))
+    engine = make_engine(loaded_db)
+    replace_observations(
+        engine, pd.concat([observations, arrived[["series_id", "ts", "value"]]], ignore_index=True)
+    )
+    engine.dispose()
+
+    refreshed = forecast_flow()
+    run = runs(loaded_db).set_index("run_id").loc[refreshed]
+    assert run["status"] == "completed"
+    assert "18 forecast points scored against actuals" in run["message"]
+    assert "published tidecast.accuracy.degraded (event " in run["message"]
+    scored = query(loaded_db, "SELECT * FROM forecast_accuracy")
+    assert len(scored) == 6 * 3 and set(scored["forecast_run_id"]) == {trained}
+    assert set(scored["run_id"]) == {refreshed}
+    flagged = query(loaded_db, "SELECT * FROM degraded_series")
+    assert flagged["series_id"].tolist() == ["S00"]
+    assert (flagged["live_mase"] > 1.5 * flagged["backtest_mase"]).all()
+    summary = query(loaded_db, "SELECT * FROM accuracy_summary")
+    assert summary["points"].sum() == 18
+    assert summary["coverage_80"].between(0, 1).all()
+    # nothing is scored twice: the refreshed forecasts have no actuals yet
+    again = forecast_flow()
+    assert "0 forecast points scored" in runs(loaded_db).set_index("run_id").loc[again, "message"]
+    assert len(query(loaded_db, "SELECT * FROM forecast_accuracy")) == 18

@@ -120,6 +120,8 @@ def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_complete
     assert "retrain/retrain" in listed and "forecast/forecast" in listed
     schedules = run([*prefect, "deployment", "inspect", "retrain/retrain"], env)
     assert "0 2 * * 0" in schedules
+    automations = run([*prefect, "automation", "inspect", "--json", "retrain__automation_1"], env)
+    assert "tidecast.accuracy.degraded" in automations and "run-deployment" in automations
     # a manual run with parameters, picked up by a worker (as the README shows)
     run([*prefect, "deployment", "run", "retrain/retrain", "--param", "horizon=6"], env)
     run([*prefect, "worker", "start", "--pool", "tidecast", "--run-once"], env, timeout=600)
