@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.forecast import forecast
-from tasks.ingest import ingest
+from tasks.ingest import ingest, record_read_windows
 from tasks.monitor import monitor_accuracy, publish_degraded
 from tasks.refresh import assign_champions, last_retrain
 from tasks.runs import finish_run, start_run
@@ -39,7 +39,8 @@ def forecast_flow(horizon: int | None = None) -> str:
     run_id = start_run.with_options(**io)(settings, "forecast", settings.run_parameters())
     validated = None
     try:
-        raw = ingest.with_options(**io)(settings)
+        # per series: its lookback window before the newest data already read, and all newer
+        raw = ingest.with_options(**io)(settings, incremental=True)
         validated = validate(raw, settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
@@ -54,6 +55,7 @@ def forecast_flow(horizon: int | None = None) -> str:
             panel, chosen, calibration, settings, season, freq, run_id, stored
         )
         write_forecasts.with_options(**io)(settings, run_id, rows)
+        record_read_windows.with_options(**io)(settings, run_id, panel, validated.grid, season)
         notes += publish_degraded(run_id, accuracy, settings.degradation_factor)
         summary = run_summary(validated, chosen, notes, settings=settings)
         finish_run.with_options(**io)(settings, run_id, "completed", **summary)

@@ -6,7 +6,7 @@ from prefect import flow
 
 from tasks.backtest import backtest
 from tasks.forecast import calibrate, forecast
-from tasks.ingest import ingest
+from tasks.ingest import ingest, read_window_start, record_read_windows
 from tasks.promote import promote
 from tasks.report import report_run
 from tasks.runs import finish_run, start_run
@@ -40,7 +40,8 @@ def retrain(
     run_id = start_run.with_options(**io)(settings, "retrain", settings.run_parameters())
     validated = None
     try:
-        raw = ingest.with_options(**io)(settings)
+        since = read_window_start.with_options(**io)(settings, settings.retrain_max_history)
+        raw = ingest.with_options(**io)(settings, since)
         validated = validate(raw, settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
@@ -53,6 +54,7 @@ def retrain(
         write_forecasts.with_options(**io)(
             settings, run_id, rows, scored.scores, chosen, calibration, versions
         )
+        record_read_windows.with_options(**io)(settings, run_id, panel, validated.grid, season)
         report_run(run_id, validated, scored, chosen)
         summary = run_summary(validated, chosen, notes, scored, settings)
         finish_run.with_options(**io)(settings, run_id, "completed", **summary)

@@ -189,3 +189,15 @@ degraded_series = Table(
     Column("points", Integer, nullable=False),
     Column("flagged_at", DateTime, nullable=False),
 )
+
+# Where the forecast flow starts reading each series: its lookback window before the
+# newest timestamp the last run saw (series not listed are read whole). Replaced by every
+# run that completes.
+series_read_windows = Table(
+    "series_read_windows",
+    metadata,
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("last_ts", DateTime, nullable=False),
+    Column("read_from", DateTime, nullable=False),
+    Column("run_id", String(36), nullable=False),
+)

@@ -2,40 +2,130 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pandas as pd
-from sqlalchemy import Executable, column, select, table, text
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    bindparam,
+    column,
+    delete,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
+from sql import load_query
+from sql.tables import series_read_windows
 from tasks.options import io_task
-from tidecast.db import describe_db_error, make_engine
+from tidecast.db import connected, describe_db_error, insert_frame, make_engine, read_frame
 from tidecast.errors import TidecastError
+from tidecast.frequency import Grid, make_grid
 from tidecast.progress import report
 from tidecast.settings import Settings
 
 REQUIRED_COLUMNS = ("series_id", "ts", "value")
 
 
-def source_statement(settings: Settings) -> Executable:
+def source_statement(
+    settings: Settings, since: datetime | None = None, incremental: bool = False
+) -> Executable:
     """The source table's three columns, or the source query file's SQL as written.
 
-    A table name from settings goes in as a quoted identifier (checked against a strict
-    pattern by the settings), never as text pasted into SQL.
+    `since`: only rows from that timestamp on. `incremental`: only each series' rows from
+    its `series_read_windows.read_from` on (series without one: all rows). A table name
+    from settings goes in as a quoted identifier (checked against a strict pattern by the
+    settings), never as text pasted into SQL; `since` is a bound parameter.
     """
     if settings.source_table:
         schema, _, name = settings.source_table.rpartition(".")
         source = table(name, *(column(c) for c in REQUIRED_COLUMNS), schema=schema or None)
-        return select(source)
+        statement = select(source)
+        if incremental:
+            window = series_read_windows
+            statement = statement.outerjoin(window, window.c.series_id == source.c.series_id)
+            statement = statement.where(
+                or_(window.c.read_from.is_(None), source.c.ts >= window.c.read_from)
+            )
+        if since is not None:
+            statement = statement.where(source.c.ts >= bindparam("since", since, DateTime()))
+        return statement
     path = settings.source_query
     if not path.is_file():
         raise TidecastError(
             f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)"
         )
-    return text(path.read_text())
+    sql = path.read_text().strip().rstrip(";")
+    if since is None and not incremental:
+        return text(sql)
+    # The user's query stays as written; the window is applied around it.
+    conditions = []
+    join = ""
+    if incremental:
+        join = "LEFT JOIN series_read_windows AS w ON w.series_id = s.series_id"
+        conditions.append("(w.read_from IS NULL OR s.ts >= w.read_from)")
+    if since is not None:
+        conditions.append("s.ts >= :since")
+    wrapped = text(f"SELECT s.* FROM (\n{sql}\n) AS s {join} WHERE {' AND '.join(conditions)}")
+    if since is not None:
+        wrapped = wrapped.bindparams(bindparam("since", since, DateTime()))
+    return wrapped
 
 
-def read_observations(settings: Settings) -> pd.DataFrame:
-    """Rows of the source with exactly the columns series_id, ts, value."""
-    statement = source_statement(settings)
+def read_windows(panel: pd.DataFrame, grid: Grid, lookback: int, run_id: str) -> pd.DataFrame:
+    """Per series: its newest timestamp and where the next forecast run starts reading it."""
+    last = panel.groupby("series_id", sort=False)["ds"].max()
+    positions, _ = grid.positions(last)
+    return pd.DataFrame(
+        {
+            "series_id": last.index,
+            "last_ts": last.to_numpy(),
+            "read_from": grid.timestamps(positions - lookback),
+            "run_id": run_id,
+        }
+    )
+
+
+def write_read_windows(
+    settings: Settings, run_id: str, panel: pd.DataFrame, grid: Grid, season_length: int
+) -> int:
+    """Replace `series_read_windows` with this run's (idempotent, one transaction)."""
+    lookback = settings.forecast_lookback_periods(season_length)
+    windows = read_windows(panel, grid, lookback, run_id)
+    with connected(settings.database_url, write=True) as conn:
+        conn.execute(delete(series_read_windows))
+        return insert_frame(conn, series_read_windows, windows)
+
+
+def window_start(settings: Settings, periods: int | None) -> datetime | None:
+    """`periods` grid steps before the newest data a completed run has read, or None
+    (read everything) when `periods` is None or no run has recorded a watermark yet."""
+    if periods is None:
+        return None
+    found = read_frame(settings.database_url, load_query("last_watermark"))
+    if found.empty:
+        return None
+    parameters = found["parameters"].iloc[0]
+    parameters = json.loads(parameters) if isinstance(parameters, str) else parameters
+    freq = settings.freq or parameters.get("freq")
+    if not freq:
+        return None
+    watermark = pd.Timestamp(found["data_watermark"].iloc[0])
+    start = make_grid(freq).shifted(watermark, -periods).to_pydatetime()
+    report("ingest", f"reading from {start:%Y-%m-%d %H:%M} ({periods} periods before {watermark})")
+    return start
+
+
+def read_observations(
+    settings: Settings, since: datetime | None = None, incremental: bool = False
+) -> pd.DataFrame:
+    """Rows of the source with exactly the columns series_id, ts, value (`since` and
+    `incremental` as in `source_statement`)."""
+    statement = source_statement(settings, since, incremental)
     source = settings.source_description
     engine = make_engine(settings.database_url)
     try:
@@ -69,3 +159,5 @@ def read_observations(settings: Settings) -> pd.DataFrame:
 
 
 ingest = io_task(read_observations, "ingest")
+read_window_start = io_task(window_start, "window-start")
+record_read_windows = io_task(write_read_windows, "record-read-windows")

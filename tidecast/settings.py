@@ -80,6 +80,18 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_MODELS),
         description="Models to backtest, comma separated.",
     )
+    forecast_lookback: int | None = Field(
+        None,
+        ge=1,
+        description="Periods of each series' history the forecast flow reads, back from the "
+        "newest timestamp the last run saw of it; default max(10 seasons, 4 horizons, 48).",
+    )
+    retrain_max_history: int | None = Field(
+        None,
+        ge=1,
+        description="Periods of history retrain reads, back from the newest data a "
+        "completed run has read (its watermark); default: all of it.",
+    )
     max_rejected_share: float = Field(
         0.05, ge=0.0, le=1.0, description="Fail the run when more rows than this are quarantined."
     )
@@ -161,6 +173,10 @@ class Settings(BaseSettings):
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""
         return self.model_dump(mode="json", exclude={"database_url"})
+
+    def forecast_lookback_periods(self, season_length: int) -> int:
+        """How far back the forecast flow reads per series: enough for every model to refit."""
+        return self.forecast_lookback or max(10 * season_length, 4 * self.horizon, 48)
 
     @property
     def source_description(self) -> str:

@@ -130,3 +130,42 @@ def test_forecast_scores_past_forecasts_and_flags_a_series_gone_wrong(
     again = forecast_flow()
     assert "0 forecast points scored" in runs(loaded_db).set_index("run_id").loc[again, "message"]
     assert len(query(loaded_db, "SELECT * FROM forecast_accuracy")) == 18
+
+
+def test_forecast_reads_each_series_lookback_window_and_retrain_reads_everything(
+    loaded_db, run_env, observations
+):
+    run_env(loaded_db, forecast_lookback="24")
+    retrain(horizon=H, freq="MS")
+    windows = query(loaded_db, "SELECT * FROM series_read_windows")
+    assert len(windows) == observations.series_id.nunique()
+    # a late correction to an old observation, and a new month for every series
+    corrected = observations.copy()
+    corrected.loc[0, "value"] += 1000.0  # S00's first month, years before its window
+    last = observations.groupby("series_id").tail(1)
+    new = last.assign(ts=last["ts"] + pd.DateOffset(months=1), value=last["value"] + 1)
+    engine = make_engine(loaded_db)
+    replace_observations(engine, pd.concat([corrected, new], ignore_index=True))
+    engine.dispose()
+
+    refreshed = forecast_flow()
+    run = runs(loaded_db).set_index("run_id").loc[refreshed]
+    n_series = observations.series_id.nunique()
+    assert run["rows_read"] == n_series * (24 + 1 + 1)  # the window, inclusive, and the new month
+    latest = query(loaded_db, "SELECT run_id, series_id FROM latest_forecasts")
+    assert set(latest["run_id"]) == {refreshed} and latest["series_id"].nunique() == n_series
+    later = retrain(horizon=H, freq="MS")  # the retrain reads all, the correction included
+    assert runs(loaded_db).set_index("run_id").loc[later, "rows_read"] == len(observations) + len(
+        new
+    )
+
+
+def test_retrain_can_cap_the_history_it_reads(loaded_db, run_env, observations):
+    run_env(loaded_db, retrain_max_history="36")
+    first = retrain(horizon=H, freq="MS")  # no watermark yet: reads everything
+    second = retrain(horizon=H, freq="MS")
+    history = runs(loaded_db).set_index("run_id")
+    assert history.loc[first, "rows_read"] == len(observations)
+    watermark = pd.Timestamp(history.loc[first, "data_watermark"])
+    start = watermark - pd.DateOffset(months=36)
+    assert history.loc[second, "rows_read"] == (observations.ts >= start).sum()

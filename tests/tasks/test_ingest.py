@@ -57,3 +57,36 @@ def test_a_source_table_is_read_by_name_and_schema(loaded_db, settings_for, obse
 def test_a_missing_source_table_is_named_with_its_setting(loaded_db, settings_for):
     with pytest.raises(TidecastError, match="source table no_such_table .*TIDECAST_SOURCE_TABLE"):
         read_observations(settings_for(loaded_db, source_table="no_such_table"))
+
+
+@pytest.mark.parametrize("source", ["query", "table"])
+def test_an_incremental_read_starts_each_series_at_its_window(
+    loaded_db, settings_for, observations, source
+):
+    import pandas as pd
+
+    from sql.tables import series_read_windows
+    from tidecast.db import insert_frame, make_engine
+
+    read_from = pd.Timestamp("2019-06-01")
+    engine = make_engine(loaded_db)
+    with engine.begin() as conn:
+        insert_frame(
+            conn,
+            series_read_windows,
+            pd.DataFrame(
+                {"series_id": ["S00"], "last_ts": [read_from], "read_from": [read_from],
+                 "run_id": ["r"]}
+            ),
+        )  # fmt: skip
+    engine.dispose()
+    options = {"source_table": "observations"} if source == "table" else {}
+    raw = read_observations(settings_for(loaded_db, **options), incremental=True)
+    raw["ts"] = pd.to_datetime(raw["ts"])
+    s00 = observations[observations.series_id == "S00"]
+    assert raw[raw.series_id == "S00"]["ts"].min() == read_from  # inclusive
+    assert (raw.series_id == "S00").sum() == (s00.ts >= read_from).sum()
+    others = observations[observations.series_id != "S00"]
+    assert (raw.series_id != "S00").sum() == len(others)  # no window: read whole
+    since = read_observations(settings_for(loaded_db, **options), since=read_from)
+    assert len(since) == (observations.ts >= read_from).sum()
