@@ -47,3 +47,19 @@ SELECT model, week_start,
        AVG(1.0 * inside_95) AS coverage_95
 FROM forecast_accuracy
 GROUP BY model, week_start
+;
+-- How the pipeline would have done: per backfill cutoff and model, where actuals exist.
+DROP VIEW IF EXISTS backfill_accuracy;
+CREATE VIEW backfill_accuracy AS
+SELECT cutoff, model,
+       COUNT(*) AS points,
+       COUNT(DISTINCT series_id) AS series,
+       AVG(scaled_error) AS mase,
+       AVG(abs_error) AS mean_abs_error,
+       AVG(CASE WHEN y BETWEEN yhat_lower_80 AND yhat_upper_80 THEN 1.0 ELSE 0.0 END)
+           AS coverage_80,
+       AVG(CASE WHEN y BETWEEN yhat_lower_95 AND yhat_upper_95 THEN 1.0 ELSE 0.0 END)
+           AS coverage_95
+FROM backfill_forecasts
+WHERE y IS NOT NULL
+GROUP BY cutoff, model

@@ -201,3 +201,25 @@ series_read_windows = Table(
     Column("read_from", DateTime, nullable=False),
     Column("run_id", String(36), nullable=False),
 )
+
+# `tidecast backfill`: the forecasts each past cutoff would have had (a retrain on the data
+# up to it), scored against the actuals known now. Never read by latest_forecasts.
+backfill_forecasts = Table(
+    "backfill_forecasts",
+    metadata,
+    Column("cutoff", DateTime, primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("ts", DateTime, primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("yhat", Float, nullable=False),
+    Column("yhat_lower_80", Float),
+    Column("yhat_upper_80", Float),
+    Column("yhat_lower_95", Float),
+    Column("yhat_upper_95", Float),
+    Column("y", Float),  # the actual, where known
+    Column("abs_error", Float),
+    Column("scaled_error", Float),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+)

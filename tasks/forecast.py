@@ -181,15 +181,17 @@ def forecast_champions(
     freq: str,
     run_id: str,
     stored_versions: pd.DataFrame | None = None,
+    keep_artifacts: bool = True,
 ) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """Final forecasts of the champions (with their `members`), intervals from `calibration`.
 
     In a retrain (`stored_versions` None) the fitted models are kept under
     `artifacts_dir/<run_id>` and returned as registry rows; in the forecast flow the
-    latest retrain's `stored_versions` are reused and no new rows are returned.
+    latest retrain's `stored_versions` are reused and no new rows are returned. A
+    backfill keeps nothing (`keep_artifacts` False).
     """
     store = None
-    if stored_versions is None:
+    if stored_versions is None and keep_artifacts:
         store = ArtifactStore(settings.artifacts_dir / run_id, run_id)
     rows, notes = forecast_with_intervals(
         panel,

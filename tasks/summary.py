@@ -61,6 +61,14 @@ def run_summary(
     }
 
 
+def backfill_summary(validated: ValidatedPanel, written: list[int]) -> dict[str, Any]:
+    """Fields of a completed backfill's run row."""
+    return {
+        **_input_fields(validated),
+        "message": f"{len(written)} cutoffs backfilled: {sum(written)} rows in backfill_forecasts",
+    }
+
+
 def failure_fields(exc: BaseException, validated: ValidatedPanel | None) -> dict[str, Any]:
     """Fields of a failed run's row: what is known about the input, and why it failed."""
     if isinstance(exc, TidecastError):

@@ -114,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--timezone", dest="schedule_timezone", help="IANA zone of the crons (UTC)")
     serve.add_argument("--retrain-every", type=float, help="seconds; replaces the retrain cron")
     serve.add_argument("--forecast-every", type=float, help="seconds; replaces the forecast cron")
+    past = commands.add_parser(
+        "backfill",
+        help="the forecasts each past date would have had (a retrain as of each cutoff), "
+        "into backfill_forecasts; latest_forecasts is not touched",
+    )
+    _common(past)
+    _run_options(past)
+    past.add_argument("--from", dest="start", required=True, help="first cutoff date")
+    past.add_argument("--to", dest="end", required=True, help="last cutoff date (inclusive)")
     rollback = commands.add_parser(
         "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
     )
@@ -306,6 +315,32 @@ def cmd_rollback(args: argparse.Namespace) -> str:
     return cmd_forecast(args)
 
 
+def cmd_backfill(args: argparse.Namespace) -> str:
+    from tidecast.db import read_frame
+
+    settings = _settings(args)
+    _engine(settings)
+    _hand_url_to_flow(settings)
+    from flows.backfill import backfill
+    from sql import load_query
+
+    run_id = backfill(
+        args.start,
+        args.end,
+        horizon=settings.horizon,
+        freq=settings.freq,
+        season_length=settings.season_length,
+        folds=settings.folds,
+        models=settings.models,
+    )
+    counts = read_frame(settings.database_url, load_query("run_backfill_counts"), run_id=run_id)
+    return (
+        f"backfill run {run_id} completed: {int(counts['n_rows'].iloc[0])} rows for "
+        f"{int(counts['n_cutoffs'].iloc[0])} cutoffs in backfill_forecasts "
+        "(backfill_accuracy scores them)"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> str:
     from tidecast.serving import serve_flows
 
@@ -321,6 +356,7 @@ def cmd_serve(args: argparse.Namespace) -> str:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
     "serve": cmd_serve,
+    "backfill": cmd_backfill,
     "rollback": cmd_rollback,
     "champions": cmd_champions,
     "init-db": cmd_init_db,

@@ -87,7 +87,7 @@ def check_connection(engine: Engine) -> None:
         raise describe_db_error(engine.url.render_as_string(hide_password=False), exc) from None
 
 
-VIEWS = ("latest_forecasts", "current_champions", "accuracy_summary")
+VIEWS = ("latest_forecasts", "current_champions", "accuracy_summary", "backfill_accuracy")
 
 
 def init_db(engine: Engine, replace_views: bool = False) -> None:

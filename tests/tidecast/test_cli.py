@@ -253,3 +253,19 @@ def test_two_retrains_started_together_one_writes_and_the_other_is_refused(
     )
     assert count(pg_url, "SELECT COUNT(DISTINCT run_id) FROM champions") == 1
     assert count(pg_url, "SELECT COUNT(DISTINCT run_id) FROM latest_forecasts") == 1
+
+
+def test_backfill_says_what_it_wrote(db_url, observations, tmp_path):
+    engine = make_engine(db_url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    engine.dispose()
+    done = tidecast(
+        "backfill", "--from", "2019-01-01", "--to", "2019-02-28", "--horizon", "6",
+        "--models", "naive,seasonal_naive", "--database-url", db_url, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "completed: 72 rows for 2 cutoffs in backfill_forecasts" in done.stdout
+    bad = tidecast("backfill", "--from", "soon", "--to", "2019-02-28", "--database-url", db_url,
+                   cwd=tmp_path)  # fmt: skip
+    assert bad.returncode == 2 and "error: --from 'soon' is not a date" in bad.stderr
