@@ -114,6 +114,11 @@ def serve_flows(
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value():
+        if not _healthy(PREFECT_API_URL.value().rstrip("/")):
+            raise TidecastError(
+                f"the Prefect server at PREFECT_API_URL={PREFECT_API_URL.value()} does not "
+                "answer; start it, or unset PREFECT_API_URL to let serve start a local one"
+            )
         report("serve", f"using the Prefect server at {PREFECT_API_URL.value()}")
         _serve(settings, retrain_parameters, retrain_every, forecast_every)
         return "stopped serving"

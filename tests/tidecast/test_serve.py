@@ -129,3 +129,18 @@ def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_complete
     assert runs["status"].tolist() == ["completed"], runs
     latest = query(loaded_db, "SELECT step FROM latest_forecasts")
     assert latest["step"].max() == 6  # the parameter reached the flow
+
+
+def test_serve_says_when_the_configured_prefect_server_does_not_answer(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "tidecast.cli", "serve", "--database-url",
+         f"sqlite:///{tmp_path / 'x.db'}"],
+        cwd=tmp_path, env=clean_env(tmp_path, PREFECT_API_URL="http://127.0.0.1:9/api"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert (
+        "error: the Prefect server at PREFECT_API_URL=http://127.0.0.1:9/api does not answer"
+        in (done.stderr)
+    )
+    assert "Traceback" not in done.stderr
