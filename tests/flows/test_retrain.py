@@ -68,7 +68,13 @@ def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
     stages = run["stage_seconds"]
     stages = json.loads(stages) if isinstance(stages, str) else stages
     # every stage of the pipeline is timed, in the order it ran
-    assert list(stages)[:4] == ["start-run", "ingest", "validate", "record-quarantine"]
+    assert list(stages)[:5] == [
+        "start-run",
+        "window-start",
+        "ingest",
+        "validate",
+        "record-quarantine",
+    ]
     assert {"backtest", "promote", "forecast", "write-forecasts"} <= set(stages)
     assert all(seconds >= 0 for seconds in stages.values()) and stages["backtest"] > 0
     scores = query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{run_id}'")
