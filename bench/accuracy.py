@@ -113,8 +113,8 @@ def coverage(test: pd.DataFrame, forecast: pd.DataFrame, level: int) -> float:
     return float(inside.mean())
 
 
-def evaluate(subset: str, limit: int | None, models: str | None) -> list[dict]:
-    """One row per forecaster (tidecast and each peer) on one subset."""
+def evaluate(subset: str, limit: int | None, models: str | None, peers: bool = True) -> list[dict]:
+    """One row per forecaster (tidecast and, unless `peers` is False, each peer) on one subset."""
     freq, horizon, season_length = SUBSETS[subset]
     train, test = m3_train_test(subset, limit)
     n_series = train["series_id"].nunique()
@@ -140,6 +140,8 @@ def evaluate(subset: str, limit: int | None, models: str | None) -> list[dict]:
         f"{ours['wall_s']:.0f} s",
         flush=True,
     )
+    if not peers:
+        return rows
     peers, seconds = run_peers(subset, train)
     for name, forecast in peers.items():
         rows.append(
@@ -180,10 +182,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N series of each subset")
     parser.add_argument("--models", help="models for tidecast retrain (default: its default zoo)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--skip-peers",
+        action="store_true",
+        help="only tidecast (to re-check its figures against an earlier full run)",
+    )
     args = parser.parse_args()
     subsets = args.subset or list(SUBSETS)
     rows = pd.DataFrame(
-        [row for subset in subsets for row in evaluate(subset, args.limit, args.models)]
+        [
+            row
+            for subset in subsets
+            for row in evaluate(subset, args.limit, args.models, not args.skip_peers)
+        ]
     )
     table = summarise(rows)
     print()
