@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, Executable, Table, create_engine, delete, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from sql import load_sql, split_statements
 from sql.tables import metadata, observations
@@ -66,10 +72,17 @@ def connected(url: str, *, write: bool = False) -> Iterator[Connection]:
     try:
         with engine.begin() if write else engine.connect() as conn:
             yield conn
-    except (OperationalError, DBAPIError) as exc:
+    except DBAPIError as exc:
+        if not is_unavailable(exc):
+            raise  # a mistake in tidecast's SQL or data, not an outage: a retry won't help
         raise describe_db_error(url, exc) from None
     finally:
         engine.dispose()
+
+
+def is_unavailable(exc: DBAPIError) -> bool:
+    """Whether a database error means the database is away or refusing (worth a retry)."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def read_frame(url: str, query: Executable, **params: object) -> pd.DataFrame:
