@@ -80,8 +80,16 @@ def connected(url: str, *, write: bool = False) -> Iterator[Connection]:
         engine.dispose()
 
 
+# SQLite's primary result codes that mean "not now" rather than "wrong": BUSY, LOCKED,
+# IOERR, FULL, CANTOPEN, PROTOCOL. (sqlite3 raises OperationalError for mistakes too.)
+SQLITE_OUTAGE_CODES = {5, 6, 10, 13, 14, 15}
+
+
 def is_unavailable(exc: DBAPIError) -> bool:
     """Whether a database error means the database is away or refusing (worth a retry)."""
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in SQLITE_OUTAGE_CODES
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
