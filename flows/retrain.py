@@ -6,6 +6,7 @@ from prefect import flow
 
 from tasks.backtest import backtest
 from tasks.forecast import calibrate, forecast
+from tasks.html_report import html_report
 from tasks.ingest import ingest, read_window_start, record_read_windows
 from tasks.promote import promote
 from tasks.report import report_run
@@ -52,8 +53,9 @@ def retrain(
         calibration = calibrate(scored)
         rows, notes, versions = forecast(panel, chosen, calibration, settings, season, freq, run_id)
         write_forecasts.with_options(**io)(
-            settings, run_id, rows, scored.scores, chosen, calibration, versions
-        )
+            settings, run_id, rows, scored.scores, chosen, calibration, versions,
+            scored.fold_forecasts,
+        )  # fmt: skip
         record_read_windows.with_options(**io)(settings, run_id, panel, validated.grid, season)
         report_run(run_id, validated, scored, chosen)
         summary = run_summary(validated, chosen, notes, scored, settings)
@@ -61,4 +63,5 @@ def retrain(
     except BaseException as exc:
         finish_run.with_options(**io)(settings, run_id, "failed", **failure_fields(exc, validated))
         raise
+    html_report(settings, run_id)  # of the completed run, linked from this flow run
     return run_id

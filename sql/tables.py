@@ -223,3 +223,16 @@ backfill_forecasts = Table(
     Column("run_id", String(36), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
 )
+
+# The champion's backtest forecasts of each series, per fold: what the run report plots.
+champion_backtest_forecasts = Table(
+    "champion_backtest_forecasts",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("series_id", String(SERIES_ID_MAX), primary_key=True),
+    Column("fold", Integer, primary_key=True),
+    Column("ds", DateTime, primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("y", Float),
+    Column("yhat", Float),
+)

@@ -9,6 +9,8 @@ import pandas as pd
 from sqlalchemy import (
     DateTime,
     Executable,
+    Subquery,
+    TextClause,
     bindparam,
     column,
     delete,
@@ -74,6 +76,14 @@ def source_statement(
     if since is not None:
         wrapped = wrapped.bindparams(bindparam("since", since, DateTime()))
     return wrapped
+
+
+def source_subquery(settings: Settings) -> Subquery:
+    """The source as a subquery with the columns series_id, ts, value (for aggregates)."""
+    statement = source_statement(settings)
+    if isinstance(statement, TextClause):
+        statement = statement.columns(*(column(c) for c in REQUIRED_COLUMNS))
+    return statement.subquery("source")
 
 
 def read_windows(panel: pd.DataFrame, grid: Grid, lookback: int, run_id: str) -> pd.DataFrame:

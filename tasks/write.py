@@ -8,6 +8,7 @@ from sqlalchemy import column, select, table
 from sql import load_query
 from sql.tables import (
     backtest_scores,
+    champion_backtest_forecasts,
     champions,
     forecasts,
     interval_calibration,
@@ -38,6 +39,7 @@ def write_results(
     chosen: pd.DataFrame | None = None,
     calibration: pd.DataFrame | None = None,
     versions: pd.DataFrame | None = None,
+    fold_forecasts: pd.DataFrame | None = None,
 ) -> int:
     """A run's forecasts (and, for a retrain, its scores, champions and calibration), all or
     nothing.
@@ -52,6 +54,7 @@ def write_results(
         champions: None if chosen is None else chosen.assign(promoted_at=now),
         interval_calibration: calibration,
         model_versions: _with_backtest_mase(versions, scores),
+        champion_backtest_forecasts: _champions_only(fold_forecasts, chosen),
     }
     with connected(settings.database_url, write=True) as conn:
         replace_run_rows(conn, list(rows), run_id)
@@ -60,6 +63,16 @@ def write_results(
                 insert_frame(conn, table_, frame.assign(run_id=run_id))
     report("write", f"{len(forecast_rows)} forecast rows written for run {run_id}")
     return len(forecast_rows)
+
+
+def _champions_only(fold_forecasts: pd.DataFrame | None, chosen: pd.DataFrame | None):
+    """Each series' champion's backtest forecasts (for the run report)."""
+    if fold_forecasts is None or chosen is None:
+        return None
+    keys = chosen[["series_id", "model"]]
+    return fold_forecasts.merge(keys, on=["series_id", "model"])[
+        ["series_id", "fold", "ds", "model", "y", "yhat"]
+    ]
 
 
 def _with_backtest_mase(versions: pd.DataFrame | None, scores: pd.DataFrame | None):

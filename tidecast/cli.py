@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tidecast.errors import TidecastError
 
@@ -123,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(past)
     past.add_argument("--from", dest="start", required=True, help="first cutoff date")
     past.add_argument("--to", dest="end", required=True, help="last cutoff date (inclusive)")
+    page = commands.add_parser(
+        "report", help="write the HTML report of a retrain run (default: the latest)"
+    )
+    _common(page)
+    _source_option(page)
+    page.add_argument("--run-id", help="the retrain run (default: the latest completed one)")
+    page.add_argument("--out", type=Path, help="file to write (default: artifacts/reports/)")
+    page.add_argument("--series", action="append", help="a series to plot (repeatable)")
     rollback = commands.add_parser(
         "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
     )
@@ -341,6 +350,15 @@ def cmd_backfill(args: argparse.Namespace) -> str:
     )
 
 
+def cmd_report(args: argparse.Namespace) -> str:
+    from tasks.html_report import write_report
+
+    settings = _settings(args)
+    _engine(settings)
+    path = write_report(settings, args.run_id, args.out, args.series)
+    return f"report written to {path} (one file; open it in a browser, offline)"
+
+
 def cmd_serve(args: argparse.Namespace) -> str:
     from tidecast.serving import serve_flows
 
@@ -356,6 +374,7 @@ def cmd_serve(args: argparse.Namespace) -> str:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
     "serve": cmd_serve,
+    "report": cmd_report,
     "backfill": cmd_backfill,
     "rollback": cmd_rollback,
     "champions": cmd_champions,

@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     degradation_min_points: int = Field(
         3, ge=1, description="Scored points a series needs in that window to be judged."
     )
+    html_report: bool = Field(
+        True,
+        description="Write the HTML run report (artifacts_dir/reports/<run_id>.html) at the "
+        "end of each retrain, linked from the Prefect flow run.",
+    )
     retrain_cron: str = Field(
         "0 2 * * 0", description="When `tidecast serve` runs retrain (cron; default Sunday 02:00)."
     )

@@ -269,3 +269,9 @@ def test_backfill_says_what_it_wrote(db_url, observations, tmp_path):
     bad = tidecast("backfill", "--from", "soon", "--to", "2019-02-28", "--database-url", db_url,
                    cwd=tmp_path)  # fmt: skip
     assert bad.returncode == 2 and "error: --from 'soon' is not a date" in bad.stderr
+
+
+def test_report_before_any_retrain_says_so(db_url, tmp_path):
+    done = tidecast("report", "--database-url", db_url, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error: no completed retrain run to report on yet" in done.stderr

@@ -1,0 +1,384 @@
+"""The run report: one self-contained HTML file with plots of a retrain run.
+
+Everything comes from the database (the run's rows and the source), so a report can be
+rendered at the end of the run or any time later (`tidecast report --run-id R`). Plots
+are plotly figures; plotly.js is inlined once, so the file opens offline and makes no
+network requests.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from sqlalchemy import bindparam, func, select
+
+from sql import load_query
+from sql.tables import (
+    backtest_scores,
+    champion_backtest_forecasts,
+    champions,
+    forecast_accuracy,
+    forecast_runs,
+    forecasts,
+    rejected_observations,
+)
+from tasks.ingest import source_subquery
+from tasks.options import compute_task
+from tidecast.db import connected
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.settings import Settings
+
+SAMPLE_SIZE = 2  # random series shown beside the largest, most improved and worst
+
+
+@dataclass
+class ReportData:
+    run: pd.Series
+    scores: pd.DataFrame  # series_id, model, fold, mase, smape
+    champions: pd.DataFrame  # series_id, model, score, previous_model, reason
+    rejected: pd.DataFrame  # check_name, rows
+    lengths: pd.DataFrame  # series_id, points, first_ts, last_ts (the source now)
+    history: pd.DataFrame  # series_id, ts, value of the series shown
+    folds: pd.DataFrame  # champion backtest forecasts of the series shown
+    forecasts: pd.DataFrame  # the run's forecasts of the series shown
+    live: pd.DataFrame  # forecast_accuracy of the run's forecasts of the series shown
+    shown: dict[str, str]  # series_id -> why it is shown
+
+
+def _frame(conn, statement) -> pd.DataFrame:
+    result = conn.execute(statement)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def choose_series(
+    scores: pd.DataFrame, chosen: pd.DataFrame, lengths: pd.DataFrame, seed: int
+) -> dict[str, str]:
+    """The largest (mean level), most improved and worst series, and a seeded sample."""
+    shown: dict[str, str] = {}
+    level = lengths.set_index("series_id")["mean_value"].abs()
+    if len(level):
+        shown[str(level.idxmax())] = "largest"
+    mean = scores.groupby(["series_id", "model"])["mase"].mean()
+    champion = chosen.set_index("series_id")
+    before = champion["previous_model"].dropna()
+    if len(before):
+        keys = pd.MultiIndex.from_arrays([before.index, before.to_numpy()])
+        gain = pd.Series(mean.reindex(keys).to_numpy(), index=before.index) - champion.loc[
+            before.index, "score"
+        ].astype(float)
+        gain = gain.dropna()
+        if len(gain) and gain.max() > 0:
+            shown.setdefault(str(gain.idxmax()), "most improved")
+    scored = champion["score"].astype(float).dropna()
+    if len(scored):
+        shown.setdefault(str(scored.idxmax()), "worst")
+    rest = sorted(set(champion.index.astype(str)) - set(shown))
+    picks = np.random.default_rng(seed).permutation(len(rest))[:SAMPLE_SIZE]
+    for index in sorted(picks):
+        shown[rest[index]] = "random sample"
+    return shown
+
+
+def load_report_data(
+    settings: Settings, run_id: str | None, series: list[str] | None = None
+) -> ReportData:
+    """What the report shows of retrain run `run_id` (default: the latest completed one)."""
+    with connected(settings.database_url) as conn:
+        if run_id is None:
+            found = _frame(conn, load_query("last_retrain"))
+            if found.empty:
+                raise TidecastError("no completed retrain run to report on yet")
+            run_id = str(found["run_id"].iloc[0])
+        run = _frame(conn, select(forecast_runs).where(forecast_runs.c.run_id == run_id))
+        if run.empty or run["flow_name"].iloc[0] != "retrain":
+            raise TidecastError(f"run {run_id} is not a retrain run in this database")
+        scores = _frame(
+            conn,
+            select(backtest_scores.c.series_id, backtest_scores.c.model, backtest_scores.c.fold,
+                   backtest_scores.c.mase, backtest_scores.c.smape)
+            .where(backtest_scores.c.run_id == run_id),
+        )  # fmt: skip
+        chosen = _frame(conn, select(champions).where(champions.c.run_id == run_id))
+        rejected = _frame(
+            conn,
+            select(rejected_observations.c.check_name)
+            .where(rejected_observations.c.run_id == run_id),
+        )  # fmt: skip
+        source = source_subquery(settings)
+        lengths = _series_lengths(conn, source)
+        shown = (
+            {name: "chosen" for name in series}
+            if series
+            else choose_series(scores, chosen, lengths, settings.seed)
+        )
+        names = list(shown)
+        in_shown = bindparam("names", names, expanding=True)
+        history = _frame(
+            conn,
+            select(source.c.series_id, source.c.ts, source.c.value)
+            .where(source.c.series_id.in_(in_shown))
+            .order_by(source.c.series_id, source.c.ts),
+        )
+        folds = _rows_of(conn, champion_backtest_forecasts, run_id, in_shown)
+        predicted = _rows_of(conn, forecasts, run_id, in_shown)
+        live = _frame(
+            conn,
+            select(forecast_accuracy).where(
+                forecast_accuracy.c.forecast_run_id == run_id,
+                forecast_accuracy.c.series_id.in_(in_shown),
+            ),
+        )
+    missing = sorted(set(names) - set(history["series_id"].astype(str)))
+    if missing:
+        raise TidecastError(f"series not found in the source: {', '.join(missing[:10])}")
+    return ReportData(
+        run=run.iloc[0],
+        scores=scores,
+        champions=chosen,
+        rejected=rejected["check_name"].value_counts().rename_axis("check").reset_index(),
+        lengths=lengths,
+        history=history,
+        folds=folds,
+        forecasts=predicted,
+        live=live,
+        shown=shown,
+    )
+
+
+def _rows_of(conn, table, run_id: str, names) -> pd.DataFrame:
+    return _frame(conn, select(table).where(table.c.run_id == run_id, table.c.series_id.in_(names)))
+
+
+def _series_lengths(conn, source) -> pd.DataFrame:
+    return _frame(
+        conn,
+        select(
+            source.c.series_id,
+            func.count().label("points"),
+            func.min(source.c.ts).label("first_ts"),
+            func.max(source.c.ts).label("last_ts"),
+            func.avg(source.c.value).label("mean_value"),
+        ).group_by(source.c.series_id),
+    )
+
+
+def _json_field(value) -> dict:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return {}
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    return frame.to_html(
+        index=False, border=0, classes="grid", float_format=floatfmt.format, na_rep="–"
+    )
+
+
+def _figure(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(
+        template="plotly_white", margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360
+    )
+    # no plotly logo: it links out of an offline page
+    return fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False}
+    )
+
+
+def summary_section(data: ReportData) -> str:
+    run = data.run
+    stages = _json_field(run["stage_seconds"])
+    facts = pd.DataFrame(
+        [
+            ("run", run["run_id"]),
+            ("status", run["status"]),
+            ("started (UTC)", run["started_at"]),
+            ("rows read", run["rows_read"]),
+            ("rows rejected", run["rows_rejected"]),
+            ("series forecast", run["series_forecast"]),
+            ("series skipped", len(_json_field(run["series_skipped"]))),
+            ("models tried", data.scores["model"].nunique()),
+            (
+                "champions changed",
+                int(
+                    (
+                        data.champions["previous_model"].notna()
+                        & (data.champions["previous_model"] != data.champions["model"])
+                    ).sum()
+                ),
+            ),
+            ("wall time (s)", round(sum(stages.values()), 1)),
+        ],
+        columns=["", "value"],
+    )
+    stage_fig = go.Figure(go.Bar(x=list(stages.values()), y=list(stages.keys()), orientation="h"))
+    stage_fig.update_layout(title="Wall time per stage (s)", yaxis={"autorange": "reversed"})
+    return (
+        '<section id="summary"><h2>Run summary</h2>'
+        f"<div class=cols><div>{_table(facts)}</div>"
+        f"<div>{_figure(stage_fig, 'stage-seconds')}</div></div>"
+        f"<p class=note>{html.escape(str(run['message'] or ''))}</p></section>"
+    )
+
+
+def leaderboard_section(data: ReportData) -> str:
+    per_series = data.scores.groupby(["series_id", "model"], as_index=False)[
+        ["mase", "smape"]
+    ].mean()
+    board = per_series.groupby("model").agg(
+        mean_mase=("mase", "mean"), mean_smape=("smape", "mean")
+    )
+    won = data.champions["model"].value_counts()
+    board["series_won"] = won.reindex(board.index).fillna(0).astype(int)
+    board = board.sort_values("mean_mase").reset_index()
+    order = board["model"].tolist()
+    box = go.Figure(
+        [go.Box(y=per_series.loc[per_series["model"] == name, "mase"], name=name) for name in order]
+    )
+    box.update_layout(title="Per-series backtest MASE", showlegend=False, yaxis_type="log")
+    return (
+        '<section id="leaderboard"><h2>Leaderboard</h2>'
+        f"<div class=cols><div>{_table(board)}</div>"
+        f"<div>{_figure(box, 'mase-distribution')}</div></div></section>"
+    )
+
+
+def series_figure(data: ReportData, series_id: str, why: str, number: int) -> str:
+    history = data.history[data.history["series_id"].astype(str) == series_id]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=history["ts"], y=history["value"], name="history", line={"color": "#333"})
+    )
+    folds = data.folds[data.folds["series_id"].astype(str) == series_id]
+    for fold, part in folds.groupby("fold"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["ds"], y=part["yhat"], name=f"backtest fold {fold}",
+                line={"dash": "dot"},
+            )
+        )  # fmt: skip
+    ahead = data.forecasts[data.forecasts["series_id"].astype(str) == series_id].sort_values("ts")
+    for level, alpha in ((95, 0.15), (80, 0.3)):
+        fig.add_trace(
+            go.Scatter(
+                x=pd.concat([ahead["ts"], ahead["ts"][::-1]]),
+                y=pd.concat([ahead[f"yhat_upper_{level}"], ahead[f"yhat_lower_{level}"][::-1]]),
+                fill="toself", fillcolor=f"rgba(31,119,180,{alpha})", mode="lines",
+                line={"width": 0}, name=f"{level}% interval", hoverinfo="skip",
+            )
+        )  # fmt: skip
+    model = ahead["model"].iloc[0] if len(ahead) else "?"
+    fig.add_trace(
+        go.Scatter(x=ahead["ts"], y=ahead["yhat"], name=f"forecast ({model})",
+                   line={"color": "#1f77b4"})
+    )  # fmt: skip
+    live = data.live[data.live["series_id"].astype(str) == series_id]
+    if len(live):
+        fig.add_trace(
+            go.Scatter(x=live["ts"], y=live["y"], mode="markers", name="actuals since",
+                       marker={"color": "#d62728"})
+        )  # fmt: skip
+    fig.update_layout(title=f"{series_id} — {why}; champion {model}")
+    return _figure(fig, f"series-{number}")
+
+
+def series_section(data: ReportData) -> str:
+    figures = [
+        series_figure(data, series_id, why, number)
+        for number, (series_id, why) in enumerate(data.shown.items())
+    ]
+    return '<section id="series"><h2>Series</h2>' + "".join(figures) + "</section>"
+
+
+def health_section(data: ReportData) -> str:
+    lengths = go.Figure(go.Histogram(x=data.lengths["points"], nbinsx=30))
+    lengths.update_layout(title="Observations per series", xaxis_title="points")
+    skipped = _json_field(data.run["series_skipped"])
+    skipped_frame = pd.DataFrame(list(skipped.items())[:50], columns=["series", "reason"])
+    message = str(data.run["message"] or "")
+    gaps = next((part for part in message.split("; ") if "interpolated" in part), "no gaps filled")
+    quarantined = _table(data.rejected) if len(data.rejected) else "<p>none</p>"
+    return (
+        '<section id="data-health"><h2>Data health</h2>'
+        f"<div class=cols><div>{_figure(lengths, 'series-lengths')}</div><div>"
+        f"<h3>Quarantined rows by check</h3>{quarantined}"
+        f"<h3>Gaps</h3><p>{html.escape(gaps)}</p>"
+        f"<h3>Series skipped</h3>{_table(skipped_frame) if skipped else '<p>none</p>'}"
+        "</div></div></section>"
+    )
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1rem 2rem;
+       color: #222; }
+h1 { font-size: 1.5rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
+.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.5rem; }
+table.grid { border-collapse: collapse; font-size: .9rem; }
+table.grid td, table.grid th { padding: .25rem .6rem; border-bottom: 1px solid #eee;
+                               text-align: right; }
+.note { color: #555; font-size: .9rem; }
+nav a { margin-right: 1rem; }
+"""
+
+
+def render_report(data: ReportData) -> str:
+    """The whole report as one HTML document (plotly.js inlined once)."""
+    title = f"tidecast run {data.run['run_id']}"
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        '<nav><a href="#summary">Summary</a><a href="#leaderboard">Leaderboard</a>'
+        '<a href="#series">Series</a><a href="#data-health">Data health</a></nav>'
+        + summary_section(data)
+        + leaderboard_section(data)
+        + series_section(data)
+        + health_section(data)
+        + "</body></html>"
+    )
+
+
+def write_report(
+    settings: Settings, run_id: str | None, out: Path | None = None, series: list[str] | None = None
+) -> Path:
+    """Render the report of a retrain run into `out` (default: artifacts_dir/reports/)."""
+    data = load_report_data(settings, run_id, series)
+    path = out or settings.artifacts_dir / "reports" / f"{data.run['run_id']}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(data), encoding="utf-8")
+    report("report", f"report written to {path}")
+    return path
+
+
+def publish_html_report(settings: Settings, run_id: str) -> Path | None:
+    """After a retrain completed: the report file, and a link artifact in Prefect to it.
+
+    A report that cannot be rendered is said so in the log; the run stays completed.
+    """
+    from prefect.artifacts import create_link_artifact
+
+    if not settings.html_report:
+        return None
+    try:
+        path = write_report(settings, run_id).resolve()
+    except Exception as exc:  # noqa: BLE001 - the forecasts are written; say why, go on
+        report("report", f"the HTML report could not be rendered: {exc!r}")
+        return None
+    create_link_artifact(
+        link=path.as_uri(),
+        link_text=f"tidecast report {run_id}",
+        key="tidecast-html-report",
+        description="The run report: leaderboard, series plots, data health",
+    )
+    return path
+
+
+html_report = compute_task(publish_html_report, "html-report")
