@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from sqlalchemy import inspect
 
 from sql import load_query
 from tasks.options import compute_task, io_task
-from tidecast.db import read_frame
+from tidecast.db import connected, read_frame
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -14,8 +15,10 @@ from tidecast.settings import Settings
 
 def read_last_retrain(settings: Settings) -> dict:
     """The parameters of the latest completed retrain, or a clear error if there is none."""
-    found = read_frame(settings.database_url, load_query("last_retrain"))
-    if found.empty:
+    with connected(settings.database_url) as conn:
+        tables_exist = inspect(conn).has_table("forecast_runs")
+    found = read_frame(settings.database_url, load_query("last_retrain")) if tables_exist else None
+    if found is None or found.empty:
         raise TidecastError(
             "no completed retrain run yet, so there are no champions to "
             "forecast with: run `tidecast retrain` first"

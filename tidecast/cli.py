@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from tidecast.errors import TidecastError
 
 # Quiet, offline-safe defaults for Prefect when run from this command (the user's own
@@ -352,9 +354,10 @@ def cmd_backfill(args: argparse.Namespace) -> str:
 
 def cmd_report(args: argparse.Namespace) -> str:
     from tasks.html_report import write_report
+    from tidecast.db import init_db
 
     settings = _settings(args)
-    _engine(settings)
+    init_db(_engine(settings))  # a database tidecast never ran on gets a clear message
     path = write_report(settings, args.run_id, args.out, args.series)
     return f"report written to {path} (one file; open it in a browser, offline)"
 
@@ -396,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         done = COMMANDS[args.command](args)
     except TidecastError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:  # not an outage (those are TidecastErrors): say what it said
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"error: the database refused a statement: {reason}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

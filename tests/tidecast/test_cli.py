@@ -275,3 +275,9 @@ def test_report_before_any_retrain_says_so(db_url, tmp_path):
     done = tidecast("report", "--database-url", db_url, cwd=tmp_path)
     assert done.returncode == 2
     assert "error: no completed retrain run to report on yet" in done.stderr
+
+
+def test_forecast_on_a_database_tidecast_never_ran_on_says_what_to_do(tmp_path):
+    done = tidecast("forecast", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: no completed retrain run yet" in done.stderr
