@@ -192,6 +192,13 @@ def _figure(fig: go.Figure, div_id: str) -> str:
     )
 
 
+def _by_check(total, rejected: pd.DataFrame) -> str:
+    if not len(rejected):
+        return str(total)
+    checks = ", ".join(f"{row.check}: {row.count}" for row in rejected.itertuples())
+    return f"{total} ({checks})"
+
+
 def summary_section(data: ReportData) -> str:
     run = data.run
     stages = _json_field(run["stage_seconds"])
@@ -201,7 +208,7 @@ def summary_section(data: ReportData) -> str:
             ("status", run["status"]),
             ("started (UTC)", run["started_at"]),
             ("rows read", run["rows_read"]),
-            ("rows rejected", run["rows_rejected"]),
+            ("rows rejected", _by_check(run["rows_rejected"], data.rejected)),
             ("series forecast", run["series_forecast"]),
             ("series skipped", len(_json_field(run["series_skipped"]))),
             ("models tried", data.scores["model"].nunique()),
@@ -280,12 +287,14 @@ def series_figure(data: ReportData, series_id: str, why: str, number: int) -> st
                    line={"color": "#1f77b4"})
     )  # fmt: skip
     live = data.live[data.live["series_id"].astype(str) == series_id]
+    live_note = ""
     if len(live):
+        live_note = f"; live MASE {live['scaled_error'].astype(float).mean():.2f} over {len(live)}"
         fig.add_trace(
             go.Scatter(x=live["ts"], y=live["y"], mode="markers", name="actuals since",
                        marker={"color": "#d62728"})
         )  # fmt: skip
-    fig.update_layout(title=f"{series_id} — {why}; champion {model}")
+    fig.update_layout(title=f"{series_id} — {why}; champion {model}{live_note}")
     return _figure(fig, f"series-{number}")
 
 

@@ -8,11 +8,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from flows.forecast import forecast_flow
 from flows.retrain import retrain
 from tasks.html_report import write_report
 from tests.conftest import IN_CI
+from tidecast.db import make_engine, replace_observations
 from tidecast.errors import TidecastError
 
 SECTIONS = ("summary", "leaderboard", "series", "data-health")
@@ -82,13 +85,25 @@ def test_each_retrain_writes_a_report_that_opens_cleanly(loaded_db, run_env, tmp
     print(f"screenshot: {screenshot}")
 
 
-def test_report_of_chosen_series_and_unknown_ones(loaded_db, run_env, settings_for, tmp_path):
+def test_report_of_chosen_series_with_live_accuracy_and_unknown_ones(
+    loaded_db, run_env, settings_for, tmp_path, observations
+):
     run_env(loaded_db)
     run_id = retrain(horizon=6, freq="MS")
+    # two months of actuals arrive and the forecast flow scores them
+    last = observations.groupby("series_id").tail(1)
+    new = pd.concat(
+        [last.assign(ts=last["ts"] + pd.DateOffset(months=k)) for k in (1, 2)], ignore_index=True
+    )
+    engine = make_engine(loaded_db)
+    replace_observations(engine, pd.concat([observations, new], ignore_index=True))
+    engine.dispose()
+    forecast_flow()
     settings = settings_for(loaded_db, artifacts_dir=tmp_path / "elsewhere")
-    out = write_report(settings, None, tmp_path / "mine.html", ["S03"])
+    out = write_report(settings, run_id, tmp_path / "mine.html", ["S03"])
     text = out.read_text()
     assert run_id in text and "S03 — chosen" in text and "S01 — " not in text
+    assert "live MASE" in text and "over 2" in text and "actuals since" in text
     with pytest.raises(TidecastError, match="series not found in the source: NOPE"):
         write_report(settings, run_id, tmp_path / "x.html", ["NOPE"])
     with pytest.raises(TidecastError, match="not a retrain run"):
