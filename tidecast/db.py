@@ -7,7 +7,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Executable, Table, create_engine, delete, inspect, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Executable,
+    Table,
+    create_engine,
+    delete,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -148,11 +158,24 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Insert all rows of `frame` (columns named as in `table`) in one executemany."""
+    """Insert all rows of `frame` (columns named as in `table`), inside `conn`'s transaction.
+
+    PostgreSQL: COPY into a staging table and one INSERT … ON CONFLICT from it
+    (tidecast/bulk.py), several times faster than row inserts; JSON columns and SQLite
+    take one executemany.
+    """
     if frame.empty:
         return 0
+    if conn.dialect.name == "postgresql" and not has_json_columns(table, frame.columns):
+        from tidecast.bulk import copy_frame
+
+        return copy_frame(conn, table, frame)
     conn.execute(table.insert(), to_records(frame))
     return len(frame)
+
+
+def has_json_columns(table: Table, columns: Iterable[str]) -> bool:
+    return any(isinstance(table.c[name].type, JSON) for name in columns)
 
 
 def replace_run_rows(conn: Connection, tables: Iterable[Table], run_id: str) -> None:

@@ -33,7 +33,10 @@ def operated_db(observations):
     with engine.begin() as conn:
         conn.execute(text("CREATE SCHEMA sales"))
         conn.execute(
-            text("CREATE TABLE sales.observations (series_id text, ts timestamp, value float8)")
+            text(
+                "CREATE TABLE sales.observations "
+                "(series_id text, ts timestamp, value float8, PRIMARY KEY (series_id, ts))"
+            )
         )
         insert_frame(
             conn,

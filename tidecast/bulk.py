@@ -1,0 +1,61 @@
+"""Bulk writes to PostgreSQL: COPY into a staging table, then one INSERT … ON CONFLICT.
+
+Row-by-row inserts cost a round of parameter binding per row; COPY streams the whole
+frame as CSV in one statement. The staging table is a temporary copy of the target's
+columns, dropped at commit, so everything stays inside the caller's transaction: a
+failed run leaves nothing behind, as with plain inserts. Table and column names come
+from `sql/tables.py`, never from input.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, Integer, Table
+
+NULL = r"\N"  # the CSV null marker (a string value that is exactly \N would read as NULL)
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+def _csv(table: Table, frame: pd.DataFrame) -> str:
+    plain = frame.copy()
+    for name in plain.columns:
+        if isinstance(table.c[name].type, Integer) and plain[name].dtype.kind == "f":
+            plain[name] = plain[name].astype("Int64")  # 3.0 would not parse as an integer
+    return plain.to_csv(index=False, header=False, na_rep=NULL, date_format="%Y-%m-%d %H:%M:%S.%f")
+
+
+def copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Write `frame` into `table` with COPY, in `conn`'s open transaction."""
+    columns = list(frame.columns)
+    target = conn.dialect.identifier_preparer.format_table(table)  # schema-qualified, quoted
+    quoted = ", ".join(_quote(name) for name in columns)
+    staging = f"tidecast_staging_{table.name}"
+    keys = [c.name for c in table.primary_key.columns if c.name in columns]
+    others = [name for name in columns if name not in keys]
+    if keys and len(keys) == len(table.primary_key.columns):
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{_quote(n)} = EXCLUDED.{_quote(n)}" for n in others)
+            if others
+            else "DO NOTHING"
+        )
+        on_conflict = f" ON CONFLICT ({', '.join(map(_quote, keys))}) {action}"
+    else:
+        on_conflict = ""  # e.g. a serial key the frame does not carry
+    driver = conn.connection.driver_connection  # psycopg 3, in the same transaction
+    with driver.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+        with cursor.copy(
+            f"COPY {staging} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')"
+        ) as copy:
+            copy.write(_csv(table, frame))
+        cursor.execute(
+            f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {staging}{on_conflict}"
+        )
+    return len(frame)
