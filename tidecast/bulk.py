@@ -1,4 +1,4 @@
-"""Bulk writes to PostgreSQL: COPY into a staging table, then one INSERT … ON CONFLICT.
+"""Bulk writes to PostgreSQL: COPY into a staging table, then one INSERT from it.
 
 Row-by-row inserts cost a round of parameter binding per row; COPY streams the whole
 frame as CSV in one statement. The staging table is a temporary copy of the target's
@@ -10,7 +10,7 @@ from `sql/tables.py`, never from input.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, Integer, Table
+from sqlalchemy import Connection, Integer, Table, text
 
 NULL = r"\N"  # the CSV null marker (a string value that is exactly \N would read as NULL)
 
@@ -28,34 +28,30 @@ def _csv(table: Table, frame: pd.DataFrame) -> str:
 
 
 def copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Write `frame` into `table` with COPY, in `conn`'s open transaction."""
+    """Write `frame` into `table` with COPY, in `conn`'s open transaction.
+
+    The final INSERT has no ON CONFLICT: writers delete a run's earlier rows first
+    (`replace_run_rows`), so a key that is already there is a bug, and it raises
+    IntegrityError here as it does on SQLite.
+    """
     columns = list(frame.columns)
     target = conn.dialect.identifier_preparer.format_table(table)  # schema-qualified, quoted
     quoted = ", ".join(_quote(name) for name in columns)
     staging = f"tidecast_staging_{table.name}"
-    keys = [c.name for c in table.primary_key.columns if c.name in columns]
-    others = [name for name in columns if name not in keys]
-    if keys and len(keys) == len(table.primary_key.columns):
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{_quote(n)} = EXCLUDED.{_quote(n)}" for n in others)
-            if others
-            else "DO NOTHING"
-        )
-        on_conflict = f" ON CONFLICT ({', '.join(map(_quote, keys))}) {action}"
-    else:
-        on_conflict = ""  # e.g. a serial key the frame does not carry
-    driver = conn.connection.driver_connection  # psycopg 3, in the same transaction
-    with driver.cursor() as cursor:
-        cursor.execute(
+    conn.execute(
+        text(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
             f"(LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
-        cursor.execute(f"TRUNCATE {staging}")
-        with cursor.copy(
+    )
+    conn.execute(text(f"TRUNCATE {staging}"))
+    driver = conn.connection.driver_connection  # psycopg 3, in the same transaction
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(
             f"COPY {staging} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')"
-        ) as copy:
-            copy.write(_csv(table, frame))
-        cursor.execute(
-            f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {staging}{on_conflict}"
-        )
+        ) as copy,
+    ):
+        copy.write(_csv(table, frame))
+    conn.execute(text(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {staging}"))
     return len(frame)

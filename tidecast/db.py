@@ -160,8 +160,8 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Insert all rows of `frame` (columns named as in `table`), inside `conn`'s transaction.
 
-    PostgreSQL: COPY into a staging table and one INSERT … ON CONFLICT from it
-    (tidecast/bulk.py), several times faster than row inserts; JSON columns and SQLite
+    PostgreSQL: COPY into a staging table and one INSERT from it
+    (tidecast/bulk.py), about twice as fast as row inserts; JSON columns and SQLite
     take one executemany.
     """
     if frame.empty:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -245,14 +246,22 @@ def test_a_retrain_started_while_another_run_writes_is_refused_and_changes_nothi
 
 def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_env):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     run_env(loaded_db)
     run_id = retrain(horizon=H, freq="MS")
+    flow_run_id = runs(loaded_db).set_index("run_id").loc[run_id, "prefect_flow_run_id"]
     keys = ["tidecast-leaderboard", "tidecast-run-summary"]
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=keys),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)]),
+            )
         )
     latest = {artifact.key: artifact for artifact in sorted(found, key=lambda a: a.created)}
     assert set(latest) == set(keys)
