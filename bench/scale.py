@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.databases import fresh_postgres_database  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
 from bench.synthetic import synthetic_panel  # noqa: E402
 from models.registry import MODELS  # noqa: E402
 from models.windows import build_windows, default_lookback  # noqa: E402
-from tidecast.db import init_db, make_engine  # noqa: E402
+from tidecast.db import init_db, json_value, make_engine  # noqa: E402
 
 HORIZON, FOLDS, SEASON, FREQ = 12, 3, 12, "MS"
 # What the write stage writes in its one transaction (the quarantine is written earlier).
@@ -82,13 +82,7 @@ def fresh_database(backend: str, n_series: int, workdir: Path, postgres_url: str
         return f"sqlite:///{workdir / 'tidecast.db'}"
     if not postgres_url:
         sys.exit("--postgres-url is needed for the postgresql backend")
-    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"tidecast_scale_{n_series}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))  # name built here, not input
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    return fresh_postgres_database(postgres_url, f"tidecast_scale_{n_series}")
 
 
 def load(url: str, panel: pd.DataFrame) -> float:
@@ -169,14 +163,11 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
         }
     engine.dispose()
 
-    def as_dict(value):
-        return json.loads(value) if isinstance(value, str) else value
-
     return {
         "wall_s": measured["wall_s"],
         "peak_rss_mb": measured["peak_rss_mb"],
-        "stages": as_dict(run["stage_seconds"]),
-        "models": as_dict(run["model_seconds"]),
+        "stages": json_value(run["stage_seconds"]),
+        "models": json_value(run["model_seconds"]),
         "rows_read": run["rows_read"],
         "forecast_rows": written["forecasts"],
         "rows_written": sum(written.values()),

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.databases import fresh_postgres_database  # noqa: E402
 from sql.tables import forecasts  # noqa: E402
 from tidecast.db import init_db, insert_frame, make_engine, to_records  # noqa: E402
 
@@ -61,13 +61,7 @@ def forecast_rows(n_rows: int, seed: int = 0) -> pd.DataFrame:
 def fresh_url(backend: str, workdir: Path, postgres_url: str | None, number: int) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir / f'writes-{number}.db'}"
-    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"tidecast_writes_{number}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))  # name built here, not input
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    return fresh_postgres_database(postgres_url, f"tidecast_writes_{number}")
 
 
 def write_once(url: str, rows: pd.DataFrame, path: str) -> float:

@@ -9,7 +9,6 @@ network requests.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from sql.tables import (
 )
 from tasks.ingest import source_subquery
 from tasks.options import compute_task
-from tidecast.db import connected
+from tidecast.db import connected, json_value
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -170,12 +169,6 @@ def _series_lengths(conn, source) -> pd.DataFrame:
     )
 
 
-def _json_field(value) -> dict:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return {}
-    return json.loads(value) if isinstance(value, str) else dict(value)
-
-
 def _table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     return frame.to_html(
         index=False, border=0, classes="grid", float_format=floatfmt.format, na_rep="–"
@@ -201,7 +194,7 @@ def _by_check(total, rejected: pd.DataFrame) -> str:
 
 def summary_section(data: ReportData) -> str:
     run = data.run
-    stages = _json_field(run["stage_seconds"])
+    stages = json_value(run["stage_seconds"])
     facts = pd.DataFrame(
         [
             ("run", run["run_id"]),
@@ -210,7 +203,7 @@ def summary_section(data: ReportData) -> str:
             ("rows read", run["rows_read"]),
             ("rows rejected", _by_check(run["rows_rejected"], data.rejected)),
             ("series forecast", run["series_forecast"]),
-            ("series skipped", len(_json_field(run["series_skipped"]))),
+            ("series skipped", len(json_value(run["series_skipped"]))),
             ("models tried", data.scores["model"].nunique()),
             (
                 "champions changed",
@@ -309,7 +302,7 @@ def series_section(data: ReportData) -> str:
 def health_section(data: ReportData) -> str:
     lengths = go.Figure(go.Histogram(x=data.lengths["points"], nbinsx=30))
     lengths.update_layout(title="Observations per series", xaxis_title="points")
-    skipped = _json_field(data.run["series_skipped"])
+    skipped = json_value(data.run["series_skipped"])
     skipped_frame = pd.DataFrame(list(skipped.items())[:50], columns=["series", "reason"])
     message = str(data.run["message"] or "")
     gaps = next((part for part in message.split("; ") if "interpolated" in part), "no gaps filled")

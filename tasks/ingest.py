@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import pandas as pd
@@ -24,7 +23,14 @@ from sqlalchemy.exc import DBAPIError
 from sql import load_query
 from sql.tables import series_read_windows
 from tasks.options import io_task
-from tidecast.db import connected, describe_db_error, insert_frame, make_engine, read_frame
+from tidecast.db import (
+    connected,
+    describe_db_error,
+    insert_frame,
+    json_value,
+    make_engine,
+    read_frame,
+)
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid, make_grid
 from tidecast.progress import report
@@ -119,9 +125,7 @@ def window_start(settings: Settings, periods: int | None) -> datetime | None:
     found = read_frame(settings.database_url, load_query("last_watermark"))
     if found.empty:
         return None
-    parameters = found["parameters"].iloc[0]
-    parameters = json.loads(parameters) if isinstance(parameters, str) else parameters
-    freq = settings.freq or parameters.get("freq")
+    freq = settings.freq or json_value(found["parameters"].iloc[0]).get("freq")
     if not freq:
         return None
     watermark = pd.Timestamp(found["data_watermark"].iloc[0])

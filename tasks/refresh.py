@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 
 from sql import load_query
 from tasks.options import compute_task, io_task
-from tidecast.db import connected, read_frame
+from tidecast.db import connected, json_value, read_frame
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -23,12 +23,7 @@ def read_last_retrain(settings: Settings) -> dict:
             "no completed retrain run yet, so there are no champions to "
             "forecast with: run `tidecast retrain` first"
         )
-    parameters = found["parameters"].iloc[0]
-    if isinstance(parameters, str):
-        import json
-
-        parameters = json.loads(parameters)
-    return {**parameters, "run_id": found["run_id"].iloc[0]}
+    return {**json_value(found["parameters"].iloc[0]), "run_id": found["run_id"].iloc[0]}
 
 
 def champions_for_series(series_ids: pd.Index, current: pd.DataFrame) -> pd.DataFrame:

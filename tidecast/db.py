@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -149,6 +150,13 @@ def add_missing_columns(conn: Connection) -> None:
                 kind = column.type.compile(dialect=conn.dialect)
                 # names come from sql/tables.py, never from input
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+def json_value(value: object) -> dict:
+    """A JSON column as read back: a dict on PostgreSQL, text on SQLite, {} when NULL."""
+    if value is None or (isinstance(value, float) and value != value):  # NULL, or NaN from pandas
+        return {}
+    return json.loads(value) if isinstance(value, str) else dict(value)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict]:

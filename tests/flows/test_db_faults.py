@@ -65,6 +65,14 @@ def pg_loaded(pg_url, observations):
     return pg_url
 
 
+@pytest.fixture
+def faulty_source(pg_loaded, run_env, tmp_path):
+    """Flows read through the source query that can lose the database; two I/O retries."""
+    source = tmp_path / "source.sql"
+    source.write_text(SOURCE_WITH_FAULT)
+    run_env(pg_loaded, source_query=str(source), io_retries="2")
+
+
 def arm(url: str, stage: str, times: int) -> None:
     """Kill the session the next `times` times the stage's fault is reached; count from 0."""
     engine = make_engine(url)
@@ -89,11 +97,8 @@ def visible(url: str) -> pd.DataFrame:
 @pytest.mark.postgres
 @pytest.mark.parametrize("stage", ["ingest", "write", "finish"])
 def test_a_database_that_comes_back_within_the_retries_costs_nothing(
-    pg_loaded, run_env, stage, tmp_path
+    pg_loaded, faulty_source, stage
 ):
-    source = tmp_path / "source.sql"
-    source.write_text(SOURCE_WITH_FAULT)
-    run_env(pg_loaded, source_query=str(source), io_retries="2")
     arm(pg_loaded, stage, 1)
     run_id = retrain(horizon=H, freq="MS")
     # killed once, then reached again by the retry (once per row by a pipelined insert)
@@ -110,11 +115,8 @@ def test_a_database_that_comes_back_within_the_retries_costs_nothing(
 @pytest.mark.postgres
 @pytest.mark.parametrize("stage", ["ingest", "write", "finish"])
 def test_a_database_gone_past_the_retries_fails_the_run_and_bi_keeps_the_previous_forecasts(
-    pg_loaded, run_env, stage, tmp_path
+    pg_loaded, faulty_source, stage
 ):
-    source = tmp_path / "source.sql"
-    source.write_text(SOURCE_WITH_FAULT)
-    run_env(pg_loaded, source_query=str(source), io_retries="2")
     good = retrain(horizon=H, freq="MS")
     before = visible(pg_loaded)
 
