@@ -3,12 +3,14 @@ statsforecast's own `cross_validation` on the same panel.
 
     .venv/bin/python bench/scale.py --series 1000,10000 [--backends sqlite,postgresql]
         [--postgres-url postgresql://user@host:port/db] [--models seasonal_naive,auto_theta]
-        [--repeats N] [--json out.json]
+        [--runners local,dask] [--workers N] [--length 120] [--repeats N] [--json out.json]
 
 For each size a seeded synthetic panel (bench/synthetic.py: 120 monthly points at most,
 trend, season, noise, one series in ten intermittent, lengths 72-120) is loaded into a
 fresh database, and the real `retrain` flow runs through the CLI in a subprocess, as a
-user runs it (h = 12, 3 folds). Per run: wall time of the process, its peak RSS, and
+user runs it (h = 12, 3 folds), once per task runner asked for (`--runners`: the local
+process pool, a local Dask cluster; `--workers` each). Per run: wall time of the
+process, its peak RSS (largest process, and summed over the process tree), and
 each stage's wall time as the run recorded it (`forecast_runs.stage_seconds`), the
 backtest split per model family (`forecast_runs.model_seconds`), ingest and write rates.
 `windows` is timed apart, in this process: `build_windows` over the whole panel, as the
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,6 +58,8 @@ SHORT_RUN_S = 120
 FAMILIES = {  # module of the model class -> family
     "models.baselines": "baselines",
     "models.statistical": "statistical",
+    "models.theta": "statistical",
+    "models.seasonal_ses": "statistical",
     "models.regression": "scikit-learn",
     "models.neural": "torch",
 }
@@ -73,6 +78,8 @@ def peer_models(names: list[str]) -> list:
         "auto_theta": lambda: sf.AutoTheta(season_length=SEASON),
         "auto_ces": lambda: sf.AutoCES(season_length=SEASON),
         "auto_arima": lambda: sf.AutoARIMA(season_length=SEASON),
+        "theta": lambda: sf.Theta(season_length=SEASON),
+        "seasonal_ses": lambda: sf.SeasonalExponentialSmoothingOptimized(season_length=SEASON),
     }
     return [counterparts[name]() for name in names if name in counterparts]
 
@@ -128,7 +135,7 @@ def load(url: str, panel: pd.DataFrame) -> float:
     return seconds
 
 
-def run_retrain(url: str, workdir: Path, models: str) -> dict:
+def run_retrain(url: str, workdir: Path, models: str, runner: str, workers: int) -> dict:
     """`tidecast retrain` in a subprocess; its wall time, peak RSS and its run row."""
     args = [
         "retrain",
@@ -144,6 +151,10 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
         str(FOLDS),
         "--models",
         models,
+        "--runner",
+        runner,
+        "--workers",
+        str(workers),
     ]
     env = {**os.environ, "TIDECAST_ARTIFACTS_DIR": str(workdir / "artifacts")}
     measured = run_tidecast(args, workdir, env)
@@ -166,6 +177,7 @@ def run_retrain(url: str, workdir: Path, models: str) -> dict:
     return {
         "wall_s": measured["wall_s"],
         "peak_rss_mb": measured["peak_rss_mb"],
+        "peak_tree_rss_mb": measured["peak_tree_rss_mb"],
         "stages": json_value(run["stage_seconds"]),
         "models": json_value(run["model_seconds"]),
         "rows_read": run["rows_read"],
@@ -208,19 +220,20 @@ def median_run(runs: list[dict]) -> dict:
 def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> list[dict]:
     names = args.models.split(",")
     backtested = [*names, *(["seasonal_naive"] if "seasonal_naive" not in names else [])]
-    panel = synthetic_panel(n_series, seed=args.seed)
+    panel = synthetic_panel(n_series, length=args.length, seed=args.seed)
     print(f"{n_series} series, {len(panel)} rows, models {backtested}", flush=True)
     repeats = args.repeats
     results = []
-    for backend in backends:
+    for backend, runner in [(b, r) for b in backends for r in args.runners.split(",")]:
         workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-scale-{backend}-{n_series}-"))
         url = fresh_database(backend, n_series, workdir, args.postgres_url)
         load_s = load(url, panel)
-        runs = [run_retrain(url, workdir, args.models)]
+        retrain = partial(run_retrain, url, workdir, args.models, runner, args.workers)
+        runs = [retrain()]
         # medians of several runs where a run is short; one run where it is long
         repeats = repeats or (3 if runs[0]["wall_s"] < SHORT_RUN_S else 1)
-        runs += [run_retrain(url, workdir, args.models) for _ in range(repeats - 1)]
-        print(f"  {backend}: {[round(run['wall_s'], 1) for run in runs]} s", flush=True)
+        runs += [retrain() for _ in range(repeats - 1)]
+        print(f"  {backend}, {runner}: {[round(run['wall_s'], 1) for run in runs]} s", flush=True)
         run = median_run(runs)
         families: dict[str, float] = {}
         for name, seconds in run["models"].items():
@@ -232,6 +245,8 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
                 "series": n_series,
                 "rows": len(panel),
                 "backend": backend,
+                "runner": runner,
+                "workers": args.workers,
                 "load_s": load_s,
                 **run,
                 "families": families,
@@ -267,6 +282,7 @@ def stage_table(results: list[dict]) -> pd.DataFrame:
             {
                 "series": result["series"],
                 "backend": result["backend"],
+                "runner": result["runner"],
                 "wall s": result["wall_s"],
                 "ingest": stages.get("ingest"),
                 "validate": stages.get("validate"),
@@ -288,7 +304,8 @@ def stage_table(results: list[dict]) -> pd.DataFrame:
                         "write-forecasts",
                     )
                 ),
-                "peak RSS MB": result["peak_rss_mb"],
+                "peak RSS MB (largest process)": result["peak_rss_mb"],
+                "peak RSS MB (all processes)": result["peak_tree_rss_mb"],
             }
         )
     return pd.DataFrame(rows)
@@ -300,6 +317,7 @@ def rate_table(results: list[dict]) -> pd.DataFrame:
             {
                 "series": r["series"],
                 "backend": r["backend"],
+                "runner": r["runner"],
                 "rows read": r["rows_read"],
                 "ingest rows/s": r["ingest_rows_per_s"],
                 "forecast rows": r["forecast_rows"],
@@ -321,7 +339,7 @@ def growth(results: list[dict]) -> list[str]:
     """How wall time grows between consecutive sizes, per backend."""
     lines = []
     frame = pd.DataFrame(results)
-    for backend, group in frame.groupby("backend"):
+    for (backend, runner), group in frame.groupby(["backend", "runner"]):
         sizes = group.sort_values("series").to_dict("records")
         for small, large in zip(sizes, sizes[1:], strict=False):
             extra = (large["wall_s"] - small["wall_s"]) / (large["series"] - small["series"]) * 1000
@@ -329,7 +347,7 @@ def growth(results: list[dict]) -> list[str]:
                 large["series"] / small["series"]
             )
             lines.append(
-                f"{backend}: {small['series']} -> {large['series']} series: "
+                f"{backend}, {runner}: {small['series']} -> {large['series']} series: "
                 f"+{extra:.2f} s per 1,000 series; wall ~ series^{power:.2f}"
             )
     return lines
@@ -341,6 +359,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create databases on")
     parser.add_argument("--models", default="seasonal_naive,auto_theta,auto_ces")
+    parser.add_argument("--runners", default="local", help="local, dask or both, comma separated")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--length", type=int, default=120, help="points of the longest series")
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-peer", action="store_true")
@@ -352,7 +373,10 @@ def main() -> None:
         for n_series in (int(n) for n in args.series.split(","))
         for result in measure(n_series, backends, args)
     ]
-    print(f"\ncores {os.cpu_count()}, models {args.models}, h={HORIZON}, {FOLDS} folds\n")
+    print(
+        f"\ncores {os.cpu_count()}, workers {args.workers}, models {args.models}, "
+        f"h={HORIZON}, {FOLDS} folds, series of at most {args.length} points\n"
+    )
     print("Stage wall seconds (median run; * windows timed apart, in the benchmark process):")
     print(stage_table(results).to_markdown(index=False, floatfmt=".1f"))
     print()

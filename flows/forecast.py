@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.forecast import forecast
+from tasks.forecast import assembled_forecasts, final_fit_on_chunk, planned_final_fits
 from tasks.ingest import ingest, record_read_windows
 from tasks.monitor import monitor_accuracy, publish_degraded
+from tasks.options import run_chunks
 from tasks.refresh import assign_champions, last_retrain
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
@@ -18,10 +19,11 @@ from tasks.write import (
     stored_models,
     write_forecasts,
 )
+from tidecast.runners import ConfiguredTaskRunner
 from tidecast.settings import load_settings
 
 
-@flow(name="forecast", log_prints=True)
+@flow(name="forecast", log_prints=True, task_runner=ConfiguredTaskRunner())
 def forecast_flow(horizon: int | None = None) -> str:
     """Read and validate the latest observations, refit the champions on them, write forecasts.
 
@@ -51,8 +53,11 @@ def forecast_flow(horizon: int | None = None) -> str:
         # calibration and weights of the same retrain whose settings this run uses
         calibration = retrain_calibration.with_options(**io)(settings, trained["run_id"])
         stored = stored_models.with_options(**io)(settings, trained["run_id"])
-        rows, notes, _ = forecast(
+        fits = planned_final_fits(
             panel, chosen, calibration, settings, season, freq, run_id, stored
+        )
+        rows, notes, _ = assembled_forecasts(
+            fits, run_chunks(final_fit_on_chunk, fits.chunks, "forecast")
         )
         write_forecasts.with_options(**io)(settings, run_id, rows)
         record_read_windows.with_options(**io)(settings, run_id, panel, validated.grid, season)

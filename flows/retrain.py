@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.backtest import backtest
-from tasks.forecast import calibrate, forecast
+from tasks.backtest import backtest_on_chunk, combined_backtest, planned_backtest
+from tasks.forecast import assembled_forecasts, calibrate, final_fit_on_chunk, planned_final_fits
 from tasks.html_report import html_report
 from tasks.ingest import ingest, read_window_start, record_read_windows
+from tasks.options import run_chunks
 from tasks.promote import promote
 from tasks.report import report_run
 from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
 from tasks.write import current_champions, record_quarantine, write_forecasts
+from tidecast.runners import ConfiguredTaskRunner
 from tidecast.settings import load_settings
 
 
-@flow(name="retrain", log_prints=True)
+@flow(name="retrain", log_prints=True, task_runner=ConfiguredTaskRunner())
 def retrain(
     horizon: int | None = None,
     freq: str | None = None,
@@ -47,11 +49,16 @@ def retrain(
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
         panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
-        scored = backtest(panel, settings, season, freq)
+        # chunks of series as parallel tasks through the task runner (tidecast/runners.py)
+        plan = planned_backtest(panel, settings, season, freq)
+        scored = combined_backtest(run_chunks(backtest_on_chunk, plan.chunks, "backtest"), plan)
         previous = current_champions.with_options(**io)(settings)
         chosen = promote(scored, validated.series_ids, settings, previous)
         calibration = calibrate(scored)
-        rows, notes, versions = forecast(panel, chosen, calibration, settings, season, freq, run_id)
+        fits = planned_final_fits(panel, chosen, calibration, settings, season, freq, run_id)
+        rows, notes, versions = assembled_forecasts(
+            fits, run_chunks(final_fit_on_chunk, fits.chunks, "forecast")
+        )
         write_forecasts.with_options(**io)(
             settings, run_id, rows, scored.scores, chosen, calibration, versions,
             scored.fold_forecasts,

@@ -45,6 +45,7 @@ class TorchForecaster:
         max_windows: int = 200_000,
         seed: int = 0,
         device: str | None = None,
+        mixed_precision: bool | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -58,6 +59,7 @@ class TorchForecaster:
         self.max_windows = max_windows
         self.seed = seed
         self.device = device
+        self.mixed_precision = mixed_precision
 
     def _network(self, n_features: int, lookback: int) -> nn.Module:
         raise NotImplementedError
@@ -69,6 +71,15 @@ class TorchForecaster:
         if self.device:
             return torch.device(self.device)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        """bfloat16 autocast where it helps: on a CUDA GPU that has bfloat16 (Ampere and
+        newer; no loss scaling needed, unlike float16), unless `mixed_precision` says
+        otherwise. On CPU it is off by default (slower there); True turns it on anywhere."""
+        wanted = self.mixed_precision
+        if wanted is None:
+            wanted = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=wanted)
 
     def _tensor(self, windows: Windows, lookback: int, device: torch.device) -> torch.Tensor:
         # every input step's position in the season, oldest first
@@ -112,7 +123,9 @@ class TorchForecaster:
             pick = torch.randint(len(train_idx), (self.batch_size,), generator=sampler)
             batch = train_idx[pick.to(device)]
             optimizer.zero_grad()
-            loss = loss_fn(network(x[batch]), y[batch])
+            with self._autocast(device):
+                predicted = network(x[batch])
+            loss = loss_fn(predicted.float(), y[batch])  # the loss in float32
             loss.backward()
             nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
@@ -121,8 +134,8 @@ class TorchForecaster:
                 continue
             if len(val_idx):
                 network.eval()
-                with torch.no_grad():
-                    score = loss_fn(network(x[val_idx]), y[val_idx]).item()
+                with torch.no_grad(), self._autocast(device):
+                    score = loss_fn(network(x[val_idx]).float(), y[val_idx]).item()
                 if score < best - 1e-4:
                     best, best_state, bad_checks = score, copy.deepcopy(network.state_dict()), 0
                 else:
@@ -161,9 +174,9 @@ class TorchForecaster:
         if h > self.horizon:
             raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
         device = next(self.network_.parameters()).device
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast(device):
             scaled = self.network_(self._tensor(self.last_, self._lookback(), device))
-        values = self.last_.unscale(scaled.cpu().numpy().astype(float))[:, :h]
+        values = self.last_.unscale(scaled.float().cpu().numpy().astype(float))[:, :h]
         out = future_frame(
             pd.Series(self.last_.end_times, index=self.last_.series_ids), h, self.freq
         )

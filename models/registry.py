@@ -9,7 +9,9 @@ from models.base import Forecaster
 from models.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from models.neural import GRU, LSTM, NBEATS, Transformer
 from models.regression import GradientBoostingLags, RidgeLags
+from models.seasonal_ses import SeasonalSES
 from models.statistical import AutoARIMA, AutoCES, AutoETS, AutoTheta
+from models.theta import Theta
 
 MODELS: dict[str, type] = {
     "naive": Naive,
@@ -20,6 +22,8 @@ MODELS: dict[str, type] = {
     "auto_theta": AutoTheta,
     "auto_ces": AutoCES,
     "auto_arima": AutoARIMA,
+    "theta": Theta,
+    "seasonal_ses": SeasonalSES,
     "ridge": RidgeLags,
     "hgb": GradientBoostingLags,
     "lstm": LSTM,

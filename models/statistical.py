@@ -19,7 +19,7 @@ from models.base import sort_panel
 from models.baselines import SeasonalNaive
 
 
-class _Guarded:
+class Guarded:
     """Turns a failed per-series fit into NaN forecasts, so one bad series can't sink the rest."""
 
     def forecast(self, y: np.ndarray, h: int, *args: Any, **kwargs: Any) -> dict:
@@ -30,19 +30,19 @@ class _Guarded:
 
 
 # Module-level subclasses, so they pickle into statsforecast's worker processes.
-class _AutoETS(_Guarded, sf.AutoETS):
+class _AutoETS(Guarded, sf.AutoETS):
     pass
 
 
-class _AutoARIMA(_Guarded, sf.AutoARIMA):
+class _AutoARIMA(Guarded, sf.AutoARIMA):
     pass
 
 
-class _AutoTheta(_Guarded, sf.AutoTheta):
+class _AutoTheta(Guarded, sf.AutoTheta):
     pass
 
 
-class _AutoCES(_Guarded, sf.AutoCES):
+class _AutoCES(Guarded, sf.AutoCES):
     pass
 
 

@@ -20,7 +20,7 @@ from models.registry import build_model, is_global
 from tasks.budget import ModelTimeoutError, call_with_budget
 from tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tasks.intervals import interval_coverage
-from tasks.options import compute_task
+from tasks.options import chunk_task, compute_task
 from tidecast.metrics import insample_scale, score_errors
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
@@ -69,14 +69,92 @@ class BacktestResult:
     )
 
 
-def series_chunks(sorted_panel: pd.DataFrame, chunk_size: int) -> list[pd.DataFrame]:
-    """Contiguous row slices of a sorted panel, each holding at most `chunk_size` series."""
+@dataclass(frozen=True)
+class BacktestSpec:
+    """What every chunk of one backtest is evaluated with.
+
+    `context` is what models are built with (see `Settings.model_context`). With
+    `ensemble_top_k` > 0 the ensembles of tasks/ensembles.py are scored as candidates too.
+    A model's fit and forecast of one fold taking longer than `time_budget` seconds is
+    abandoned (tasks/budget.py), as are its later folds on that chunk.
+    """
+
+    model_names: list[str]
+    horizon: int
+    folds: int
+    season_length: int
+    context: dict
+    ensemble_top_k: int = 0
+    metric: str = "mase"
+    time_budget: float | None = None
+
+
+@dataclass
+class BacktestChunk:
+    """One unit of backtest work: some series and the models to backtest on them.
+
+    Series are integer codes (the many joins and group-bys per fold run several times
+    faster on them than on strings); `names` holds the names of codes `first_code` on,
+    for messages.
+    """
+
+    panel: pd.DataFrame  # sorted by series code and ds
+    models: list[str]
+    label: str  # e.g. "chunk 3/100", as progress lines and failures name it
+    spec: BacktestSpec
+    names: pd.Index
+    first_code: int = 0
+
+    def series_names(self, codes) -> pd.Index:
+        return self.names.take(np.asarray(codes, dtype=np.int64) - self.first_code).map(str)
+
+
+@dataclass
+class BacktestPlan:
+    """Every chunk of a backtest, and the series names their codes stand for."""
+
+    chunks: list[BacktestChunk]
+    names: pd.Index
+    spec: BacktestSpec
+
+
+def series_chunks(
+    sorted_panel: pd.DataFrame, chunk_size: int, workers: int = 1
+) -> list[pd.DataFrame]:
+    """Contiguous row slices of a sorted panel with near-equal numbers of series: each at
+    most `chunk_size` series, and at least `workers` slices while there are series to share.
+    """
     codes, _ = pd.factorize(sorted_panel["series_id"], sort=False)
+    n_series = int(codes.max()) + 1 if len(codes) else 0
+    if n_series == 0:
+        return []
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
-    edges = bounds[::chunk_size].tolist()
-    if edges[-1] != bounds[-1]:
-        edges.append(int(bounds[-1]))
+    count = max(-(-n_series // chunk_size), min(workers, n_series))
+    edges = bounds[np.linspace(0, n_series, count + 1).round().astype(int)]
     return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def backtest_plan(
+    panel: pd.DataFrame, spec: BacktestSpec, chunk_size: int, workers: int = 1
+) -> BacktestPlan:
+    """Local models per chunk of series (one chunk per worker at least); global models,
+    which learn from all series at once, in one chunk of every series."""
+    ordered = sort_panel(panel)
+    codes, names = pd.factorize(ordered["series_id"], sort=False)
+    ordered = ordered.assign(series_id=codes)
+    models = {name: build_model(name, **spec.context) for name in spec.model_names}
+    local = [name for name, model in models.items() if not is_global(model)]
+    global_ = [name for name, model in models.items() if is_global(model)]
+    chunks = []
+    if local:
+        parts = series_chunks(ordered, chunk_size, workers)
+        for number, part in enumerate(parts, start=1):
+            first, last = int(part["series_id"].iloc[0]), int(part["series_id"].iloc[-1])
+            label = f"chunk {number}/{len(parts)}"
+            chunks.append(BacktestChunk(part, local, label, spec, names[first : last + 1], first))
+    if global_ and len(ordered):
+        chunks.append(BacktestChunk(ordered, global_, "all series", spec, names))
+    return BacktestPlan(chunks, names, spec)
 
 
 def fold_split(
@@ -105,107 +183,89 @@ def _fresh_forecast(model: Forecaster, train: pd.DataFrame, horizon: int) -> pd.
     return clone(model).fit(train).predict(horizon)
 
 
-def rolling_origin_backtest(
-    panel: pd.DataFrame,
-    model_names: list[str],
-    *,
-    horizon: int,
-    folds: int,
-    season_length: int,
-    chunk_size: int,
-    context: dict,
-    ensemble_top_k: int = 0,
-    metric: str = "mase",
-    time_budget: float | None = None,
-) -> BacktestResult:
-    """Backtest every model on every series; a model failing on a chunk skips only that chunk.
+def backtest_chunk(chunk: BacktestChunk) -> BacktestResult:
+    """Every fold of every model of one chunk; a model failing on it skips only this chunk.
 
-    `context` is what models are built with (see `Settings.model_context`). With
-    `ensemble_top_k` > 0 the ensembles of tasks/ensembles.py are scored as candidates too.
-    A model's fit and forecast of one fold taking longer than `time_budget` seconds is
-    abandoned (tasks/budget.py), as are its later folds on that chunk.
+    Series stay integer codes in the result (`combine_backtests` names them). Scores have
+    no interval coverage yet: that needs the ensembles, which need every chunk.
     """
-    ordered = sort_panel(panel)
-    # Integer series keys inside the backtest: the many joins and group-bys per fold run
-    # several times faster on them than on strings. Codes follow the sorted order, so
-    # every model sees its series in the same order as with the names.
-    codes, series_names = pd.factorize(ordered["series_id"], sort=False)
-    ordered = ordered.assign(series_id=codes)
-    models = {name: build_model(name, **context) for name in model_names}
-    local = [name for name, model in models.items() if not is_global(model)]
-    global_ = [name for name, model in models.items() if is_global(model)]
-    # Local models work per chunk of series; a global model learns from all series at once.
-    plan = [(series_chunks(ordered, chunk_size), local), ([ordered], global_)]
-    min_train = min_train_length(season_length)
+    spec, number = chunk.spec, chunk.label
+    models = {name: build_model(name, **spec.context) for name in chunk.models}
+    min_train = min_train_length(spec.season_length)
     seconds: dict[str, float] = defaultdict(float)
     scores, fold_forecasts, failures = [], [], []
-    for chunks, names in plan:
-        if not names:
+    # A model past its budget on one fold would most likely be past it on the next
+    # (which trains on more data), so it sits out the rest of this chunk.
+    timed_out: set[str] = set()
+    report(
+        "backtest",
+        f"{', '.join(chunk.models)}: {number}, {chunk.panel['series_id'].nunique()} series",
+    )
+    for fold in range(spec.folds):
+        train, test = fold_split(chunk.panel, fold, spec.folds, spec.horizon, min_train)
+        if train.empty:
             continue
-        for number, chunk in enumerate(chunks, start=1):
-            # A model past its budget on one fold would most likely be past it on the next
-            # (which trains on more data), so it sits out the rest of this chunk.
-            timed_out: set[str] = set()
-            report(
-                "backtest",
-                f"{', '.join(names)}: chunk {number}/{len(chunks)}, "
-                f"{chunk['series_id'].nunique()} series",
-            )
-            for fold in range(folds):
-                train, test = fold_split(chunk, fold, folds, horizon, min_train)
-                if train.empty:
-                    continue
-                scale = insample_scale(train, season_length)
-                cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
-                test = test.join(scale, on="series_id").join(cutoff, on="series_id")
-                for name in names:
-                    if name in timed_out:
-                        continue
-                    started = time.perf_counter()
-                    try:
-                        predicted = call_with_budget(
-                            partial(_fresh_forecast, models[name], train, horizon),
-                            time_budget,
-                            f"{name} on chunk {number} fold {fold}",
-                        )
-                    except Exception as exc:  # one model's failure must not stop the others
-                        failures.append(f"{name} failed on chunk {number} fold {fold}: {exc!r}")
-                        if isinstance(exc, ModelTimeoutError):
-                            timed_out.add(name)
-                            failures[-1] += " (not run on this chunk's later folds)"
-                        report("backtest", failures[-1])
-                        continue
-                    finally:
-                        spent = time.perf_counter() - started
-                        seconds[name] += spent
-                    report("backtest", f"{name} fold {fold + 1}/{folds}: {spent:.1f}s")
-                    fell_back = [
-                        str(series_names[int(code)])
-                        for code in predicted.attrs.get("fallbacks", [])
-                    ]
-                    if fell_back:
-                        failures.append(
-                            f"{name} fell back to seasonal_naive on fold {fold} for "
-                            f"{len(fell_back)} series: {_first_ten(fell_back)}"
-                        )
-                    pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
-                    bad = ~np.isfinite(pairs["yhat"].to_numpy())
-                    if bad.any():
-                        codes = pairs.loc[bad, "series_id"].unique()
-                        failures.append(
-                            f"{name} returned non-finite forecasts for {len(codes)} series on "
-                            f"fold {fold}: {_first_ten(series_names.take(codes).map(str))}"
-                        )
-                        pairs = pairs[~bad]
-                    pairs = pairs.assign(model=name, fold=fold)
-                    scored = score_errors(pairs, ["series_id", "model", "fold"])
-                    scores.append(scored.join(cutoff, on="series_id"))
-                    fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
-    fold_forecasts = _concat(fold_forecasts, FOLD_FORECAST_COLUMNS)
-    scores = _concat(scores, SCORE_COLUMNS[:-2])
+        scale = insample_scale(train, spec.season_length)
+        cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
+        test = test.join(scale, on="series_id").join(cutoff, on="series_id")
+        for name in chunk.models:
+            if name in timed_out:
+                continue
+            started = time.perf_counter()
+            try:
+                predicted = call_with_budget(
+                    partial(_fresh_forecast, models[name], train, spec.horizon),
+                    spec.time_budget,
+                    f"{name} on {number} fold {fold}",
+                )
+            except Exception as exc:  # one model's failure must not stop the others
+                failures.append(f"{name} failed on {number} fold {fold}: {exc!r}")
+                if isinstance(exc, ModelTimeoutError):
+                    timed_out.add(name)
+                    failures[-1] += " (not run on this chunk's later folds)"
+                report("backtest", failures[-1])
+                continue
+            finally:
+                spent = time.perf_counter() - started
+                seconds[name] += spent
+            report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {spent:.1f}s")
+            fell_back = chunk.series_names(predicted.attrs.get("fallbacks", []))
+            if len(fell_back):
+                failures.append(
+                    f"{name} fell back to seasonal_naive on fold {fold} for "
+                    f"{len(fell_back)} series: {_first_ten(fell_back)}"
+                )
+            pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
+            bad = ~np.isfinite(pairs["yhat"].to_numpy())
+            if bad.any():
+                codes = pairs.loc[bad, "series_id"].unique()
+                failures.append(
+                    f"{name} returned non-finite forecasts for {len(codes)} series on "
+                    f"fold {fold}: {_first_ten(chunk.series_names(codes))}"
+                )
+                pairs = pairs[~bad]
+            pairs = pairs.assign(model=name, fold=fold)
+            scored = score_errors(pairs, ["series_id", "model", "fold"])
+            scores.append(scored.join(cutoff, on="series_id"))
+            fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
+    return BacktestResult(
+        scores=_concat(scores, SCORE_COLUMNS[:-2]),
+        fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
+        model_seconds=dict(seconds),
+        failures=failures,
+    )
+
+
+def combine_backtests(parts: list[BacktestResult], plan: BacktestPlan) -> BacktestResult:
+    """One result from every chunk's: ensembles scored, interval coverage, series named."""
+    spec = plan.spec
+    fold_forecasts = _concat(
+        [p.fold_forecasts for p in parts if len(p.fold_forecasts)], FOLD_FORECAST_COLUMNS
+    )
+    scores = _concat([p.scores for p in parts if len(p.scores)], SCORE_COLUMNS[:-2])
     members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
-    if ensemble_top_k and not scores.empty:
-        members = ensemble_members(scores, model_names, ensemble_top_k, metric)
+    if spec.ensemble_top_k and not scores.empty:
+        members = ensemble_members(scores, spec.model_names, spec.ensemble_top_k, spec.metric)
         combined = ensemble_fold_forecasts(fold_forecasts, members)
         cutoffs = scores.drop_duplicates(["series_id", "fold"])[["series_id", "fold", "cutoff"]]
         scores = pd.concat(
@@ -223,26 +283,52 @@ def rolling_origin_backtest(
     scored = scores.merge(
         interval_coverage(fold_forecasts), on=["series_id", "model", "fold"], how="left"
     )
+    seconds: dict[str, float] = defaultdict(float)
+    for part in parts:
+        for name, spent in part.model_seconds.items():
+            seconds[name] += spent
     return BacktestResult(
-        members=_named(members, series_names),
-        scores=_named(scored[SCORE_COLUMNS], series_names),
-        fold_forecasts=_named(fold_forecasts, series_names),
-        model_seconds={name: round(seconds[name], 3) for name in model_names},
-        failures=failures,
+        members=_named(members, plan.names),
+        scores=_named(scored[SCORE_COLUMNS], plan.names),
+        fold_forecasts=_named(fold_forecasts, plan.names),
+        model_seconds={name: round(seconds[name], 3) for name in spec.model_names},
+        failures=[failure for part in parts for failure in part.failures],
     )
 
 
-def backtest_models(
-    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
+def rolling_origin_backtest(
+    panel: pd.DataFrame,
+    model_names: list[str],
+    *,
+    horizon: int,
+    folds: int,
+    season_length: int,
+    chunk_size: int,
+    context: dict,
+    ensemble_top_k: int = 0,
+    metric: str = "mase",
+    time_budget: float | None = None,
 ) -> BacktestResult:
-    """`rolling_origin_backtest` with the run's settings."""
-    return rolling_origin_backtest(
-        panel,
-        settings.backtest_models,
+    """Backtest every model on every series, chunk after chunk in this process.
+
+    The flows run the same chunks as parallel Prefect tasks (`backtest_plan`,
+    `backtest_chunk`, `combine_backtests`); this is the plain-function path.
+    """
+    spec = BacktestSpec(
+        list(model_names), horizon, folds, season_length, context, ensemble_top_k, metric,
+        time_budget,
+    )  # fmt: skip
+    plan = backtest_plan(panel, spec, chunk_size)
+    return combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
+
+
+def backtest_spec(settings: Settings, season_length: int, freq: str) -> BacktestSpec:
+    """The backtest the run's settings ask for."""
+    return BacktestSpec(
+        model_names=settings.backtest_models,
         horizon=settings.horizon,
         folds=settings.folds,
         season_length=season_length,
-        chunk_size=settings.chunk_size,
         context=settings.model_context(season_length, freq),
         ensemble_top_k=settings.ensemble_top_k,
         metric=settings.selection_metric,
@@ -250,4 +336,22 @@ def backtest_models(
     )
 
 
-backtest = compute_task(backtest_models, "backtest")
+def plan_backtest(
+    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
+) -> BacktestPlan:
+    """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
+    spec = backtest_spec(settings, season_length, freq)
+    return backtest_plan(panel, spec, settings.chunk_size, settings.workers)
+
+
+def backtest_models(
+    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
+) -> BacktestResult:
+    """The run's backtest, chunk after chunk in this process (the backfill's path)."""
+    plan = plan_backtest(panel, settings, season_length, freq)
+    return combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
+
+
+planned_backtest = compute_task(plan_backtest, "plan-backtest", stage="backtest")
+backtest_on_chunk = chunk_task(backtest_chunk, "backtest-chunk")
+combined_backtest = compute_task(combine_backtests, "combine-backtest", stage="backtest")

@@ -8,6 +8,7 @@ one candidate every series has, and cheap enough never to fail), and the notes s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -16,11 +17,11 @@ import pandas as pd
 from models.base import Forecaster, sort_panel
 from models.registry import build_model, is_global
 from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
-from tasks.backtest import BacktestResult
+from tasks.backtest import BacktestResult, series_chunks
 from tasks.budget import call_with_budget
 from tasks.ensembles import combine
 from tasks.intervals import add_intervals, error_quantiles
-from tasks.options import compute_task
+from tasks.options import chunk_task, compute_task
 from tidecast.metrics import insample_scale
 from tidecast.progress import report
 from tidecast.settings import Settings
@@ -115,7 +116,58 @@ def fit_and_predict(
     return pd.concat(parts, ignore_index=True), notes
 
 
-def forecast_with_intervals(
+@dataclass
+class FitChunk:
+    """One unit of final-fit work: the needed models of some series (every series for a
+    global model), fitted on their full history."""
+
+    panel: pd.DataFrame  # sorted rows of the chunk's series
+    needed: pd.DataFrame  # series_id, model
+    horizon: int
+    context: dict
+    label: str
+    store: ArtifactStore | None = None
+    stored: StoredModels | None = None
+    time_budget: float | None = None
+
+
+@dataclass
+class FitResult:
+    """What one chunk's final fits give back: forecasts, notes, registry rows."""
+
+    forecasts: pd.DataFrame  # series_id, ds, model, yhat
+    notes: list[str]
+    versions: list[dict]
+
+
+@dataclass
+class ForecastPlan:
+    """The final forecast of a run: its chunks, and what turns their output into rows."""
+
+    chunks: list[FitChunk]
+    panel: pd.DataFrame  # sorted
+    champions: pd.DataFrame
+    members: pd.DataFrame
+    quantiles: pd.DataFrame
+    horizon: int
+    season_length: int
+    context: dict
+    nonnegative: bool = False
+
+
+def fit_chunk(chunk: FitChunk) -> FitResult:
+    """Fit (or load) and forecast the needed models of one chunk."""
+    report("forecast", f"{chunk.label}: {chunk.needed['series_id'].nunique()} series")
+    # A copy per chunk: the chunk may run in another process, so rows come back as values.
+    store = chunk.store and ArtifactStore(chunk.store.directory, chunk.store.run_id)
+    forecasts, notes = fit_and_predict(
+        chunk.panel, chunk.needed, chunk.horizon, chunk.context, store, chunk.stored,
+        chunk.time_budget,
+    )  # fmt: skip
+    return FitResult(forecasts, notes, [] if store is None else store.versions)
+
+
+def final_fit_plan(
     panel: pd.DataFrame,
     champions: pd.DataFrame,
     members: pd.DataFrame,
@@ -124,17 +176,86 @@ def forecast_with_intervals(
     horizon: int,
     season_length: int,
     context: dict,
+    chunk_size: int,
+    workers: int = 1,
     store: ArtifactStore | None = None,
     stored: StoredModels | None = None,
     time_budget: float | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Forecasts for every series from its champion, with 80% and 95% intervals."""
+    nonnegative: bool = False,
+) -> ForecastPlan:
+    """Local models' final fits per chunk of the series that need them (one chunk per
+    worker at least); the global models' once, on every series, as in the backtest."""
     ordered = sort_panel(panel)
-    scale = insample_scale(ordered, season_length)
-    base, notes = fit_and_predict(
-        ordered, models_needed(champions, members), horizon, context, store, stored, time_budget
+    needed = models_needed(champions, members)
+    global_names = [
+        name for name in needed["model"].unique() if is_global(build_model(name, **context))
+    ]
+    local = needed[~needed["model"].isin(global_names)]
+    shared = {
+        "horizon": horizon, "context": context, "store": store, "stored": stored,
+        "time_budget": time_budget,
+    }  # fmt: skip
+    using_local = ordered[ordered["series_id"].isin(local["series_id"])]
+    parts = series_chunks(using_local, chunk_size, workers)
+    chunks = [
+        FitChunk(
+            part,
+            local[local["series_id"].isin(part["series_id"].unique())],
+            label=f"chunk {number}/{len(parts)}",
+            **shared,
+        )  # fmt: skip
+        for number, part in enumerate(parts, start=1)
+    ]
+    if global_names:
+        chunks.append(
+            FitChunk(
+                ordered, needed[needed["model"].isin(global_names)], label="all series", **shared
+            )
+        )
+    return ForecastPlan(
+        chunks, ordered, champions, members, quantiles, horizon, season_length, context,
+        nonnegative,
+    )  # fmt: skip
+
+
+def merged_versions(parts: list[FitResult]) -> pd.DataFrame:
+    """One registry row per model: a local model fitted chunk by chunk is one version."""
+    rows = pd.DataFrame([row for part in parts for row in part.versions])
+    if rows.empty:
+        return rows
+    return (
+        rows.groupby("model", sort=False)
+        .agg(
+            version_id=("version_id", "first"),
+            run_id=("run_id", "first"),
+            params=("params", "first"),
+            data_start=("data_start", "min"),
+            data_end=("data_end", "max"),
+            series_count=("series_count", "sum"),
+            artifact_path=("artifact_path", "first"),
+            sha256=("sha256", "first"),
+            created_at=("created_at", "first"),
+        )
+        .reset_index()[list(rows.columns)]
     )
-    ensembles = combine(base, members, ["series_id", "ds"])
+
+
+def assemble_forecasts(
+    plan: ForecastPlan, parts: list[FitResult]
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """Rows for every series from its champion, with 80% and 95% intervals; the notes; the
+    registry rows of what was fitted. A series whose champion gave no complete finite
+    forecast falls back to seasonal naive."""
+    ordered, champions, horizon = plan.panel, plan.champions, plan.horizon
+    scale = insample_scale(ordered, plan.season_length)
+    notes = [note for part in parts for note in part.notes]
+    frames = [part.forecasts for part in parts if len(part.forecasts)]
+    base = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["series_id", "ds", "model", "yhat"])
+    )
+    ensembles = combine(base, plan.members, ["series_id", "ds"])
     candidates = pd.concat([base, *([ensembles] if len(ensembles) else [])], ignore_index=True)
     out = champions[["series_id", "model"]].merge(candidates, on=["series_id", "model"])
     complete = out.groupby("series_id")["ds"].transform("size") == horizon
@@ -148,15 +269,19 @@ def forecast_with_intervals(
             f"their champions gave no complete finite forecast ({counts})"
         )
         fallback = (
-            build_model("seasonal_naive", **context)
+            build_model("seasonal_naive", **plan.context)
             .fit(ordered[ordered["series_id"].isin(missing)])
             .predict(horizon)
         )
         out = pd.concat([out, fallback.assign(model="seasonal_naive")], ignore_index=True)
     out = out.sort_values(["series_id", "ds"], kind="stable")
     out["step"] = out.groupby("series_id").cumcount() + 1
-    out = add_intervals(out, quantiles, scale).rename(columns={"ds": "ts"})
-    return out[FORECAST_COLUMNS].reset_index(drop=True), notes
+    out = add_intervals(out, plan.quantiles, scale).rename(columns={"ds": "ts"})
+    rows = out[FORECAST_COLUMNS].reset_index(drop=True)
+    if plan.nonnegative:  # a declared non-negative target never gets a negative forecast
+        values = FORECAST_COLUMNS[4:]
+        rows[values] = rows[values].clip(lower=0.0)
+    return rows, notes, merged_versions(parts)
 
 
 def members_of(champions: pd.DataFrame) -> pd.DataFrame:
@@ -172,6 +297,44 @@ def members_of(champions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def plan_final_fits(
+    panel: pd.DataFrame,
+    champions: pd.DataFrame,
+    calibration: pd.DataFrame,
+    settings: Settings,
+    season_length: int,
+    freq: str,
+    run_id: str,
+    stored_versions: pd.DataFrame | None = None,
+    keep_artifacts: bool = True,
+) -> ForecastPlan:
+    """The final forecast of the champions (with their `members`), intervals from `calibration`.
+
+    In a retrain (`stored_versions` None) the fitted models are kept under
+    `artifacts_dir/<run_id>` and come back as registry rows; in the forecast flow the
+    latest retrain's `stored_versions` are reused. A backfill keeps nothing
+    (`keep_artifacts` False).
+    """
+    store = None
+    if stored_versions is None and keep_artifacts:
+        store = ArtifactStore(settings.artifacts_dir / run_id, run_id)
+    return final_fit_plan(
+        panel,
+        champions,
+        members_of(champions),
+        calibration,
+        horizon=settings.horizon,
+        season_length=season_length,
+        context=settings.model_context(season_length, freq),
+        chunk_size=settings.chunk_size,
+        workers=settings.workers,
+        store=store,
+        stored=None if stored_versions is None else StoredModels(stored_versions),
+        time_budget=settings.model_time_budget_seconds,
+        nonnegative=settings.nonnegative,
+    )
+
+
 def forecast_champions(
     panel: pd.DataFrame,
     champions: pd.DataFrame,
@@ -183,33 +346,13 @@ def forecast_champions(
     stored_versions: pd.DataFrame | None = None,
     keep_artifacts: bool = True,
 ) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
-    """Final forecasts of the champions (with their `members`), intervals from `calibration`.
-
-    In a retrain (`stored_versions` None) the fitted models are kept under
-    `artifacts_dir/<run_id>` and returned as registry rows; in the forecast flow the
-    latest retrain's `stored_versions` are reused and no new rows are returned. A
-    backfill keeps nothing (`keep_artifacts` False).
-    """
-    store = None
-    if stored_versions is None and keep_artifacts:
-        store = ArtifactStore(settings.artifacts_dir / run_id, run_id)
-    rows, notes = forecast_with_intervals(
-        panel,
-        champions,
-        members_of(champions),
-        calibration,
-        horizon=settings.horizon,
-        season_length=season_length,
-        context=settings.model_context(season_length, freq),
-        store=store,
-        stored=None if stored_versions is None else StoredModels(stored_versions),
-        time_budget=settings.model_time_budget_seconds,
-    )
-    if settings.nonnegative:  # a declared non-negative target never gets a negative forecast
-        values = FORECAST_COLUMNS[4:]
-        rows[values] = rows[values].clip(lower=0.0)
-    versions = pd.DataFrame(store.versions) if store is not None else pd.DataFrame()
-    return rows, notes, versions
+    """`plan_final_fits`, chunk after chunk in this process (the backfill's path): rows,
+    notes and registry rows (none when nothing was kept)."""
+    plan = plan_final_fits(
+        panel, champions, calibration, settings, season_length, freq, run_id, stored_versions,
+        keep_artifacts,
+    )  # fmt: skip
+    return assemble_forecasts(plan, [fit_chunk(chunk) for chunk in plan.chunks])
 
 
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
@@ -217,5 +360,7 @@ def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
     return error_quantiles(backtest_result.fold_forecasts)
 
 
-forecast = compute_task(forecast_champions, "forecast")
+planned_final_fits = compute_task(plan_final_fits, "plan-final-fits", stage="forecast")
+final_fit_on_chunk = chunk_task(fit_chunk, "final-fit-chunk")
+assembled_forecasts = compute_task(assemble_forecasts, "assemble-forecasts", stage="forecast")
 calibrate = compute_task(calibrate_intervals, "calibrate-intervals")

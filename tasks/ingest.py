@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     column,
     delete,
+    func,
     or_,
     select,
     table,
@@ -37,6 +38,32 @@ from tidecast.progress import report
 from tidecast.settings import Settings
 
 REQUIRED_COLUMNS = ("series_id", "ts", "value")
+# Rows fetched per round trip. On PostgreSQL the query runs behind a server-side cursor,
+# so the driver never holds more than this many rows as Python objects; each batch
+# becomes compact columns before the next is fetched.
+STREAM_ROWS = 100_000
+
+
+def _column_batch(rows: list, columns: list[str]) -> pd.DataFrame:
+    """One fetched batch as a frame; equal series ids share one string object.
+
+    The driver makes a new string per row; 100,000 series of 120 rows would otherwise
+    hold 12 million copies of their ids.
+    """
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if "series_id" in frame:
+        codes, names = pd.factorize(frame["series_id"], use_na_sentinel=False)
+        frame["series_id"] = names.to_numpy(dtype=object)[codes]
+    return frame
+
+
+def fetch_in_batches(result, batch_rows: int = STREAM_ROWS) -> pd.DataFrame:
+    """Every row of an executed (streaming) result, built up batch by batch."""
+    columns = [str(column).lower() for column in result.keys()]
+    batches = [_column_batch(rows, columns) for rows in result.partitions(batch_rows)]
+    if not batches:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(batches, ignore_index=True, copy=False)
 
 
 def source_statement(
@@ -118,17 +145,25 @@ def write_read_windows(
 
 
 def window_start(settings: Settings, periods: int | None) -> datetime | None:
-    """`periods` grid steps before the newest data a completed run has read, or None
-    (read everything) when `periods` is None or no run has recorded a watermark yet."""
+    """`periods` grid steps before the newest data: the newest a completed run has read
+    (its watermark), or, before any run has, the newest timestamp in the source. None
+    (read everything) when `periods` is None or the frequency is not known yet."""
     if periods is None:
         return None
     found = read_frame(settings.database_url, load_query("last_watermark"))
     if found.empty:
-        return None
-    freq = settings.freq or json_value(found["parameters"].iloc[0]).get("freq")
-    if not freq:
-        return None
-    watermark = pd.Timestamp(found["data_watermark"].iloc[0])
+        freq = settings.freq
+        source = source_subquery(settings)
+        newest = read_frame(settings.database_url, select(func.max(source.c.ts).label("ts")))
+        newest_ts = newest["ts"].iloc[0] if len(newest) else None
+        if not freq or newest_ts is None or pd.isna(newest_ts):
+            return None
+        watermark = pd.Timestamp(newest_ts)
+    else:
+        freq = settings.freq or json_value(found["parameters"].iloc[0]).get("freq")
+        if not freq:
+            return None
+        watermark = pd.Timestamp(found["data_watermark"].iloc[0])
     start = make_grid(freq).shifted(watermark, -periods).to_pydatetime()
     report("ingest", f"reading from {start:%Y-%m-%d %H:%M} ({periods} periods before {watermark})")
     return start
@@ -148,8 +183,8 @@ def read_observations(
         engine.dispose()
         raise describe_db_error(settings.database_url, exc) from None
     try:
-        result = conn.execute(statement)
-        raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
+        raw = fetch_in_batches(streaming.execute(statement))
     except DBAPIError as exc:
         if exc.connection_invalidated:  # the server went away mid-query: worth a retry
             raise describe_db_error(settings.database_url, exc) from None
@@ -158,7 +193,6 @@ def read_observations(
     finally:
         conn.close()
         engine.dispose()
-    raw.columns = [str(column).lower() for column in raw.columns]
     missing = [column for column in REQUIRED_COLUMNS if column not in raw.columns]
     if missing:
         raise TidecastError(

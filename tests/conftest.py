@@ -28,6 +28,11 @@ for _key, _value in _PREFECT_TEST_ENV.items():
     else:
         os.environ[_key] = _value
 
+# Chunk tasks on the flow's own thread: a process pool per flow run would add seconds of
+# worker start-up to every flow test. tests/flows/test_runners.py runs the process pool
+# and the Dask cluster.
+os.environ["TIDECAST_WORKERS"] = "1"
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402

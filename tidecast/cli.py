@@ -37,6 +37,8 @@ def _quiet_prefect_console(verbose: bool) -> None:
     """
     if verbose:
         return
+    # The chunk tasks' worker processes configure their own logging from the environment.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from prefect.logging.configuration import setup_logging
     from prefect.logging.handlers import PrefectConsoleHandler
 
@@ -47,15 +49,6 @@ def _quiet_prefect_console(verbose: bool) -> None:
             if isinstance(handler, PrefectConsoleHandler):
                 # A filter, not a level: Prefect re-applies handler levels when a run starts.
                 handler.addFilter(lambda record: record.levelno >= logging.CRITICAL)
-
-
-def _show_progress() -> None:
-    logger = logging.getLogger("tidecast")
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +63,23 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
     parser.add_argument("--models", help="comma-separated model names (default: the default zoo)")
     _source_option(parser)
+    _runner_options(parser)
+
+
+def _runner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runner",
+        choices=["local", "dask"],
+        help="where chunk tasks run: local processes (default) or a Dask cluster",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="chunk tasks at once (default: all cores; env TIDECAST_WORKERS)"
+    )
+    parser.add_argument(
+        "--dask-address",
+        help="scheduler of an existing Dask cluster, tcp://host:port (implies --runner dask)",
+    )
+    parser.add_argument("--chunk-size", type=int, help="most series per chunk task (default 1000)")
 
 
 def _source_option(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(refresh)
     refresh.add_argument("--horizon", type=int, help="steps (default: the last retrain's)")
     _source_option(refresh)
+    _runner_options(refresh)
     demo = commands.add_parser(
         "demo", help="load the M3 monthly series into the database and run retrain with h=18"
     )
@@ -157,6 +168,10 @@ def _settings(args: argparse.Namespace, **fixed: object):
             "folds",
             "models",
             "source_table",
+            "runner",
+            "workers",
+            "dask_address",
+            "chunk_size",
             "retrain_cron",
             "forecast_cron",
             "schedule_timezone",
@@ -181,14 +196,23 @@ def cmd_init_db(args: argparse.Namespace) -> str:
     return f"tables and views are ready in {safe_url(settings.database_url)}"
 
 
+# Settings a flow reads at its entry (and its task runner at the first chunk) that a
+# flag may have given; the run's knobs travel as flow parameters instead.
+_HANDED_TO_FLOW = ("runner", "workers", "dask_address", "chunk_size")
+
+
 def _hand_url_to_flow(settings) -> None:
-    """The flow reads its settings from the environment: give it the URL the CLI resolved.
+    """The flow reads its settings from the environment: give it what the CLI resolved.
 
     From a Prefect Secret block, the flow loads the block itself; the URL stays out of the
     environment.
     """
     if not settings.database_url_secret:
         os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    for name in _HANDED_TO_FLOW:
+        value = getattr(settings, name)
+        if value is not None:
+            os.environ[f"TIDECAST_{name.upper()}"] = str(value)
 
 
 def _run_retrain(settings) -> str:
@@ -392,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    _show_progress()
+    from tidecast.progress import show_in_terminal
+
+    show_in_terminal()
     _quiet_prefect_console(args.verbose)
     started = time.perf_counter()
     try:

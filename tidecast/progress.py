@@ -7,6 +7,7 @@ Prefect forwards it to the run's logs when `tidecast` is among its extra loggers
 from __future__ import annotations
 
 import logging
+import sys
 
 logger = logging.getLogger("tidecast")
 
@@ -14,3 +15,15 @@ logger = logging.getLogger("tidecast")
 def report(stage: str, message: str) -> None:
     """One progress line, e.g. `[backtest] chunk 2/5: 1000 series`."""
     logger.info("[%s] %s", stage, message)
+
+
+def show_in_terminal() -> None:
+    """Print progress lines on stdout, time-stamped (the CLI, and its chunk-task workers)."""
+    if any(getattr(handler, "tidecast_terminal", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler.tidecast_terminal = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -20,6 +20,8 @@ from tidecast.errors import TidecastError
 # A table or schema name tidecast will put into SQL: plain identifiers only (PostgreSQL's
 # 63-byte limit), so nothing from settings can smuggle SQL in; quoting is SQLAlchemy's.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# A Dask scheduler: protocol, host, port.
+DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}")
 # Prefect block names are slugs.
 BLOCK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
@@ -104,7 +106,26 @@ class Settings(BaseSettings):
         "forecasts and interval bounds are clipped at 0.",
     )
     chunk_size: int = Field(
-        1000, ge=1, description="Series per chunk in the backtest and forecast."
+        1000,
+        ge=1,
+        description="Most series per chunk of the backtest and the final fits; each chunk "
+        "is one Prefect task.",
+    )
+    runner: Literal["local", "dask"] = Field(
+        "local",
+        description="Where chunk tasks run: local (a process per worker on this machine) "
+        "or dask (a Dask cluster, local or at dask_address).",
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Chunk tasks run at once: processes of the local runner, workers of a "
+        "local Dask cluster; the backtest makes at least this many chunks (default: all cores).",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler of an existing Dask cluster, tcp://host:port (with runner "
+        "dask); unset starts a local cluster.",
     )
     ensemble_top_k: int = Field(
         3, ge=0, description="Members of the top-k ensembles per series; 0 turns ensembles off."
@@ -120,9 +141,10 @@ class Settings(BaseSettings):
     )
     seed: int = Field(0, description="Seed for every model that draws random numbers.")
     n_jobs: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        1,
         ge=1,
-        description="Processes for the local statistical models (default: all cores).",
+        description="Processes within one statistical model fit; the runner already spreads "
+        "chunks over the cores, so more only pays when there are fewer chunks than cores.",
     )
     train_max_steps: int = Field(1000, ge=1, description="Training steps per torch model fit.")
     train_max_seconds: float = Field(
@@ -237,6 +259,13 @@ class Settings(BaseSettings):
                 "must be a table name or schema.table, each part letters, digits and _ "
                 "(not starting with a digit, at most 63 characters)"
             )
+        return value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is not None and not DASK_ADDRESS.fullmatch(value):
+            raise ValueError("must be a Dask scheduler address such as tcp://10.0.0.5:8786")
         return value
 
     @field_validator("database_url_secret")

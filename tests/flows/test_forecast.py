@@ -162,10 +162,14 @@ def test_forecast_reads_each_series_lookback_window_and_retrain_reads_everything
 
 def test_retrain_can_cap_the_history_it_reads(loaded_db, run_env, observations):
     run_env(loaded_db, retrain_max_history="36")
-    first = retrain(horizon=H, freq="MS")  # no watermark yet: reads everything
-    second = retrain(horizon=H, freq="MS")
+    first = retrain(horizon=H, freq="MS")  # no watermark yet: back from the source's newest
+    second = retrain(horizon=H, freq="MS")  # back from the first run's watermark
     history = runs(loaded_db).set_index("run_id")
-    assert history.loc[first, "rows_read"] == len(observations)
+    start = observations.ts.max() - pd.DateOffset(months=36)
+    assert 0 < history.loc[first, "rows_read"] == (observations.ts >= start).sum()
+    assert history.loc[first, "rows_read"] < len(observations)
     watermark = pd.Timestamp(history.loc[first, "data_watermark"])
-    start = watermark - pd.DateOffset(months=36)
-    assert history.loc[second, "rows_read"] == (observations.ts >= start).sum()
+    assert (
+        history.loc[second, "rows_read"]
+        == (observations.ts >= watermark - pd.DateOffset(months=36)).sum()
+    )

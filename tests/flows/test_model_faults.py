@@ -135,7 +135,7 @@ def champions(url: str) -> pd.Series:
 
 def test_a_model_that_raises_is_never_champion(loaded_db, run_env, faulty, observations):
     run, latest = retrain_with(loaded_db, run_env, "raises,naive,seasonal_naive")
-    assert "raises failed on chunk 1 fold 0" in run["message"]
+    assert "raises failed on chunk 1/1 fold 0" in run["message"]
     assert "model crashed in fit" in run["message"]
     assert "raises" not in set(champions(loaded_db))
     assert "raises" not in set(latest["model"])
@@ -149,9 +149,9 @@ def test_a_model_past_its_time_budget_is_abandoned(loaded_db, run_env, faulty, o
     )
     # one fold abandoned after 1 s, the chunk's other folds skipped: not 3 x 600 s
     assert time.perf_counter() - started < 60
-    assert "hangs failed on chunk 1 fold 0" in run["message"]
+    assert "hangs failed on chunk 1/1 fold 0" in run["message"]
     assert "exceeded its time budget of 1s" in run["message"]
-    assert "hangs failed on chunk 1 fold 1" not in run["message"]
+    assert "hangs failed on chunk 1/1 fold 1" not in run["message"]
     assert "hangs" not in set(champions(loaded_db))
     assert_every_series_forecast(latest, observations)
 

@@ -1,5 +1,7 @@
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from models.registry import build_model
 from tests.conftest import as_panel, synthetic_panel
@@ -27,3 +29,20 @@ def test_too_few_windows_to_hold_out_trains_about_a_hundred_passes_not_the_whole
     panel = as_panel(synthetic_panel(n_series=3))
     model = build_model("nbeats", **{**context, "max_steps": 1000}).fit(panel)
     assert 50 <= model.steps_ <= 100
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "transformer", "nbeats"])
+def test_mixed_precision_trains_and_forecasts_close_to_full_precision(name, context):
+    # The CUDA path's bfloat16 autocast, run here on CPU (the default there is off).
+    panel = as_panel(synthetic_panel(n_series=5, seed=2))
+    model = build_model(name, **context)
+    assert model.mixed_precision is None
+    assert not model._autocast(torch.device("cpu"))._enabled  # off on CPU unless asked
+    full = build_model(name, **context).fit(panel).predict(12)
+    mixed = build_model(name, **context)
+    mixed.mixed_precision = True
+    half = mixed.fit(panel).predict(12)
+    assert np.isfinite(half["yhat"]).all()
+    # bfloat16 keeps ~3 significant digits; 40 steps of training drift a little further
+    scale = panel.groupby("series_id")["y"].mean().mean()
+    assert np.abs(half["yhat"] - full["yhat"]).mean() < 0.2 * scale

@@ -1,7 +1,7 @@
 import numpy as np
 from statsforecast import models as sf
 
-from models.statistical import StatsForecastModel, _Guarded
+from models.statistical import Guarded, StatsForecastModel
 from tests.conftest import as_panel, synthetic_panel
 
 
@@ -17,7 +17,7 @@ class _ExplodesOnMarkedSeries(sf.Naive):
         return super().forecast(y, h, *args, **kwargs)
 
 
-class _Guarded_Exploding(_Guarded, _ExplodesOnMarkedSeries):
+class _Guarded_Exploding(Guarded, _ExplodesOnMarkedSeries):
     pass
 
 

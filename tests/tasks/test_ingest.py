@@ -1,6 +1,10 @@
+import pandas as pd
 import pytest
+from sqlalchemy import select
 
-from tasks.ingest import read_observations
+from sql.tables import observations as observations_table
+from tasks.ingest import fetch_in_batches, read_observations
+from tidecast.db import make_engine
 from tidecast.errors import DatabaseUnavailableError, TidecastError
 
 
@@ -90,3 +94,25 @@ def test_an_incremental_read_starts_each_series_at_its_window(
     assert (raw.series_id != "S00").sum() == len(others)  # no window: read whole
     since = read_observations(settings_for(loaded_db, **options), since=read_from)
     assert len(since) == (observations.ts >= read_from).sum()
+
+
+def test_the_source_streams_in_batches_and_loses_no_row(loaded_db, observations):
+    engine = make_engine(loaded_db)
+    statement = select(observations_table).order_by(
+        observations_table.c.series_id, observations_table.c.ts
+    )
+    with engine.connect() as conn:
+        streaming = conn.execution_options(stream_results=True, yield_per=7)
+        result = streaming.execute(statement)
+        if loaded_db.startswith("postgresql"):  # a server-side (named) cursor, not fetchall
+            assert type(result.cursor).__name__ == "ServerCursor"
+        raw = fetch_in_batches(result, batch_rows=7)
+    engine.dispose()
+    expected = observations.sort_values(["series_id", "ts"], ignore_index=True)
+    assert len(raw) == len(expected) and len(raw) % 7 != 0  # a short last batch too
+    assert raw["series_id"].tolist() == expected["series_id"].tolist()
+    assert raw["value"].to_numpy() == pytest.approx(expected["value"].to_numpy())
+    assert (pd.to_datetime(raw["ts"]) == expected["ts"]).all()
+    # one string object per series id within a batch, not one per row
+    first = raw[raw["series_id"] == raw["series_id"].iloc[0]]["series_id"].head(7)
+    assert len({id(value) for value in first}) == 1

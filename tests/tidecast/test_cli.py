@@ -281,3 +281,23 @@ def test_forecast_on_a_database_tidecast_never_ran_on_says_what_to_do(tmp_path):
     done = tidecast("forecast", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "error: no completed retrain run yet" in done.stderr
+
+
+def test_worker_processes_report_to_the_runs_own_prefect_server(tmp_path, observations):
+    # Without PREFECT_API_URL the run's temporary server is known only to the CLI's
+    # process; each chunk worker starting a temporary server of its own was a bug.
+    url = f"sqlite:///{tmp_path / 'tidecast.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    replace_observations(engine, observations)
+    engine.dispose()
+    done = tidecast(
+        "retrain", "--database-url", url, "--horizon", "6", "--models", "naive,seasonal_naive",
+        "--workers", "2", "--chunk-size", "3", "--verbose", cwd=tmp_path,
+        env_extra={"PREFECT_LOGGING_LEVEL": "INFO"},  # the tests' WARNING hides the server's line
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "chunk tasks run on 2 local processes" in output
+    assert output.count("Starting temporary server") == 1, output[-3000:]
+    assert "backtest] naive, seasonal_naive: chunk 2/2" in output  # the workers' progress

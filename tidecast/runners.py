@@ -1,0 +1,126 @@
+"""The task runner the flows' chunk tasks go through, chosen by the settings.
+
+- `local` (default): one process per worker on this machine (`ProcessPoolTaskRunner`),
+  since the models hold the GIL and threads would share one core; one worker runs the
+  chunks one after another on a thread instead, with no process to start.
+- `dask`: prefect-dask's `DaskTaskRunner` on an existing cluster (`dask_address`) or a
+  `LocalCluster` of `workers` single-threaded worker processes on 127.0.0.1.
+
+Only the chunk tasks are submitted; the database tasks run in the flow's own process.
+The flows carry a `ConfiguredTaskRunner`, so a manual run, `tidecast serve` and a
+deployment's worker all get the runner their settings name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from tidecast.progress import report, show_in_terminal
+from tidecast.settings import Settings, load_settings
+
+
+def uses_dask(settings: Settings) -> bool:
+    """Whether chunks go to Dask: asked for, or implied by a scheduler address."""
+    return settings.runner == "dask" or settings.dask_address is not None
+
+
+def task_runner(settings: Settings) -> TaskRunner:
+    """A fresh task runner for one flow run, as the settings ask."""
+    if uses_dask(settings):
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": settings.workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "host": "127.0.0.1",
+                "dashboard_address": None,
+                # Dask's spill and lock files; it otherwise writes /tmp/dask-scratch-space.
+                "local_directory": tempfile.mkdtemp(prefix="tidecast-dask-"),
+            },
+        )
+    if settings.workers > 1:
+        # progress lines of the chunks, as the parent prints its own
+        return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=show_in_terminal)
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def share_prefect_api() -> str | None:
+    """Give worker processes the address of this process's Prefect API; returns the
+    variable's old value to restore, or None when nothing was changed.
+
+    Workers report their task runs to the flow's Prefect API. Without `PREFECT_API_URL`
+    the flow talks to a temporary local server known only to this process, and each
+    worker would start a temporary server of its own (seconds each, and its task runs
+    recorded where nobody looks). Workers inherit this process's environment.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
+        return None
+    with get_client(sync_client=True) as client:
+        address = str(client.api_url)
+    previous = os.environ.get("PREFECT_API_URL", "")
+    os.environ["PREFECT_API_URL"] = address
+    return previous
+
+
+def describe(settings: Settings) -> str:
+    """The runner in a few words, for the run's first log line."""
+    if settings.dask_address:
+        return f"Dask cluster at {settings.dask_address}"
+    if uses_dask(settings):
+        return f"local Dask cluster of {settings.workers} workers on 127.0.0.1"
+    if settings.workers > 1:
+        return f"{settings.workers} local processes"
+    return "this process"
+
+
+class ConfiguredTaskRunner(TaskRunner):
+    """The flows' task runner: the runner the settings name, made at the first submit.
+
+    A flow's runner is fixed where the flow is defined, before any settings are read;
+    this one defers the choice to the run (`TIDECAST_RUNNER`, `TIDECAST_WORKERS`,
+    `TIDECAST_DASK_ADDRESS`), and starts nothing (no processes, no cluster) for a run
+    that submits nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inner: TaskRunner | None = None
+        self._previous_api_url: str | None = None
+
+    def duplicate(self) -> ConfiguredTaskRunner:
+        return type(self)()
+
+    def submit(self, task, parameters, wait_for=None, dependencies=None) -> Any:
+        if self._inner is None:
+            settings = load_settings()
+            report("runner", f"chunk tasks run on {describe(settings)}")
+            inner = task_runner(settings)
+            if not isinstance(inner, ThreadPoolTaskRunner):
+                self._previous_api_url = share_prefect_api()
+            self._inner = inner.__enter__()
+        return self._inner.submit(task, parameters, wait_for, dependencies)
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        inner, self._inner = self._inner, None
+        try:
+            if inner is not None:
+                inner.__exit__(exc_type, exc_value, traceback)
+        finally:
+            if self._previous_api_url is not None:  # the temporary server ends with the run
+                os.environ.pop("PREFECT_API_URL", None)
+                if self._previous_api_url:
+                    os.environ["PREFECT_API_URL"] = self._previous_api_url
+                self._previous_api_url = None
+            super().__exit__(exc_type, exc_value, traceback)
