@@ -53,6 +53,7 @@ WRITTEN_TABLES = (
     "champions",
     "interval_calibration",
     "model_versions",
+    "champion_backtest_forecasts",
 )
 SHORT_RUN_S = 120
 FAMILIES = {  # module of the model class -> family

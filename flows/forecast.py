@@ -42,8 +42,7 @@ def forecast_flow(horizon: int | None = None) -> str:
     validated = None
     try:
         # per series: its lookback window before the newest data already read, and all newer
-        raw = ingest.with_options(**io)(settings, incremental=True)
-        validated = validate(raw, settings)
+        validated = validate(ingest.with_options(**io)(settings, incremental=True), settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
         panel, season, freq = validated.panel, validated.season_length, validated.grid.freq

@@ -44,14 +44,14 @@ def retrain(
     validated = None
     try:
         since = read_window_start.with_options(**io)(settings, settings.retrain_max_history)
-        raw = ingest.with_options(**io)(settings, since)
-        validated = validate(raw, settings)
+        validated = validate(ingest.with_options(**io)(settings, since), settings)
         record_quarantine.with_options(**io)(settings, run_id, validated.rejected)
         enforce_rejection_threshold(validated, settings)
         panel, season, freq = validated.panel, validated.season_length, validated.grid.freq
         # chunks of series as parallel tasks through the task runner (tidecast/runners.py)
         plan = planned_backtest(panel, settings, season, freq)
         scored = combined_backtest(run_chunks(backtest_on_chunk, plan.chunks, "backtest"), plan)
+        del plan  # its chunks hold a copy of the panel: memory, at 100,000 series
         previous = current_champions.with_options(**io)(settings)
         chosen = promote(scored, validated.series_ids, settings, previous)
         calibration = calibrate(scored)
@@ -59,6 +59,7 @@ def retrain(
         rows, notes, versions = assembled_forecasts(
             fits, run_chunks(final_fit_on_chunk, fits.chunks, "forecast")
         )
+        del fits
         write_forecasts.with_options(**io)(
             settings, run_id, rows, scored.scores, chosen, calibration, versions,
             scored.fold_forecasts,
