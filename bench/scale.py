@@ -3,7 +3,8 @@ statsforecast's own `cross_validation` on the same panel.
 
     .venv/bin/python bench/scale.py --series 1000,10000 [--backends sqlite,postgresql]
         [--postgres-url postgresql://user@host:port/db] [--models seasonal_naive,auto_theta]
-        [--runners local,dask] [--workers N] [--length 120] [--repeats N] [--json out.json]
+        [--runners local,dask] [--workers N] [--length 120] [--max-history N]
+        [--repeats N] [--json out.json]
 
 For each size a seeded synthetic panel (bench/synthetic.py: 120 monthly points at most,
 trend, season, noise, one series in ten intermittent, lengths 72-120) is loaded into a
@@ -136,7 +137,9 @@ def load(url: str, panel: pd.DataFrame) -> float:
     return seconds
 
 
-def run_retrain(url: str, workdir: Path, models: str, runner: str, workers: int) -> dict:
+def run_retrain(
+    url: str, workdir: Path, models: str, runner: str, workers: int, max_history: int | None
+) -> dict:
     """`tidecast retrain` in a subprocess; its wall time, peak RSS and its run row."""
     args = [
         "retrain",
@@ -158,6 +161,8 @@ def run_retrain(url: str, workdir: Path, models: str, runner: str, workers: int)
         str(workers),
     ]
     env = {**os.environ, "TIDECAST_ARTIFACTS_DIR": str(workdir / "artifacts")}
+    if max_history:
+        env["TIDECAST_RETRAIN_MAX_HISTORY"] = str(max_history)
     measured = run_tidecast(args, workdir, env)
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -229,7 +234,9 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
         workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-scale-{backend}-{n_series}-"))
         url = fresh_database(backend, n_series, workdir, args.postgres_url)
         load_s = load(url, panel)
-        retrain = partial(run_retrain, url, workdir, args.models, runner, args.workers)
+        retrain = partial(
+            run_retrain, url, workdir, args.models, runner, args.workers, args.max_history
+        )
         runs = [retrain()]
         # medians of several runs where a run is short; one run where it is long
         repeats = repeats or (3 if runs[0]["wall_s"] < SHORT_RUN_S else 1)
@@ -248,6 +255,8 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
                 "backend": backend,
                 "runner": runner,
                 "workers": args.workers,
+                "length": args.length,
+                "max_history": args.max_history,
                 "load_s": load_s,
                 **run,
                 "families": families,
@@ -363,6 +372,9 @@ def main() -> None:
     parser.add_argument("--runners", default="local", help="local, dask or both, comma separated")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--length", type=int, default=120, help="points of the longest series")
+    parser.add_argument(
+        "--max-history", type=int, help="TIDECAST_RETRAIN_MAX_HISTORY for the runs (periods)"
+    )
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-peer", action="store_true")
@@ -376,7 +388,8 @@ def main() -> None:
     ]
     print(
         f"\ncores {os.cpu_count()}, workers {args.workers}, models {args.models}, "
-        f"h={HORIZON}, {FOLDS} folds, series of at most {args.length} points\n"
+        f"h={HORIZON}, {FOLDS} folds, series of at most {args.length} points, "
+        f"retrain max history {args.max_history or 'all'}\n"
     )
     print("Stage wall seconds (median run; * windows timed apart, in the benchmark process):")
     print(stage_table(results).to_markdown(index=False, floatfmt=".1f"))
