@@ -15,8 +15,8 @@ import pandas as pd
 from sqlalchemy import delete
 
 from sql.tables import backfill_forecasts
-from tasks.backtest import backtest_models
-from tasks.forecast import calibrate_intervals, forecast_champions
+from tasks.backtest import backtest_chunk, combine_backtests, plan_backtest
+from tasks.forecast import assemble_forecasts, calibrate_intervals, fit_chunk, plan_final_fits
 from tasks.options import compute_task, io_task
 from tasks.promote import promote_champions
 from tidecast.db import connected, insert_frame, utcnow
@@ -64,12 +64,16 @@ def forecast_as_of(
     """What a retrain run at `cutoff` would have forecast, scored against today's actuals."""
     seen = panel[panel["ds"] <= cutoff]
     series_ids = pd.Index(seen["series_id"].unique())
-    scored = backtest_models(seen, settings, season_length, freq)
+    # The same chunks as a retrain's, one after another in this task: the cutoffs are
+    # the unit of work here.
+    plan = plan_backtest(seen, settings, season_length, freq)
+    scored = combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
     chosen = promote_champions(scored, series_ids, settings, NO_PREVIOUS)
     calibration = calibrate_intervals(scored)
-    rows, _, _ = forecast_champions(
+    fits = plan_final_fits(
         seen, chosen, calibration, settings, season_length, freq, run_id, keep_artifacts=False
     )
+    rows, _, _ = assemble_forecasts(fits, [fit_chunk(chunk) for chunk in fits.chunks])
     actuals = panel.rename(columns={"ds": "ts"})[["series_id", "ts", "y"]]
     rows = rows.merge(actuals, on=["series_id", "ts"], how="left")
     scale = rows["series_id"].map(insample_scale(seen, season_length))

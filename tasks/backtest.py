@@ -344,14 +344,6 @@ def plan_backtest(
     return backtest_plan(panel, spec, settings.chunk_size, settings.workers)
 
 
-def backtest_models(
-    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
-) -> BacktestResult:
-    """The run's backtest, chunk after chunk in this process (the backfill's path)."""
-    plan = plan_backtest(panel, settings, season_length, freq)
-    return combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
-
-
 planned_backtest = compute_task(plan_backtest, "plan-backtest", stage="backtest")
 backtest_on_chunk = chunk_task(backtest_chunk, "backtest-chunk")
 combined_backtest = compute_task(combine_backtests, "combine-backtest", stage="backtest")

@@ -335,26 +335,6 @@ def plan_final_fits(
     )
 
 
-def forecast_champions(
-    panel: pd.DataFrame,
-    champions: pd.DataFrame,
-    calibration: pd.DataFrame,
-    settings: Settings,
-    season_length: int,
-    freq: str,
-    run_id: str,
-    stored_versions: pd.DataFrame | None = None,
-    keep_artifacts: bool = True,
-) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
-    """`plan_final_fits`, chunk after chunk in this process (the backfill's path): rows,
-    notes and registry rows (none when nothing was kept)."""
-    plan = plan_final_fits(
-        panel, champions, calibration, settings, season_length, freq, run_id, stored_versions,
-        keep_artifacts,
-    )  # fmt: skip
-    return assemble_forecasts(plan, [fit_chunk(chunk) for chunk in plan.chunks])
-
-
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
     """The interval calibration of this run's backtest (stored with the run)."""
     return error_quantiles(backtest_result.fold_forecasts)
