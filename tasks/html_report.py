@@ -175,10 +175,17 @@ def _table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     )
 
 
-def _figure(fig: go.Figure, div_id: str) -> str:
+def _figure(fig: go.Figure, div_id: str, **margin: int) -> str:
+    # Fixed margins, no automargin: plotly.js otherwise grows margins for long tick labels
+    # and may rotate them back and forth ("Too many auto-margin redraws" in the console,
+    # depending on label widths).
     fig.update_layout(
-        template="plotly_white", margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 40, "b": 40, **margin},
+        height=360,
     )
+    fig.update_xaxes(automargin=False)
+    fig.update_yaxes(automargin=False)
     # no plotly logo: it links out of an offline page
     return fig.to_html(
         full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False}
@@ -223,7 +230,7 @@ def summary_section(data: ReportData) -> str:
     return (
         '<section id="summary"><h2>Run summary</h2>'
         f"<div class=cols><div>{_table(facts)}</div>"
-        f"<div>{_figure(stage_fig, 'stage-seconds')}</div></div>"
+        f"<div>{_figure(stage_fig, 'stage-seconds', l=170)}</div></div>"
         f"<p class=note>{html.escape(str(run['message'] or ''))}</p></section>"
     )
 
@@ -242,11 +249,13 @@ def leaderboard_section(data: ReportData) -> str:
     box = go.Figure(
         [go.Box(y=per_series.loc[per_series["model"] == name, "mase"], name=name) for name in order]
     )
-    box.update_layout(title="Per-series backtest MASE", showlegend=False, yaxis_type="log")
+    box.update_layout(
+        title="Per-series backtest MASE", showlegend=False, yaxis_type="log", xaxis_tickangle=-30
+    )
     return (
         '<section id="leaderboard"><h2>Leaderboard</h2>'
         f"<div class=cols><div>{_table(board)}</div>"
-        f"<div>{_figure(box, 'mase-distribution')}</div></div></section>"
+        f"<div>{_figure(box, 'mase-distribution', b=130)}</div></div></section>"
     )
 
 

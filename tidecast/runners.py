@@ -14,7 +14,6 @@ deployment's worker all get the runner their settings name.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
@@ -43,8 +42,9 @@ def task_runner(settings: Settings) -> TaskRunner:
                 "processes": True,
                 "host": "127.0.0.1",
                 "dashboard_address": None,
-                # Dask's spill and lock files; it otherwise writes /tmp/dask-scratch-space.
-                "local_directory": tempfile.mkdtemp(prefix="tidecast-dask-"),
+                # Dask's spill and lock files (removed by Dask as its workers close); it
+                # otherwise writes /tmp/dask-scratch-space.
+                "local_directory": str((settings.artifacts_dir / "dask-scratch").resolve()),
             },
         )
     if settings.workers > 1:
