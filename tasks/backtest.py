@@ -125,9 +125,9 @@ def series_chunks(
     most `chunk_size` series, and at least `workers` slices while there are series to share.
     """
     codes, _ = pd.factorize(sorted_panel["series_id"], sort=False)
-    n_series = int(codes.max()) + 1 if len(codes) else 0
-    if n_series == 0:
+    if not len(codes):
         return []
+    n_series = int(codes.max()) + 1
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
     count = max(-(-n_series // chunk_size), min(workers, n_series))
     edges = bounds[np.linspace(0, n_series, count + 1).round().astype(int)]

@@ -223,21 +223,10 @@ def merged_versions(parts: list[FitResult]) -> pd.DataFrame:
     rows = pd.DataFrame([row for part in parts for row in part.versions])
     if rows.empty:
         return rows
-    return (
-        rows.groupby("model", sort=False)
-        .agg(
-            version_id=("version_id", "first"),
-            run_id=("run_id", "first"),
-            params=("params", "first"),
-            data_start=("data_start", "min"),
-            data_end=("data_end", "max"),
-            series_count=("series_count", "sum"),
-            artifact_path=("artifact_path", "first"),
-            sha256=("sha256", "first"),
-            created_at=("created_at", "first"),
-        )
-        .reset_index()[list(rows.columns)]
-    )
+    # every field as the first chunk recorded it, but the data span and the series count
+    how = {name: "first" for name in rows.columns if name != "model"}
+    how.update(data_start="min", data_end="max", series_count="sum")
+    return rows.groupby("model", sort=False).agg(how).reset_index()[list(rows.columns)]
 
 
 def assemble_forecasts(

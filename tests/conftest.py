@@ -139,11 +139,16 @@ def settings_for():
 @pytest.fixture
 def loaded_db(db_url, observations):
     """A database with the tables created and the synthetic observations loaded."""
-    engine = make_engine(db_url)
+    return load_observations(db_url, observations)
+
+
+def load_observations(url: str, observations: pd.DataFrame) -> str:
+    """Create tidecast's tables in `url` and put `observations` in; returns `url`."""
+    engine = make_engine(url)
     init_db(engine)
     replace_observations(engine, observations)
     engine.dispose()
-    return db_url
+    return url
 
 
 @pytest.fixture(scope="session")

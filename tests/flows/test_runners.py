@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from sqlalchemy import text
 
 from flows.forecast import forecast_flow
 from flows.retrain import retrain
-from tidecast.db import init_db, make_engine, replace_observations
+from tests.conftest import load_observations
+from tests.flows.test_retrain import query
 from tidecast.settings import load_settings
 
 H = 6
@@ -27,25 +27,11 @@ H = 6
 MODELS = "naive,seasonal_naive,auto_theta,ridge"
 
 
-def fresh_database(path, observations) -> str:
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    replace_observations(engine, observations)
-    engine.dispose()
-    return url
-
-
 def forecasts(url: str, run_id: str) -> pd.DataFrame:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT * FROM forecasts WHERE run_id = :run ORDER BY series_id, ts"),
-            {"run": run_id},
-        )
-        frame = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
-    engine.dispose()
-    return frame.drop(columns=["run_id"]).reset_index(drop=True)
+    rows = query(
+        url, "SELECT * FROM forecasts WHERE run_id = :run ORDER BY series_id, ts", run=run_id
+    )
+    return rows.drop(columns=["run_id"]).reset_index(drop=True)
 
 
 async def task_run_names(flow_run_id: str) -> list[str]:
@@ -55,14 +41,10 @@ async def task_run_names(flow_run_id: str) -> list[str]:
 
 
 def flow_run_of(url: str, run_id: str) -> str:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT prefect_flow_run_id FROM forecast_runs WHERE run_id = :run"),
-            {"run": run_id},
-        ).scalar_one()
-    engine.dispose()
-    return found
+    found = query(
+        url, "SELECT prefect_flow_run_id FROM forecast_runs WHERE run_id = :run", run=run_id
+    )
+    return found["prefect_flow_run_id"].iloc[0]
 
 
 def test_a_local_dask_cluster_gives_the_forecasts_of_the_process_pool(
@@ -71,7 +53,7 @@ def test_a_local_dask_cluster_gives_the_forecasts_of_the_process_pool(
     caplog.set_level(logging.INFO, logger="tidecast")
     runs = {}
     for runner in ("local", "dask"):
-        url = fresh_database(tmp_path / f"{runner}.db", observations)
+        url = load_observations(f"sqlite:///{tmp_path / f'{runner}.db'}", observations)
         # 6 series in chunks of at most 2: three local chunks and one of all series
         run_env(url, models=MODELS, chunk_size="2", workers="2", runner=runner)
         runs[runner] = (url, retrain(horizon=H, freq="MS"))

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from sql.tables import metadata
+from tests.conftest import load_observations
 from tidecast.db import init_db, make_engine, replace_observations
 
 
@@ -286,11 +287,7 @@ def test_forecast_on_a_database_tidecast_never_ran_on_says_what_to_do(tmp_path):
 def test_worker_processes_report_to_the_runs_own_prefect_server(tmp_path, observations):
     # Without PREFECT_API_URL the run's temporary server is known only to the CLI's
     # process; each chunk worker starting a temporary server of its own was a bug.
-    url = f"sqlite:///{tmp_path / 'tidecast.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    replace_observations(engine, observations)
-    engine.dispose()
+    url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
     done = tidecast(
         "retrain", "--database-url", url, "--horizon", "6", "--models", "naive,seasonal_naive",
         "--workers", "2", "--chunk-size", "3", "--verbose", cwd=tmp_path,
