@@ -1,6 +1,6 @@
 """Seasonal simple exponential smoothing with optimized smoothing (statsforecast): one
-level per season position; about 0.04 ms per 120-point series, a cheap statistical
-candidate between the naive baselines and ETS for very large panels.
+level per season position: a cheap statistical candidate between the naive baselines
+and ETS for very large panels (BENCHMARKS.md, section 8).
 """
 
 from __future__ import annotations
