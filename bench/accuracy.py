@@ -6,10 +6,12 @@ For each subset the training parts (`x`) go into a fresh SQLite database, the re
 `retrain` flow runs through the CLI exactly as a user would run it (`tidecast retrain
 --horizon h --freq F --season-length m`), and what landed in `latest_forecasts` is scored
 against the official test parts (`xx`): sMAPE (M3 definition, %) and MASE, per subset and
-overall (means weighted by series count). In the same process and on the same training
+overall, both ways: point-weighted (every forecast point counts once, so each subset
+weighs series x horizon: the convention of every published M3 overall) and
+series-weighted (each series counts once). In the same process and on the same training
 data, statsforecast runs directly (`StatsForecast.forecast`, n_jobs = cores) with
-SeasonalNaive, AutoETS, AutoTheta, AutoARIMA and the mean of ETS, ARIMA and Theta; the
-published M3 results are printed beside both for context.
+SeasonalNaive, AutoETS, AutoTheta, AutoARIMA, Theta, DynamicOptimizedTheta and the mean
+of ETS, ARIMA and AutoTheta; the published M3 results are printed beside them for context.
 """
 
 from __future__ import annotations
@@ -45,11 +47,15 @@ PUBLISHED = {
     "ForecastPro": {"overall": 13.19},
     "N-BEATS": {"overall": 12.37},
 }
-PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA")
+PEERS = (
+    "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA", "Theta", "DynamicOptimizedTheta",
+)  # fmt: skip
 COMBINATION = "mean(ETS, ARIMA, Theta)"
 
 
-def run_retrain(subset: str, train: pd.DataFrame, models: str | None) -> dict:
+def run_retrain(
+    subset: str, train: pd.DataFrame, models: str | None, preset: str | None = None
+) -> dict:
     """Load `train` into a fresh SQLite file and run `tidecast retrain` on it in a subprocess."""
     freq, horizon, season_length = SUBSETS[subset]
     workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-accuracy-{subset}-"))
@@ -68,6 +74,7 @@ def run_retrain(subset: str, train: pd.DataFrame, models: str | None) -> dict:
         "--season-length",
         str(season_length),
         *(["--models", models] if models else []),
+        *(["--preset", preset] if preset else []),
     ]
     measured = run_tidecast(args, workdir)
     with engine.connect() as conn:
@@ -113,18 +120,25 @@ def coverage(test: pd.DataFrame, forecast: pd.DataFrame, level: int) -> float:
     return float(inside.mean())
 
 
-def evaluate(subset: str, limit: int | None, models: str | None, peers: bool = True) -> list[dict]:
+def evaluate(
+    subset: str,
+    limit: int | None,
+    models: str | None,
+    peers: bool = True,
+    preset: str | None = None,
+) -> list[dict]:
     """One row per forecaster (tidecast and, unless `peers` is False, each peer) on one subset."""
     freq, horizon, season_length = SUBSETS[subset]
     train, test = m3_train_test(subset, limit)
     n_series = train["series_id"].nunique()
     print(f"M3 {subset}: {n_series} series, h={horizon}, season length {season_length}", flush=True)
-    ours = run_retrain(subset, train, models)
+    ours = run_retrain(subset, train, models, preset)
     winners = ours["forecast"].drop_duplicates("series_id")["model"].value_counts()
     rows = [
         {
             "subset": subset,
             "series": n_series,
+            "points": len(test),
             "forecaster": "tidecast latest_forecasts",
             **score(train, test, ours["forecast"], season_length),
             "seconds": ours["wall_s"],
@@ -148,6 +162,7 @@ def evaluate(subset: str, limit: int | None, models: str | None, peers: bool = T
             {
                 "subset": subset,
                 "series": n_series,
+                "points": len(test),
                 "forecaster": f"statsforecast {name}",
                 **score(train, test, forecast, season_length),
                 # one StatsForecast.forecast call fits the four peers together
@@ -158,21 +173,32 @@ def evaluate(subset: str, limit: int | None, models: str | None, peers: bool = T
     return rows
 
 
-def summarise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per subset and overall (weighted by series count): each forecaster's scores and ratio."""
-    weighted = rows.assign(
-        w_smape=rows["smape"] * rows["series"], w_mase=rows["mase"] * rows["series"]
-    )
-    overall = weighted.groupby("forecaster", sort=False)[["series", "w_smape", "w_mase"]].sum()
-    overall = overall.assign(
-        subset="overall",
-        smape=overall["w_smape"] / overall["series"],
-        mase=overall["w_mase"] / overall["series"],
+def overall(rows: pd.DataFrame, weight: str, label: str) -> pd.DataFrame:
+    """Each forecaster's subset scores averaged with `weight` (points or series) per subset."""
+    weighted = rows.assign(w_smape=rows["smape"] * rows[weight], w_mase=rows["mase"] * rows[weight])
+    sums = weighted.groupby("forecaster", sort=False)[
+        ["series", "points", "w_smape", "w_mase"]
+    ].sum()
+    return sums.assign(
+        subset=label,
+        smape=sums["w_smape"] / sums[weight],
+        mase=sums["w_mase"] / sums[weight],
     ).reset_index()
-    table = pd.concat([rows, overall[rows.columns.intersection(overall.columns)]])
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per subset and overall, both point-weighted (as published) and series-weighted:
+    each forecaster's scores and its ratio to tidecast's."""
+    parts = [
+        overall(rows, "points", "overall (points)"),
+        overall(rows, "series", "overall (series)"),
+    ]
+    table = pd.concat([rows, *(part[rows.columns.intersection(part.columns)] for part in parts)])
     ours = table[table["forecaster"] == "tidecast latest_forecasts"].set_index("subset")
     table["smape_vs_tidecast"] = table["smape"] / table["subset"].map(ours["smape"])
-    table["published_theta_smape"] = table["subset"].map(PUBLISHED["Theta (M3 winner)"])
+    published = {**PUBLISHED["Theta (M3 winner)"]}
+    published["overall (points)"] = published.pop("overall")
+    table["published_theta_smape"] = table["subset"].map(published)
     return table
 
 
@@ -180,7 +206,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subset", action="append", choices=sorted(SUBSETS))
     parser.add_argument("--limit", type=int, help="only the first N series of each subset")
-    parser.add_argument("--models", help="models for tidecast retrain (default: its default zoo)")
+    parser.add_argument("--models", help="models for tidecast retrain (default: the preset's zoo)")
+    parser.add_argument("--preset", choices=["fast", "default", "best"], help="tidecast's preset")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
         "--skip-peers",
@@ -193,14 +220,23 @@ def main() -> None:
         [
             row
             for subset in subsets
-            for row in evaluate(subset, args.limit, args.models, not args.skip_peers)
+            for row in evaluate(subset, args.limit, args.models, not args.skip_peers, args.preset)
         ]
     )
     table = summarise(rows)
     print()
     print(
         table[
-            ["subset", "series", "forecaster", "smape", "mase", "smape_vs_tidecast", "seconds"]
+            [
+                "subset",
+                "series",
+                "points",
+                "forecaster",
+                "smape",
+                "mase",
+                "smape_vs_tidecast",
+                "seconds",
+            ]
         ].to_markdown(index=False, floatfmt=".3f")
     )
     ours = rows[rows["forecaster"] == "tidecast latest_forecasts"]
@@ -210,7 +246,7 @@ def main() -> None:
             ["subset", "coverage_80", "coverage_95", "peak_rss_mb", "champions", "command"]
         ].to_markdown(index=False, floatfmt=".3f")
     )
-    print("\nPublished M3 sMAPE for context:", json.dumps(PUBLISHED))
+    print("\nPublished M3 sMAPE for context (overall: point-weighted):", json.dumps(PUBLISHED))
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.m3 import m3_train_test, score  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
-from tidecast.settings import DEFAULT_MODELS  # noqa: E402
+from models.registry import preset_models  # noqa: E402
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--models")
     parser.add_argument(
         "--single-models",
-        default=",".join(m for m in DEFAULT_MODELS),
+        default=",".join(preset_models("default", 12)),
         help="also fit and score these models one by one (empty: skip)",
     )
     args = parser.parse_args()

@@ -42,7 +42,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.databases import fresh_postgres_database  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
 from bench.synthetic import synthetic_panel  # noqa: E402
-from models.registry import MODELS  # noqa: E402
+from models.registry import INFO  # noqa: E402
 from models.windows import build_windows, default_lookback  # noqa: E402
 from tidecast.db import init_db, json_value, make_engine  # noqa: E402
 
@@ -57,14 +57,6 @@ WRITTEN_TABLES = (
     "champion_backtest_forecasts",
 )
 SHORT_RUN_S = 120
-FAMILIES = {  # module of the model class -> family
-    "models.baselines": "baselines",
-    "models.statistical": "statistical",
-    "models.theta": "statistical",
-    "models.seasonal_ses": "statistical",
-    "models.regression": "scikit-learn",
-    "models.neural": "torch",
-}
 
 
 def peer_models(names: list[str]) -> list:
@@ -245,7 +237,7 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
         run = median_run(runs)
         families: dict[str, float] = {}
         for name, seconds in run["models"].items():
-            family = FAMILIES[MODELS[name].__module__]
+            family = INFO[name].family
             families[family] = families.get(family, 0.0) + seconds
         stages = run["stages"]
         results.append(

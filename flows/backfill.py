@@ -22,13 +22,15 @@ def backfill(
     season_length: int | None = None,
     folds: int | None = None,
     models: list[str] | None = None,
+    preset: str | None = None,
 ) -> str:
     """A retrain as of every cutoff from `start` to `end`, into `backfill_forecasts`.
 
     Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
     """
     settings = load_settings(
-        horizon=horizon, freq=freq, season_length=season_length, folds=folds, models=models
+        horizon=horizon, freq=freq, season_length=season_length, folds=folds, models=models,
+        preset=preset,
     )
     io = settings.io_task_options()
     run_id = start_run.with_options(**io)(settings, "backfill", settings.run_parameters())

@@ -26,6 +26,7 @@ def retrain(
     season_length: int | None = None,
     folds: int | None = None,
     models: list[str] | None = None,
+    preset: str | None = None,
 ) -> str:
     """Read, validate, backtest every model, promote per series, and write forecasts.
 
@@ -37,6 +38,7 @@ def retrain(
         "season_length": season_length,
         "folds": folds,
         "models": models,
+        "preset": preset,
     }
     settings = load_settings(**params)
     io = settings.io_task_options()
@@ -53,7 +55,7 @@ def retrain(
         scored = combined_backtest(run_chunks(backtest_on_chunk, plan.chunks, "backtest"), plan)
         del plan  # its chunks hold a copy of the panel: memory, at 100,000 series
         previous = current_champions.with_options(**io)(settings)
-        chosen = promote(scored, validated.series_ids, settings, previous)
+        chosen = promote(scored, validated.series_ids, settings, previous, season)
         calibration = calibrate(scored)
         fits = planned_final_fits(panel, chosen, calibration, settings, season, freq, run_id)
         rows, notes, versions = assembled_forecasts(

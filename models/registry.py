@@ -1,9 +1,15 @@
-"""The registry of models: adding a model is one file in models/ and one line here."""
+"""The registry of models: adding a model is one file in models/ and one entry here.
+
+Each entry carries what the rest of tidecast needs to know about a model: its family,
+whether it is a member of the fixed statistical combination (`ensemble_stats`), and
+which presets include it.
+"""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from models.base import Forecaster
 from models.baselines import Drift, Naive, SeasonalNaive, WindowAverage
@@ -11,26 +17,72 @@ from models.neural import GRU, LSTM, NBEATS, Transformer
 from models.regression import GradientBoostingLags, RidgeLags
 from models.seasonal_ses import SeasonalSES
 from models.statistical import AutoARIMA, AutoCES, AutoETS, AutoTheta
-from models.theta import Theta
+from models.theta import DynamicTheta, Theta
 
-MODELS: dict[str, type] = {
-    "naive": Naive,
-    "seasonal_naive": SeasonalNaive,
-    "drift": Drift,
-    "window_average": WindowAverage,
-    "auto_ets": AutoETS,
-    "auto_theta": AutoTheta,
-    "auto_ces": AutoCES,
-    "auto_arima": AutoARIMA,
-    "theta": Theta,
-    "seasonal_ses": SeasonalSES,
-    "ridge": RidgeLags,
-    "hgb": GradientBoostingLags,
-    "lstm": LSTM,
-    "gru": GRU,
-    "transformer": Transformer,
-    "nbeats": NBEATS,
+Family = Literal["baseline", "statistical", "machine_learning", "neural"]
+Preset = Literal["fast", "default", "best"]
+PRESETS: tuple[Preset, ...] = ("fast", "default", "best")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What tidecast knows about a model besides its class.
+
+    `combination`: a member of `ensemble_stats`, the equal-weight mean of the statistical
+    models in the run. `presets`: the presets whose zoo includes it. `max_season_length`:
+    the presets other than `best` include it only for season lengths up to this (a cost
+    rule: AutoARIMA's seasonal search grows with the season length; one fit of the 1428
+    M3 monthly series takes minutes on 2 cores, BENCHMARKS.md).
+    """
+
+    cls: type
+    family: Family
+    combination: bool = False
+    presets: tuple[Preset, ...] = ()
+    max_season_length: int | None = None
+
+
+ALL = PRESETS
+INFO: dict[str, ModelInfo] = {
+    "naive": ModelInfo(Naive, "baseline", presets=ALL),
+    "seasonal_naive": ModelInfo(SeasonalNaive, "baseline", presets=ALL),
+    "drift": ModelInfo(Drift, "baseline", presets=ALL),
+    "window_average": ModelInfo(WindowAverage, "baseline", presets=ALL),
+    "auto_ets": ModelInfo(AutoETS, "statistical", True, ("default", "best")),
+    "auto_theta": ModelInfo(AutoTheta, "statistical", presets=("best",)),
+    "auto_ces": ModelInfo(AutoCES, "statistical", presets=("best",)),
+    "auto_arima": ModelInfo(AutoARIMA, "statistical", True, ("default", "best"), 4),
+    "theta": ModelInfo(Theta, "statistical", True, ALL),
+    "dynamic_theta": ModelInfo(DynamicTheta, "statistical", True, ALL),
+    "seasonal_ses": ModelInfo(SeasonalSES, "statistical"),
+    "ridge": ModelInfo(RidgeLags, "machine_learning", presets=("default", "best")),
+    "hgb": ModelInfo(GradientBoostingLags, "machine_learning", presets=("best",)),
+    "lstm": ModelInfo(LSTM, "neural", presets=("best",)),
+    "gru": ModelInfo(GRU, "neural", presets=("best",)),
+    "transformer": ModelInfo(Transformer, "neural", presets=("best",)),
+    "nbeats": ModelInfo(NBEATS, "neural", presets=("best",)),
 }
+# name -> class: what `build_model` builds (tests register stand-in models here).
+MODELS: dict[str, type] = {name: info.cls for name, info in INFO.items()}
+
+
+def preset_models(preset: Preset, season_length: int) -> list[str]:
+    """The zoo of a preset for data of this season length, in registry order."""
+    return [
+        name
+        for name, info in INFO.items()
+        if preset in info.presets
+        and (
+            preset == "best"
+            or info.max_season_length is None
+            or season_length <= info.max_season_length
+        )
+    ]
+
+
+def combination_members(model_names: list[str]) -> list[str]:
+    """The models of `model_names` that `ensemble_stats` averages."""
+    return [name for name in model_names if name in INFO and INFO[name].combination]
 
 
 def build_model(name: str, **context: Any) -> Forecaster:

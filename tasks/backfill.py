@@ -68,7 +68,7 @@ def forecast_as_of(
     # the unit of work here.
     plan = plan_backtest(seen, settings, season_length, freq)
     scored = combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
-    chosen = promote_champions(scored, series_ids, settings, NO_PREVIOUS)
+    chosen = promote_champions(scored, series_ids, settings, NO_PREVIOUS, season_length)
     calibration = calibrate_intervals(scored)
     fits = plan_final_fits(
         seen, chosen, calibration, settings, season_length, freq, run_id, keep_artifacts=False

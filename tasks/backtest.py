@@ -325,7 +325,7 @@ def rolling_origin_backtest(
 def backtest_spec(settings: Settings, season_length: int, freq: str) -> BacktestSpec:
     """The backtest the run's settings ask for."""
     return BacktestSpec(
-        model_names=settings.backtest_models,
+        model_names=settings.backtest_models(season_length),
         horizon=settings.horizon,
         folds=settings.folds,
         season_length=season_length,

@@ -2,7 +2,10 @@
 
 * `ensemble_mean_top{k}` / `ensemble_median_top{k}` — per series, the mean / median of
   the k models with the lowest mean backtest MASE on that series;
-* `ensemble_stats` — the mean of the statistical models present (ETS, Theta, CES, ARIMA).
+* `ensemble_stats` — the equal-weight mean of the run's members of the fixed statistical
+  combination (the registry's `combination` flag: ETS, Theta, dynamic Theta, ARIMA).
+  Equal weights, not weights learned per series: with a few short folds, learned
+  weights did worse on the training data's validation folds (BENCHMARKS.md, section 1).
 
 An ensemble's fold forecasts combine its members' fold forecasts, so its scores and
 interval calibration come from the same folds, and `members` says, per series, which
@@ -14,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-STATISTICAL = ("auto_ets", "auto_theta", "auto_ces", "auto_arima")
+from models.registry import combination_members
+
 _KEYS = ["series_id", "fold", "ds", "step"]
 
 
@@ -37,7 +41,7 @@ def ensemble_members(
         top[["series_id", "model"]].assign(ensemble=f"ensemble_mean_top{top_k}"),
         top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
     ]
-    stats = [name for name in model_names if name in STATISTICAL]
+    stats = combination_members(model_names)
     if len(stats) >= 2:
         series = mean["series_id"].unique()
         parts.append(

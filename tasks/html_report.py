@@ -235,6 +235,16 @@ def summary_section(data: ReportData) -> str:
     )
 
 
+def ensemble_members_text(champions: pd.DataFrame) -> pd.Series:
+    """Per ensemble champion model, its members (equal weights), or that they vary by series."""
+    if "members" not in champions:
+        return pd.Series(dtype=object)
+    chosen = champions[champions["members"].notna() & (champions["members"] != "")]
+    kinds = chosen.groupby("model")["members"].agg(lambda m: m.nunique())
+    first = chosen.groupby("model")["members"].first().str.replace(",", ", ")
+    return first.where(kinds == 1, "chosen per series (equal weights)")
+
+
 def leaderboard_section(data: ReportData) -> str:
     per_series = data.scores.groupby(["series_id", "model"], as_index=False)[
         ["mase", "smape"]
@@ -244,6 +254,7 @@ def leaderboard_section(data: ReportData) -> str:
     )
     won = data.champions["model"].value_counts()
     board["series_won"] = won.reindex(board.index).fillna(0).astype(int)
+    board["members"] = ensemble_members_text(data.champions).reindex(board.index).fillna("")
     board = board.sort_values("mean_mase").reset_index()
     order = board["model"].tolist()
     box = go.Figure(
@@ -296,6 +307,12 @@ def series_figure(data: ReportData, series_id: str, why: str, number: int) -> st
             go.Scatter(x=live["ts"], y=live["y"], mode="markers", name="actuals since",
                        marker={"color": "#d62728"})
         )  # fmt: skip
+    members = data.champions.loc[
+        data.champions["series_id"].astype(str) == series_id, "members"
+    ].dropna()
+    if len(members) and members.iloc[0]:
+        statistic = "median" if "median" in model else "mean"
+        model = f"{model} = {statistic} of {members.iloc[0].replace(',', ', ')}"
     fig.update_layout(title=f"{series_id} — {why}; champion {model}{live_note}")
     return _figure(fig, f"series-{number}")
 

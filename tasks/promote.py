@@ -18,22 +18,11 @@ from tidecast.settings import Settings
 CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
 
 
-def choose_champions(
-    scores: pd.DataFrame,
-    series_ids: pd.Index,
-    model_names: list[str],
-    previous: pd.DataFrame,
-    metric: str = "mase",
-    margin: float = 0.0,
-) -> pd.DataFrame:
-    """One champion per series in `series_ids`.
-
-    Candidates are `model_names` (their order breaks ties: simpler first) plus any other
-    model in `scores` (the ensembles), after them. A series no candidate could be scored
-    on falls back to `seasonal_naive` (or the first model) and says so.
-    """
-    extra = sorted(set(scores["model"]) - set(model_names))
-    candidates = [*model_names, *extra]
+def _mean_scores(
+    scores: pd.DataFrame, series_ids: pd.Index, candidates: list[str], metric: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Per series and candidate the mean score over the series' folds (NaN where the
+    candidate missed any of them), and the number of folds per series."""
     mean = scores.groupby(["series_id", "model"], sort=False)[metric].mean().unstack("model")
     mean = mean.reindex(index=series_ids, columns=candidates)
     folds = scores.groupby("series_id")["fold"].nunique().reindex(series_ids).fillna(0)
@@ -41,18 +30,140 @@ def choose_champions(
     # the folds it survived (often the easy ones) is not comparable with the others'.
     scored_folds = scores.groupby(["series_id", "model"], sort=False)["fold"].nunique()
     scored_folds = scored_folds.unstack("model").reindex(index=series_ids, columns=candidates)
-    mean = mean.where(scored_folds.to_numpy() >= folds.to_numpy()[:, None])
+    return mean.where(scored_folds.to_numpy() >= folds.to_numpy()[:, None]), folds
+
+
+def is_fixed_choice(name: str) -> bool:
+    """A candidate that is the same rule for every series: a model or a fixed combination
+    (not a top-k ensemble, whose members are picked per series)."""
+    return not (name.startswith("ensemble_") and "_top" in name)
+
+
+def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
+    """The run's strongest fixed choice: its fixed combination (`ensemble_stats`) when the
+    run has one, else the model with the lowest mean score pooled over every series that
+    all models were scored on (each judged on the same series); registry order breaks ties.
+
+    A single model is the default only without a combination: on the training data's own
+    validation folds a model that won the pooled backtest (ridge on M3 "other") did worse
+    than the combination on the next, unseen fold (BENCHMARKS.md, section 1). Seasonal
+    naive is the default when it beats that choice pooled over the run's series: the
+    seasonal-naive floor, applied where the evidence is (per series it replaces the
+    default only like any other candidate, with clear evidence on every fold).
+    """
+    fixed = [c for c in candidates if is_fixed_choice(c) and mean[c].notna().any()]
+    combinations = [c for c in fixed if c.startswith("ensemble_")]
+    pool = combinations or fixed
+    if not pool:
+        return None
+    # The floor, pooled: a default behind seasonal naive over all series is no default.
+    judged = [*pool, *(["seasonal_naive"] if "seasonal_naive" in fixed else [])]
+    common = mean[list(dict.fromkeys(judged))].dropna()
+    pooled = (common if len(common) else mean[judged]).mean()
+    best = min(pool, key=lambda c: (pooled[c], pool.index(c)))
+    if "seasonal_naive" in pooled and pooled["seasonal_naive"] < pooled[best]:
+        return "seasonal_naive"
+    return best
+
+
+def clear_overrides(
+    scores: pd.DataFrame,
+    mean: pd.DataFrame,
+    folds: pd.Series,
+    default: str,
+    candidates: list[str],
+    metric: str,
+    threshold: float,
+    min_folds: int,
+) -> pd.Series:
+    """Per series, a candidate that beat `default` on every one of at least `min_folds`
+    folds by more than the `threshold` share (NaN where none did); the lowest mean wins."""
+    per_fold = scores.pivot_table(
+        index=["series_id", "fold"], columns="model", values=metric, aggfunc="first"
+    ).reindex(columns=candidates)
+    if default not in per_fold or per_fold.empty:
+        return pd.Series(np.nan, index=mean.index, dtype=object)
+    beats = per_fold.lt(per_fold[default] * (1 - threshold), axis=0)
+    every_fold = beats.groupby(level="series_id").all().reindex(mean.index, fill_value=False)
+    clear = every_fold & mean.notna() & (folds >= min_folds).to_numpy()[:, None]
+    clear[default] = False
+    best = mean.where(clear).astype(float)
+    found = best.notna().any(axis=1)
+    picks = pd.Series(np.nan, index=mean.index, dtype=object)
+    picks[found] = best[found].idxmin(axis=1)
+    return picks
+
+
+def choose_champions(
+    scores: pd.DataFrame,
+    series_ids: pd.Index,
+    model_names: list[str],
+    previous: pd.DataFrame,
+    metric: str = "mase",
+    margin: float = 0.0,
+    policy: str = "per_series",
+    override_threshold: float = 0.3,
+    override_min_folds: int = 3,
+    strict_floor: bool = False,
+) -> pd.DataFrame:
+    """One champion per series in `series_ids`.
+
+    Candidates are `model_names` (their order breaks ties: simpler first) plus any other
+    model in `scores` (the ensembles), after them. The challenger of each series is:
+
+    * `per_series`: the candidate with the lowest mean score over the series' folds;
+    * `combination`: the run's strongest fixed choice (`run_default`: pooled over every
+      series, so it rests on all the run's folds), unless another candidate beat it on
+      every fold of the series by more than `override_threshold` (with at least
+      `override_min_folds` folds): a few short folds cannot tell close candidates apart.
+
+    The challenger replaces the previous champion only when it beats the champion's score
+    by the `margin`; a previous champion worse than seasonal naive is never kept. A series
+    no candidate could be scored on falls back to `seasonal_naive` (or the first model).
+    """
+    extra = sorted(set(scores["model"]) - set(model_names))
+    candidates = [*model_names, *extra]
+    mean, folds = _mean_scores(scores, series_ids, candidates, metric)
     values = mean.to_numpy(dtype=float)
+    rows = np.arange(len(values))
     scored = ~np.isnan(values).all(axis=1)
-    best = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)
+    lowest = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)
     names = np.asarray(candidates, dtype=object)
-    best_name, best_score = names[best], values[np.arange(len(values)), best]
+    best_name = names[lowest]
+    label = metric.upper()
+    fold_text = folds.astype(int).astype(str).to_numpy()
+    why_best = np.full(len(values), "", dtype=object)
+    if policy == "combination":
+        default = run_default(mean, candidates)
+        if default is not None:
+            override = clear_overrides(
+                scores, mean, folds, default, candidates, metric, override_threshold,
+                override_min_folds,
+            ).to_numpy()  # fmt: skip
+            has_default = mean[default].notna().to_numpy()
+            overridden = pd.notna(override)
+            best_name = np.where(overridden, override, np.where(has_default, default, best_name))
+            why_best = np.where(
+                overridden,
+                "beat the run default " + default + " by more than "
+                + f"{override_threshold:.0%} on each of " + fold_text + " folds",
+                np.where(
+                    has_default,
+                    "the run default: lowest " + label + " pooled over all series",
+                    "the run default " + default + " was not scored here; lowest mean " + label,
+                ),
+            )  # fmt: skip
+    best_col = pd.Index(candidates).get_indexer(best_name)
+    best_score = values[rows, best_col]
+    if strict_floor and "seasonal_naive" in mean:
+        behind = best_score > mean["seasonal_naive"].to_numpy(dtype=float)
+        best_name = np.where(behind, "seasonal_naive", best_name)
+        best_score = np.where(behind, mean["seasonal_naive"].to_numpy(dtype=float), best_score)
+        why_best = np.where(behind, "the challenger was behind seasonal naive", why_best)
 
     previous_model = previous.set_index("series_id")["model"].reindex(series_ids).to_numpy()
     previous_col = pd.Index(candidates).get_indexer(previous_model)
-    previous_score = np.where(
-        previous_col >= 0, values[np.arange(len(values)), np.maximum(previous_col, 0)], np.nan
-    )
+    previous_score = np.where(previous_col >= 0, values[rows, np.maximum(previous_col, 0)], np.nan)
     baseline = (
         mean["seasonal_naive"].to_numpy(dtype=float)
         if "seasonal_naive" in mean
@@ -66,8 +177,6 @@ def choose_champions(
     fallback = "seasonal_naive" if "seasonal_naive" in model_names else model_names[0]
     chosen = np.where(keep, previous_model, np.where(scored, best_name, fallback))
     score = np.where(keep, previous_score, np.where(scored, best_score, np.nan))
-    fold_text = folds.astype(int).astype(str).to_numpy()
-    label = metric.upper()
     reason = np.select(
         [
             ~scored,
@@ -83,6 +192,13 @@ def choose_champions(
         ],
         default="lowest mean " + label + " over " + fold_text + " fold(s)",
     )
+    if policy == "combination":
+        reason = np.where(~scored | keep, reason, reason + "; challenger: " + why_best)
+        reason = np.where(
+            scored & ~keep & pd.isna(previous_model),
+            "first champion: " + why_best + " over " + fold_text + " fold(s)",
+            reason,
+        )
     champions = pd.DataFrame(
         {
             "series_id": series_ids.to_numpy(),
@@ -115,16 +231,23 @@ def with_members(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame
 
 
 def promote_champions(
-    scored: BacktestResult, series_ids: pd.Index, settings: Settings, previous: pd.DataFrame
+    scored: BacktestResult,
+    series_ids: pd.Index,
+    settings: Settings,
+    previous: pd.DataFrame,
+    season_length: int,
 ) -> pd.DataFrame:
-    """`choose_champions` with the run's candidates and margin, with ensemble members."""
+    """`choose_champions` with the run's candidates, policy and margin, with ensemble members."""
     chosen = choose_champions(
         scored.scores,
         series_ids,
-        settings.backtest_models,
+        settings.backtest_models(season_length),
         previous,
         metric=settings.selection_metric,
         margin=settings.champion_margin,
+        policy=settings.promotion,
+        override_threshold=settings.override_threshold,
+        override_min_folds=settings.override_min_folds,
     )
     return with_members(chosen, scored.members)
 

@@ -61,7 +61,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq", help="pandas frequency such as MS; inferred when not given")
     parser.add_argument("--season-length", type=int, help="seasonal period; from --freq if unset")
     parser.add_argument("--folds", type=int, help="rolling-origin backtest folds (default 3)")
-    parser.add_argument("--models", help="comma-separated model names (default: the default zoo)")
+    parser.add_argument("--models", help="comma-separated model names (default: the preset's zoo)")
+    parser.add_argument(
+        "--preset",
+        choices=["fast", "default", "best"],
+        help="the zoo to backtest when --models is not given (default: default)",
+    )
     _source_option(parser)
     _runner_options(parser)
 
@@ -111,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="load the M3 monthly series into the database and run retrain with h=18"
     )
     _common(demo)
-    demo.add_argument("--models", help="comma-separated model names (default: the default zoo)")
+    demo.add_argument("--models", help="comma-separated model names (default: the preset's zoo)")
+    demo.add_argument(
+        "--preset", choices=["fast", "default", "best"], help="the zoo (default: default)"
+    )
     champions = commands.add_parser(
         "champions", help="list each series' champion, or one series' leaderboard"
     )
@@ -167,6 +175,7 @@ def _settings(args: argparse.Namespace, **fixed: object):
             "season_length",
             "folds",
             "models",
+            "preset",
             "source_table",
             "runner",
             "workers",
@@ -234,6 +243,7 @@ def _run_retrain(settings) -> str:
         season_length=settings.season_length,
         folds=settings.folds,
         models=settings.models,
+        preset=settings.preset,
     )
 
 
@@ -319,12 +329,18 @@ def cmd_champions(args: argparse.Namespace) -> str:
     board = series_leaderboard(engine, args.series)
     print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\nChampion history of {args.series}:")
-    columns = ["promoted_at", "model", "score", "previous_model", "reason", "flow_name"]
+    columns = ["promoted_at", "model", "members", "score", "previous_model", "reason", "flow_name"]
     print(
         history[columns].tail(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}")
     )
     latest = history.iloc[-1]
-    return f"{args.series}: champion {latest['model']} (score {latest['score']:.3f})"
+    statistic = "median" if "median" in latest["model"] else "equal-weight mean"
+    members = (
+        f", the {statistic} of {latest['members'].replace(',', ', ')}"
+        if isinstance(latest["members"], str) and latest["members"]
+        else ""
+    )
+    return f"{args.series}: champion {latest['model']}{members} (score {latest['score']:.3f})"
 
 
 def cmd_rollback(args: argparse.Namespace) -> str:
@@ -367,6 +383,7 @@ def cmd_backfill(args: argparse.Namespace) -> str:
         season_length=settings.season_length,
         folds=settings.folds,
         models=settings.models,
+        preset=settings.preset,
     )
     counts = read_frame(settings.database_url, load_query("run_backfill_counts"), run_id=run_id)
     return (

@@ -25,25 +25,6 @@ DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}
 # Prefect block names are slugs.
 BLOCK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
-# The default zoo: everything but AutoARIMA, whose fit alone takes ~13 minutes on the
-# 1428 M3 monthly series on 2 cores (see BENCHMARKS.md); it stays available by name.
-DEFAULT_MODELS = (
-    "naive",
-    "seasonal_naive",
-    "drift",
-    "window_average",
-    "auto_ets",
-    "auto_theta",
-    "auto_ces",
-    "ridge",
-    "hgb",
-    "lstm",
-    "gru",
-    "transformer",
-    "nbeats",
-)
-
-
 class Settings(BaseSettings):
     """Everything a tidecast run can be told. Environment: `TIDECAST_<FIELD>`."""
 
@@ -78,9 +59,16 @@ class Settings(BaseSettings):
     folds: int = Field(
         3, ge=1, description="Rolling-origin backtest folds, cutoffs `horizon` apart."
     )
-    models: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_MODELS),
-        description="Models to backtest, comma separated.",
+    preset: Literal["fast", "default", "best"] = Field(
+        "default",
+        description="The zoo to backtest when `models` is not given: fast (baselines and "
+        "two Theta models), default (adds AutoETS, AutoARIMA for season lengths up to 4, "
+        "and ridge), best (adds AutoARIMA at every season length, AutoTheta, AutoCES, "
+        "gradient boosting and the torch networks). docs/models.md lists them.",
+    )
+    models: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description="Models to backtest, comma separated; replaces the preset's zoo.",
     )
     forecast_lookback: int | None = Field(
         None,
@@ -129,6 +117,26 @@ class Settings(BaseSettings):
     )
     ensemble_top_k: int = Field(
         3, ge=0, description="Members of the top-k ensembles per series; 0 turns ensembles off."
+    )
+    promotion: Literal["combination", "per_series"] = Field(
+        "combination",
+        description="How each series' challenger is chosen: combination (the run's "
+        "strongest fixed choice, pooled over all series, unless another candidate beat it "
+        "clearly on every fold of the series) or per_series (the lowest mean backtest "
+        "score of the series).",
+    )
+    override_threshold: float = Field(
+        0.3,
+        ge=0,
+        lt=1,
+        description="With promotion=combination: the share by which a candidate must beat "
+        "the run's default on every fold of a series to be chosen for it instead.",
+    )
+    override_min_folds: int = Field(
+        3,
+        ge=1,
+        description="With promotion=combination: folds a series needs before any candidate "
+        "may replace the run's default on it.",
     )
     selection_metric: Literal["mase", "smape", "rmse"] = Field(
         "mase", description="Backtest metric that ranks models per series."
@@ -192,10 +200,13 @@ class Settings(BaseSettings):
         description="Seconds before the first of those retries; each next waits twice as long.",
     )
 
-    @property
-    def backtest_models(self) -> list[str]:
-        """The models to backtest: those asked for, plus seasonal naive, always a candidate."""
-        return [*self.models, *(["seasonal_naive"] if "seasonal_naive" not in self.models else [])]
+    def backtest_models(self, season_length: int) -> list[str]:
+        """The models to backtest: those asked for (or the preset's zoo for this season
+        length), plus seasonal naive, always a candidate."""
+        from models.registry import preset_models
+
+        models = self.models or preset_models(self.preset, season_length)
+        return [*models, *(["seasonal_naive"] if "seasonal_naive" not in models else [])]
 
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""
@@ -239,7 +250,9 @@ class Settings(BaseSettings):
 
     @field_validator("models")
     @classmethod
-    def _known_models(cls, value: list[str]) -> list[str]:
+    def _known_models(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
         from models.registry import MODELS
 
         unknown = [name for name in value if name not in MODELS]

@@ -176,9 +176,11 @@ def test_nan_forecasts_for_one_series_keep_the_model_from_that_series_only(
 def test_a_champion_failing_on_the_final_fit_falls_back_for_its_series(
     loaded_db, run_env, faulty, observations
 ):
+    # per-series promotion: the oracle is best on S00 and S01 only, so only they pick it
     run, latest = retrain_with(
-        loaded_db, run_env, "naive,seasonal_naive,fails_on_final_fit", ensemble_top_k="0"
-    )
+        loaded_db, run_env, "naive,seasonal_naive,fails_on_final_fit", ensemble_top_k="0",
+        promotion="per_series",
+    )  # fmt: skip
     # it won the backtest on the series it peeks at, and is their champion ...
     chosen = champions(loaded_db)
     assert set(chosen[chosen == "fails_on_final_fit"].index) == {"S00", "S01"}

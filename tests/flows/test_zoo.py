@@ -1,15 +1,20 @@
-"""The whole default zoo through the real retrain flow, small and seeded."""
+"""The whole `best` zoo (every family) through the real retrain flow, small and seeded."""
 
 import pandas as pd
 from sqlalchemy import text
 
 from flows.retrain import retrain
+from models.registry import preset_models
 from tidecast.db import make_engine
-from tidecast.settings import DEFAULT_MODELS
+
+ZOO = preset_models("best", 12)
 
 
-def test_every_default_model_is_backtested_and_can_win(loaded_db, run_env, observations):
-    run_env(loaded_db, models=",".join(DEFAULT_MODELS), train_max_steps="40")
+def test_every_model_of_the_best_preset_is_backtested_and_can_win(
+    loaded_db, run_env, observations, monkeypatch
+):
+    run_env(loaded_db, preset="best", train_max_steps="40")
+    monkeypatch.delenv("TIDECAST_MODELS")  # the preset's zoo, not run_env's two baselines
     run_id = retrain(horizon=6, freq="MS")
     engine = make_engine(loaded_db)
     with engine.connect() as conn:
@@ -20,11 +25,11 @@ def test_every_default_model_is_backtested_and_can_win(loaded_db, run_env, obser
         latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn)
     engine.dispose()
     ensembles = {"ensemble_mean_top3", "ensemble_median_top3", "ensemble_stats"}
-    assert set(scores["model"]) == set(DEFAULT_MODELS) | ensembles
+    assert set(scores["model"]) == set(ZOO) | ensembles
     assert scores["coverage_80"].between(0, 1).all()
     assert run["status"] == "completed"
     seconds = run["model_seconds"]
     seconds = seconds if isinstance(seconds, dict) else __import__("json").loads(seconds)
-    assert set(seconds) == set(DEFAULT_MODELS) and all(v >= 0 for v in seconds.values())
+    assert set(seconds) == set(ZOO) and all(v >= 0 for v in seconds.values())
     assert len(latest) == 6 * observations.series_id.nunique()
-    assert latest["model"].isin([*DEFAULT_MODELS, *ensembles]).all()
+    assert latest["model"].isin([*ZOO, *ensembles]).all()

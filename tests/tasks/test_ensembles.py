@@ -12,15 +12,24 @@ def test_members_are_the_top_k_by_mean_mase_per_series():
     scores = pd.DataFrame(
         {
             "series_id": ["a"] * 4 + ["b"] * 4,
-            "model": ["naive", "drift", "auto_ets", "auto_theta"] * 2,
+            "model": ["naive", "drift", "auto_ets", "dynamic_theta"] * 2,
             "mase": [1.0, 2.0, 0.5, 0.7, 3.0, 0.1, 0.2, 0.3],
         }
     )
-    members = ensemble_members(scores, ["naive", "drift", "auto_ets", "auto_theta"], top_k=2)
+    names = ["naive", "drift", "auto_ets", "dynamic_theta"]
+    members = ensemble_members(scores, names, top_k=2)
     top = members[members.ensemble == "ensemble_mean_top2"].groupby("series_id")["model"].apply(set)
-    assert top["a"] == {"auto_ets", "auto_theta"} and top["b"] == {"drift", "auto_ets"}
+    assert top["a"] == {"auto_ets", "dynamic_theta"} and top["b"] == {"drift", "auto_ets"}
+
+
+def test_the_statistical_combination_takes_the_registry_s_members_present():
+    scores = pd.DataFrame(
+        {"series_id": "a", "model": ["naive", "auto_ets", "auto_theta", "theta"], "mase": 1.0}
+    )
+    members = ensemble_members(scores, ["naive", "auto_ets", "auto_theta", "theta"], top_k=2)
     stats = members[members.ensemble == "ensemble_stats"]
-    assert set(stats["model"]) == {"auto_ets", "auto_theta"}
+    # AutoTheta is no member (its in-sample choice among variants was the weak member)
+    assert set(stats["model"]) == {"auto_ets", "theta"}
 
 
 def test_combine_takes_mean_and_median_per_key():

@@ -121,3 +121,75 @@ def test_a_model_that_failed_on_some_folds_of_a_series_is_no_candidate_there():
     ).set_index("series_id")
     assert out.loc["a", "model"] == "seasonal_naive"
     assert out.loc["b", "model"] == "naive"  # complete on b's folds: still a candidate
+
+
+def combination_scores():
+    """Three series, three folds: ensemble_stats is best pooled but never best everywhere."""
+    rows = []
+    table = {
+        # series: model -> per-fold MASE
+        "noisy": {"naive": [0.7, 1.2, 1.0], "ensemble_stats": [1.0, 1.0, 1.0]},
+        "clear": {"naive": [0.5, 0.6, 0.5], "ensemble_stats": [1.0, 1.0, 1.0]},
+        "close": {"naive": [0.95, 0.95, 0.95], "ensemble_stats": [1.0, 1.0, 1.0]},
+        "other": {"naive": [3.0, 3.0, 3.0], "ensemble_stats": [1.0, 1.0, 1.0]},
+    }
+    for series, models in table.items():
+        for model, folds in models.items():
+            rows += [(series, model, fold, value) for fold, value in enumerate(folds)]
+        rows += [(series, "seasonal_naive", fold, 2.0) for fold in range(3)]
+    return scores(rows)
+
+
+def choose_by_combination(table, **options):
+    return choose_champions(
+        table,
+        pd.Index(table["series_id"].unique()),
+        MODELS,
+        pd.DataFrame(columns=["series_id", "model"]),
+        policy="combination",
+        **options,
+    ).set_index("series_id")
+
+
+def test_combination_policy_keeps_the_run_default_unless_a_series_separates_clearly():
+    out = choose_by_combination(combination_scores(), override_threshold=0.1, override_min_folds=3)
+    # ensemble_stats has the lowest MASE pooled over all series: the run default
+    assert out.loc["noisy", "model"] == "ensemble_stats"  # naive won fold 0 only
+    assert out.loc["close", "model"] == "ensemble_stats"  # naive better by 5% < 10%
+    assert out.loc["other", "model"] == "ensemble_stats"
+    assert out.loc["clear", "model"] == "naive"  # better by > 10% on each of 3 folds
+    assert "beat the run default ensemble_stats" in out.loc["clear", "reason"]
+    assert "run default" in out.loc["noisy", "reason"]
+    # the per-series policy would have picked naive on noisy and close
+    per_series = choose_by_combination(combination_scores(), override_min_folds=1)
+    assert per_series.loc["close", "model"] == "ensemble_stats"
+    lowest = choose_champions(
+        combination_scores(),
+        pd.Index(["noisy", "close"]),
+        MODELS,
+        pd.DataFrame(columns=["series_id", "model"]),
+    ).set_index("series_id")
+    assert lowest["model"].tolist() == ["naive", "naive"]
+
+
+def test_combination_policy_needs_enough_folds_to_override():
+    table = combination_scores()
+    out = choose_by_combination(table[table["fold"] < 2], override_min_folds=3)
+    assert out.loc["clear", "model"] == "ensemble_stats"
+
+
+def test_combination_policy_keeps_the_champion_inside_the_margin():
+    table = combination_scores()
+    previous = pd.DataFrame({"series_id": ["noisy"], "model": ["naive"]})  # mean 0.967
+    out = choose_champions(
+        table, pd.Index(["noisy"]), MODELS, previous, policy="combination", margin=0.1
+    ).set_index("series_id")
+    assert out.loc["noisy", "model"] == "naive" and out.loc["noisy", "reason"].startswith("kept")
+
+
+def test_the_run_default_is_seasonal_naive_when_the_combination_is_behind_it_pooled():
+    table = combination_scores()
+    table.loc[table["model"] == "seasonal_naive", "mase"] = 0.9  # beats ensemble_stats' 1.0
+    out = choose_by_combination(table)
+    assert out.loc["noisy", "model"] == "seasonal_naive"
+    assert out.loc["clear", "model"] == "naive"  # still beats the default clearly

@@ -63,3 +63,22 @@ def test_schedules_are_checked_up_front():
     with pytest.raises(TidecastError, match="schedule_timezone .*not an IANA time zone"):
         load_settings(schedule_timezone="Mars/Olympus")
     assert load_settings(schedule_timezone="Europe/Berlin").schedule_timezone == "Europe/Berlin"
+
+
+def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
+    monkeypatch.delenv("TIDECAST_MODELS", raising=False)
+    default = load_settings()
+    assert default.preset == "default" and default.models is None
+    monthly, yearly = default.backtest_models(12), default.backtest_models(1)
+    # the statistical combination's members are in; AutoARIMA only where it is cheap
+    assert {"auto_ets", "theta", "dynamic_theta"} <= set(monthly)
+    assert "auto_arima" in yearly and "auto_arima" not in monthly
+    assert "auto_arima" in load_settings(preset="best").backtest_models(12)
+    assert not {"auto_ets", "lstm"} & set(load_settings(preset="fast").backtest_models(12))
+    named = load_settings(preset="best", models="naive,theta")
+    assert named.backtest_models(12) == ["naive", "theta", "seasonal_naive"]
+
+
+def test_an_unknown_preset_names_the_choices():
+    with pytest.raises(TidecastError, match="preset .*'fast', 'default' or 'best'"):
+        load_settings(preset="quick")
