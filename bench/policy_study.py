@@ -250,7 +250,7 @@ def preset_policies(season_length: int, candidates: list[str]) -> list[tuple]:
     for preset in ("fast", "default"):
         zoo = [*preset_models(preset, season_length), "seasonal_naive"]
         members = combination_members(zoo)
-        combo = "mean(" + ",".join(short[m] for m in members) + ")"
+        combo = "mean(" + ",".join(short[m] for m in short if m in members) + ")"
         if combo in candidates and all(m in candidates for m in zoo):
             out.append((f"preset {preset} (shipped policy)", combo, combo, {**spec, "zoo": zoo}))
             for tau in (0.2, 0.3, 0.5):

@@ -29,7 +29,11 @@ def backfill(
     Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
     """
     settings = load_settings(
-        horizon=horizon, freq=freq, season_length=season_length, folds=folds, models=models,
+        horizon=horizon,
+        freq=freq,
+        season_length=season_length,
+        folds=folds,
+        models=models,
         preset=preset,
     )
     io = settings.io_task_options()

@@ -25,6 +25,7 @@ DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}
 # Prefect block names are slugs.
 BLOCK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
+
 class Settings(BaseSettings):
     """Everything a tidecast run can be told. Environment: `TIDECAST_<FIELD>`."""
 
