@@ -27,6 +27,10 @@ _PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "tidecast",
     # progress lines outside a flow run (the demo's loading step) stay local
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    # The first temporary server on a machine creates and migrates ~/.prefect/prefect.db,
+    # which took longer than Prefect's 20 s default on a fresh 2-core machine (a run then
+    # failed with "Timed out while attempting to connect to ephemeral Prefect API server").
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
