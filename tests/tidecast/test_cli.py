@@ -298,3 +298,25 @@ def test_worker_processes_report_to_the_runs_own_prefect_server(tmp_path, observ
     assert "chunk tasks run on 2 local processes" in output
     assert output.count("Starting temporary server") == 1, output[-3000:]
     assert "backtest] naive, seasonal_naive: chunk 2/2" in output  # the workers' progress
+
+
+def test_champions_names_the_members_of_an_ensemble_champion(tmp_path, observations):
+    url = load_observations(f"sqlite:///{tmp_path / 'members.db'}", observations)
+    models = "naive,seasonal_naive,theta,dynamic_theta"
+    ran = tidecast(
+        "retrain", "--database-url", url, "--horizon", "6", "--models", models, cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stderr
+    ensembles = pd.read_sql(
+        "SELECT series_id, model, members FROM champions WHERE model LIKE 'ensemble_mean%' "
+        "ORDER BY series_id",
+        create_engine(url),
+    )
+    assert len(ensembles) > 0  # on this panel a top-3 mean beats the run default clearly
+    series, model, members = ensembles.iloc[0]
+    one = tidecast("champions", "--database-url", url, "--series", series, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    last = one.stdout.strip().splitlines()[-1]
+    named = members.replace(",", ", ")
+    assert last.startswith(f"{series}: champion {model}, the equal-weight mean of {named}")
+    assert members in one.stdout  # the members column of the history
