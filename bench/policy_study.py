@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.m3 import SUBSETS, m3_train_test  # noqa: E402
+from bench.m3 import SUBSETS, m3_train_test, score  # noqa: E402
 
 CACHE = Path(os.environ.get("TIDECAST_STUDY_CACHE", "/tmp/tidecast-policy-study"))
 FOLDS = 3  # what a retrain backtests; the study fits one more, earlier fold
@@ -210,12 +210,6 @@ def policies(candidates: list[str]) -> list[tuple[str, str | None, dict]]:
     return out
 
 
-def test_score(*args) -> dict[str, float]:
-    from bench.m3 import score
-
-    return score(*args)
-
-
 def _score_picks(picks: pd.Series, phase: dict) -> dict:
     """sMAPE and MASE of each series' pick on the judged part (validation fold or test)."""
     if phase["test"] is None:
@@ -229,7 +223,7 @@ def _score_picks(picks: pd.Series, phase: dict) -> dict:
     )
     chosen = final_wide.to_numpy()[np.arange(len(final_wide)), columns]
     forecast = final_wide.index.to_frame(index=False).assign(yhat=chosen)
-    result = test_score(phase["train"], phase["test"], forecast, phase["season_length"])
+    result = score(phase["train"], phase["test"], forecast, phase["season_length"])
     return {"smape": result["smape"], "mase": result["mase"], "points": len(phase["test"])}
 
 

@@ -42,18 +42,17 @@ class ModelInfo:
     max_season_length: int | None = None
 
 
-ALL = PRESETS
 INFO: dict[str, ModelInfo] = {
-    "naive": ModelInfo(Naive, "baseline", presets=ALL),
-    "seasonal_naive": ModelInfo(SeasonalNaive, "baseline", presets=ALL),
-    "drift": ModelInfo(Drift, "baseline", presets=ALL),
-    "window_average": ModelInfo(WindowAverage, "baseline", presets=ALL),
+    "naive": ModelInfo(Naive, "baseline", presets=PRESETS),
+    "seasonal_naive": ModelInfo(SeasonalNaive, "baseline", presets=PRESETS),
+    "drift": ModelInfo(Drift, "baseline", presets=PRESETS),
+    "window_average": ModelInfo(WindowAverage, "baseline", presets=PRESETS),
     "auto_ets": ModelInfo(AutoETS, "statistical", True, ("default", "best")),
     "auto_theta": ModelInfo(AutoTheta, "statistical", presets=("best",)),
     "auto_ces": ModelInfo(AutoCES, "statistical", presets=("best",)),
     "auto_arima": ModelInfo(AutoARIMA, "statistical", True, ("default", "best"), 4),
-    "theta": ModelInfo(Theta, "statistical", True, ALL),
-    "dynamic_theta": ModelInfo(DynamicTheta, "statistical", True, ALL),
+    "theta": ModelInfo(Theta, "statistical", True, PRESETS),
+    "dynamic_theta": ModelInfo(DynamicTheta, "statistical", True, PRESETS),
     "seasonal_ses": ModelInfo(SeasonalSES, "statistical"),
     "ridge": ModelInfo(RidgeLags, "machine_learning", presets=("default", "best")),
     "hgb": ModelInfo(GradientBoostingLags, "machine_learning", presets=("best",)),

@@ -17,8 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.registry import combination_members
-
 _KEYS = ["series_id", "fold", "ds", "step"]
 
 
@@ -41,6 +39,9 @@ def ensemble_members(
         top[["series_id", "model"]].assign(ensemble=f"ensemble_mean_top{top_k}"),
         top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
     ]
+    # imported here: `describe_members` serves `tidecast champions`, which needs no models
+    from models.registry import combination_members
+
     stats = combination_members(model_names)
     if len(stats) >= 2:
         series = mean["series_id"].unique()
@@ -56,6 +57,17 @@ def ensemble_members(
     return pd.concat(parts, ignore_index=True)[["series_id", "ensemble", "model"]]
 
 
+def statistic_of(ensemble: str) -> str:
+    """How an ensemble combines its members' forecasts: `median` or (equal-weight) `mean`."""
+    return "median" if "median" in ensemble else "mean"
+
+
+def describe_members(ensemble: str, members: str) -> str:
+    """An ensemble's combination as people read it: 'equal-weight mean of a, b, c'."""
+    statistic = "equal-weight mean" if statistic_of(ensemble) == "mean" else "median"
+    return f"{statistic} of {members.replace(',', ', ')}"
+
+
 def combine(forecasts: pd.DataFrame, members: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per ensemble and `keys`, the mean (or median, for `*median*`) of the members' `yhat`.
 
@@ -63,7 +75,7 @@ def combine(forecasts: pd.DataFrame, members: pd.DataFrame, keys: list[str]) -> 
     (a model that failed there) are left out of that key's combination.
     """
     joined = members.merge(forecasts, on=["series_id", "model"], how="inner")
-    how = np.where(joined["ensemble"].str.contains("median"), "median", "mean")
+    how = joined["ensemble"].map({e: statistic_of(e) for e in joined["ensemble"].unique()})
     parts = []
     for statistic in ("mean", "median"):
         chosen = joined[how == statistic]

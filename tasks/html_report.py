@@ -28,6 +28,7 @@ from sql.tables import (
     forecasts,
     rejected_observations,
 )
+from tasks.ensembles import describe_members
 from tasks.ingest import source_subquery
 from tasks.options import compute_task
 from tidecast.db import connected, json_value
@@ -311,8 +312,7 @@ def series_figure(data: ReportData, series_id: str, why: str, number: int) -> st
         data.champions["series_id"].astype(str) == series_id, "members"
     ].dropna()
     if len(members) and members.iloc[0]:
-        statistic = "median" if "median" in model else "mean"
-        model = f"{model} = {statistic} of {members.iloc[0].replace(',', ', ')}"
+        model = f"{model} = {describe_members(model, members.iloc[0])}"
     fig.update_layout(title=f"{series_id} — {why}; champion {model}{live_note}")
     return _figure(fig, f"series-{number}")
 

@@ -312,6 +312,7 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
 
 def cmd_champions(args: argparse.Namespace) -> str:
+    from tasks.ensembles import describe_members
     from tidecast.db import init_db
     from tidecast.operator import champion_history, current_champions, series_leaderboard
 
@@ -338,9 +339,8 @@ def cmd_champions(args: argparse.Namespace) -> str:
         history[columns].tail(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}")
     )
     latest = history.iloc[-1]
-    statistic = "median" if "median" in latest["model"] else "equal-weight mean"
     members = (
-        f", the {statistic} of {latest['members'].replace(',', ', ')}"
+        f", the {describe_members(latest['model'], latest['members'])}"
         if isinstance(latest["members"], str) and latest["members"]
         else ""
     )
