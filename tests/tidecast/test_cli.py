@@ -320,3 +320,19 @@ def test_champions_names_the_members_of_an_ensemble_champion(tmp_path, observati
     named = members.replace(",", ", ")
     assert last.startswith(f"{series}: champion {model}, the equal-weight mean of {named}")
     assert members in one.stdout  # the members column of the history
+
+
+def test_the_preset_flag_reaches_the_flow(tmp_path, observations):
+    url = load_observations(f"sqlite:///{tmp_path / 'preset.db'}", observations)
+    ran = tidecast(
+        "retrain", "--database-url", url, "--horizon", "6", "--preset", "fast", cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stderr
+    scored = pd.read_sql("SELECT DISTINCT model FROM backtest_scores", create_engine(url))
+    fast = {"naive", "seasonal_naive", "drift", "window_average", "theta", "dynamic_theta"}
+    assert (
+        set(scored["model"]) - {"ensemble_stats"} - {m for m in scored["model"] if "_top" in m}
+        == fast
+    )  # the fast zoo, not the default one (which has auto_ets and ridge)
+    bad = tidecast("retrain", "--database-url", url, "--preset", "quick", cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid choice: 'quick'" in bad.stderr
