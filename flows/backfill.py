@@ -10,10 +10,11 @@ from tasks.runs import finish_run, start_run
 from tasks.summary import backfill_summary, failure_fields
 from tasks.validate import enforce_rejection_threshold, validate
 from tasks.write import record_quarantine
-from tidecast.settings import load_settings
+from tidecast.run_names import run_name
+from tidecast.settings import Settings, run_settings
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", flow_run_name=run_name("backfill"))
 def backfill(
     start: str,
     end: str,
@@ -23,12 +24,15 @@ def backfill(
     folds: int | None = None,
     models: list[str] | None = None,
     preset: str | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """A retrain as of every cutoff from `start` to `end`, into `backfill_forecasts`.
 
-    Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
+    `settings` are the CLI's (or a deployment's); without them, `TIDECAST_*` environment
+    variables. The other parameters override them. Returns the run id.
     """
-    settings = load_settings(
+    settings = run_settings(
+        settings,
         horizon=horizon,
         freq=freq,
         season_length=season_length,

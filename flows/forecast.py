@@ -19,21 +19,23 @@ from tasks.write import (
     stored_models,
     write_forecasts,
 )
+from tidecast.run_names import run_name
 from tidecast.runners import ConfiguredTaskRunner
-from tidecast.settings import load_settings
+from tidecast.settings import Settings, run_settings
 
 
-@flow(name="forecast", log_prints=True, task_runner=ConfiguredTaskRunner())
-def forecast_flow(horizon: int | None = None) -> str:
+@flow(name="forecast", flow_run_name=run_name("forecast"), task_runner=ConfiguredTaskRunner())
+def forecast_flow(horizon: int | None = None, settings: Settings | None = None) -> str:
     """Read and validate the latest observations, refit the champions on them, write forecasts.
 
     Frequency, season length and (unless given) horizon are those of the latest completed
-    retrain, whose champions and interval calibration are used. Returns the run id.
+    retrain, whose champions and interval calibration are used. `settings` are the CLI's
+    (or a deployment's); without them, `TIDECAST_*` environment variables. Returns the run id.
     """
-    settings = load_settings()
+    settings = run_settings(settings)
     io = settings.io_task_options()
     trained = last_retrain.with_options(**io)(settings)
-    settings = load_settings(
+    settings = settings.with_overrides(
         horizon=horizon or trained["horizon"],
         freq=trained["freq"] or None,
         season_length=trained["season_length"] or None,

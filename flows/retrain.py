@@ -15,11 +15,12 @@ from tasks.runs import finish_run, start_run
 from tasks.summary import failure_fields, run_summary
 from tasks.validate import enforce_rejection_threshold, validate
 from tasks.write import current_champions, record_quarantine, write_forecasts
+from tidecast.run_names import run_name
 from tidecast.runners import ConfiguredTaskRunner
-from tidecast.settings import load_settings
+from tidecast.settings import Settings, run_settings
 
 
-@flow(name="retrain", log_prints=True, task_runner=ConfiguredTaskRunner())
+@flow(name="retrain", flow_run_name=run_name("retrain"), task_runner=ConfiguredTaskRunner())
 def retrain(
     horizon: int | None = None,
     freq: str | None = None,
@@ -27,20 +28,22 @@ def retrain(
     folds: int | None = None,
     models: list[str] | None = None,
     preset: str | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Read, validate, backtest every model, promote per series, and write forecasts.
 
-    Settings not given here come from `TIDECAST_*` environment variables. Returns the run id.
+    `settings` are the CLI's (or a deployment's); without them, `TIDECAST_*` environment
+    variables. The other parameters override them. Returns the run id.
     """
-    params = {
-        "horizon": horizon,
-        "freq": freq,
-        "season_length": season_length,
-        "folds": folds,
-        "models": models,
-        "preset": preset,
-    }
-    settings = load_settings(**params)
+    settings = run_settings(
+        settings,
+        horizon=horizon,
+        freq=freq,
+        season_length=season_length,
+        folds=folds,
+        models=models,
+        preset=preset,
+    )
     io = settings.io_task_options()
     run_id = start_run.with_options(**io)(settings, "retrain", settings.run_parameters())
     validated = None

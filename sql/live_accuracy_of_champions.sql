@@ -1,10 +1,14 @@
 -- Per series: its current champion's recent live errors (timestamps after the `since` parameter) and the
 -- champion's mean backtest MASE in the run that promoted it (none after a rollback).
+-- Only forecasts issued since that run count: the errors of forecasts made before a retrain
+-- refitted the champion would keep a series "degraded" (and retraining) until they age out.
 WITH live AS (
     SELECT a.series_id, a.model, AVG(a.scaled_error) AS live_mase, COUNT(*) AS points
     FROM forecast_accuracy AS a
     JOIN current_champions AS c ON c.series_id = a.series_id AND c.model = a.model
-    WHERE a.ts > :since
+    JOIN forecast_runs AS issued ON issued.run_id = a.forecast_run_id
+    JOIN forecast_runs AS promoting ON promoting.run_id = c.run_id
+    WHERE a.ts > :since AND issued.started_at >= promoting.started_at
     GROUP BY a.series_id, a.model
 ),
 backtest AS (

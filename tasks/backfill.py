@@ -24,33 +24,92 @@ from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
 from tidecast.metrics import insample_scale
 from tidecast.progress import report
+from tidecast.schemas import min_series_length, min_train_length
 from tidecast.settings import Settings
 
 NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])
 
 
-def parse_date(value: str, flag: str) -> pd.Timestamp:
+# What a timestamp can hold (pandas' nanoseconds), in whole days: the bounds of --from/--to.
+EARLIEST = pd.Timestamp.min.ceil("D")
+LATEST = pd.Timestamp.max.floor("D")
+
+
+def parse_date(value: object, flag: str) -> pd.Timestamp:
+    """One of `--from`/`--to` as a naive timestamp, or a TidecastError naming the flag."""
+    example = "a date such as 2024-01-31"
     try:
-        return pd.Timestamp(value)
-    except ValueError:
-        raise TidecastError(f"{flag} {value!r} is not a date such as 2024-01-31") from None
+        ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        raise TidecastError(f"{flag} {value!r} is not {example}") from None
+    if ts is pd.NaT:
+        raise TidecastError(f"{flag} {value!r} is not {example}")
+    if ts.tzinfo is not None:
+        raise TidecastError(
+            f"{flag} {value!r} has a time zone; give {example} (timestamps are naive UTC)"
+        )
+    if not EARLIEST <= ts <= LATEST:
+        raise TidecastError(
+            f"{flag} {value} is out of range: give a date from {EARLIEST:%Y-%m-%d} "
+            f"to {LATEST:%Y-%m-%d}"
+        )
+    return ts.as_unit("ns")
 
 
-def cutoffs_between(grid: Grid, panel: pd.DataFrame, start: str, end: str) -> list[datetime]:
-    """The grid timestamps from `start` to `end` (inclusive) at which some series has data."""
+def backfill_window(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """`--from` and `--to`, checked: readable dates, in range, in order.
+
+    The flow checks them through `backfill_cutoffs`; the CLI may call this first, to refuse
+    a bad date before anything is read.
+    """
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if first > last:
         raise TidecastError(f"--from {start} is after --to {end}")
-    positions, _ = grid.positions(pd.Series([first, last]))
-    on_grid = grid.timestamps(range(int(positions[0]), int(positions[1]) + 1))
-    wanted = on_grid[(on_grid >= first) & (on_grid <= last)]
-    usable = wanted[wanted >= panel["ds"].min()]
-    if usable.empty:
+    return first, last
+
+
+def cutoffs_between(grid: Grid, panel: pd.DataFrame, start: str, end: str) -> list[datetime]:
+    """The grid timestamps from `start` to `end` (inclusive) within the data's span.
+
+    A cutoff before the first observation has nothing to train on, and one after the
+    last sees the same data as the last: both are left out.
+    """
+    first, last = backfill_window(start, end)
+    data_first, data_last = panel["ds"].min(), panel["ds"].max()
+    low, high = max(first, data_first), min(last, data_last)
+    wanted = pd.DatetimeIndex([])
+    if low <= high:
+        positions, _ = grid.positions(pd.Series([low, high]))
+        on_grid = grid.timestamps(range(int(positions[0]), int(positions[1]) + 1))
+        wanted = on_grid[(on_grid >= low) & (on_grid <= high)]
+    if wanted.empty:
         raise TidecastError(
             f"no cutoff on the {grid.freq} grid between {start} and {end} has any data "
-            f"(the observations start {panel['ds'].min():%Y-%m-%d})"
+            f"(the observations run from {data_first:%Y-%m-%d} to {data_last:%Y-%m-%d})"
         )
-    return [ts.to_pydatetime() for ts in usable]
+    if last > data_last:
+        report("backfill", f"cutoffs stop at the last observation, {data_last:%Y-%m-%d}")
+    return [ts.to_pydatetime() for ts in wanted]
+
+
+def short_series(seen: pd.DataFrame, horizon: int, season_length: int) -> dict[str, str]:
+    """Series with less history than a retrain accepts, with the reason: {series_id: reason}.
+
+    The rule is validation's (`min_series_length`): a retrain at this cutoff would have
+    skipped these series, so a backfill does not score forecasts made from them.
+    """
+    need = min_series_length(horizon, season_length)
+    counts = seen.groupby("series_id", sort=True)["ds"].size()
+    return {
+        str(sid): f"{n} points, needs at least {need} (horizon {horizon} + "
+        f"{min_train_length(season_length)} to train on)"
+        for sid, n in counts[counts < need].items()
+    }
+
+
+def _listed(skipped: dict[str, str], most: int = 5) -> str:
+    shown = "; ".join(f"{sid}: {reason}" for sid, reason in list(skipped.items())[:most])
+    return shown + (f"; and {len(skipped) - most} more" if len(skipped) > most else "")
 
 
 def forecast_as_of(
@@ -61,8 +120,29 @@ def forecast_as_of(
     freq: str,
     run_id: str,
 ) -> pd.DataFrame:
-    """What a retrain run at `cutoff` would have forecast, scored against today's actuals."""
+    """What a retrain run at `cutoff` would have forecast, scored against today's actuals.
+
+    Series a retrain would refuse at the cutoff (too little history) are skipped, with
+    the reason in the progress lines; a cutoff where every series is too short gives no
+    rows (and `write_backfill` clears what an earlier run wrote for it).
+    """
     seen = panel[panel["ds"] <= cutoff]
+    skipped = short_series(seen, settings.horizon, season_length)
+    if skipped:
+        seen = seen[~seen["series_id"].astype(str).isin(list(skipped))]
+    if seen.empty:
+        report(
+            "backfill",
+            f"cutoff {cutoff:%Y-%m-%d} skipped: no series has the history a retrain needs "
+            f"({_listed(skipped)})",
+        )
+        return pd.DataFrame(columns=[c.name for c in backfill_forecasts.columns])
+    if skipped:
+        report(
+            "backfill",
+            f"cutoff {cutoff:%Y-%m-%d}: {len(skipped)} series skipped, too little history "
+            f"({_listed(skipped)})",
+        )
     series_ids = pd.Index(seen["series_id"].unique())
     # The same chunks as a retrain's, one after another in this task: the cutoffs are
     # the unit of work here.

@@ -20,9 +20,9 @@ from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tasks.backtest import BacktestResult, series_chunks
 from tasks.budget import call_with_budget
 from tasks.ensembles import combine
-from tasks.intervals import add_intervals, error_quantiles
+from tasks.intervals import add_intervals, build_calibration
 from tasks.options import chunk_task, compute_task
-from tidecast.metrics import insample_scale
+from tidecast.metrics import interval_scale
 from tidecast.progress import report
 from tidecast.settings import Settings
 
@@ -236,7 +236,7 @@ def assemble_forecasts(
     registry rows of what was fitted. A series whose champion gave no complete finite
     forecast falls back to seasonal naive."""
     ordered, champions, horizon = plan.panel, plan.champions, plan.horizon
-    scale = insample_scale(ordered, plan.season_length)
+    scale = interval_scale(ordered, plan.season_length)
     notes = [note for part in parts for note in part.notes]
     frames = [part.forecasts for part in parts if len(part.forecasts)]
     base = (
@@ -325,8 +325,8 @@ def plan_final_fits(
 
 
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
-    """The interval calibration of this run's backtest (stored with the run)."""
-    return error_quantiles(backtest_result.fold_forecasts)
+    """The interval calibration of this run's backtest (its pooled rows stored with the run)."""
+    return build_calibration(backtest_result.fold_forecasts)
 
 
 planned_final_fits = compute_task(plan_final_fits, "plan-final-fits", stage="forecast")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 
 from sql import load_query
 from sql.tables import (
@@ -123,8 +123,8 @@ def load_report_data(
         in_shown = bindparam("names", names, expanding=True)
         history = _frame(
             conn,
-            select(source.c.series_id, source.c.ts, source.c.value)
-            .where(source.c.series_id.in_(in_shown))
+            select(_text_id(source), source.c.ts, source.c.value)
+            .where(cast(source.c.series_id, Text).in_(in_shown))
             .order_by(source.c.series_id, source.c.ts),
         )
         folds = _rows_of(conn, champion_backtest_forecasts, run_id, in_shown)
@@ -157,11 +157,16 @@ def _rows_of(conn, table, run_id: str, names) -> pd.DataFrame:
     return _frame(conn, select(table).where(table.c.run_id == run_id, table.c.series_id.in_(names)))
 
 
+def _text_id(source):
+    """The source's series id as text, as in tidecast's tables (a source may use integers)."""
+    return cast(source.c.series_id, Text).label("series_id")
+
+
 def _series_lengths(conn, source) -> pd.DataFrame:
     return _frame(
         conn,
         select(
-            source.c.series_id,
+            _text_id(source),
             func.count().label("points"),
             func.min(source.c.ts).label("first_ts"),
             func.max(source.c.ts).label("last_ts"),

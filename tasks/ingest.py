@@ -6,20 +6,26 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import (
-    DateTime,
+    ColumnElement,
     Executable,
     Subquery,
+    Text,
     TextClause,
     bindparam,
+    cast,
     column,
     delete,
     func,
+    literal_column,
+    not_,
     or_,
     select,
     table,
     text,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from sql import load_query
 from sql.tables import series_read_windows
@@ -35,6 +41,7 @@ from tidecast.db import (
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid, make_grid
 from tidecast.progress import report
+from tidecast.schemas import parse_timestamps
 from tidecast.settings import Settings
 
 REQUIRED_COLUMNS = ("series_id", "ts", "value")
@@ -42,6 +49,43 @@ REQUIRED_COLUMNS = ("series_id", "ts", "value")
 # so the driver never holds more than this many rows as Python objects; each batch
 # becomes compact columns before the next is fetched.
 STREAM_ROWS = 100_000
+# A read window is applied twice. In SQL, only to drop rows surely before it: those whose
+# ts, as text, starts with an ISO date more than MARGIN_DAYS before the window's (UTC
+# offsets move an instant by less than a day). Any other row (text in another format, a
+# typed value the database spells otherwise) is read, and the window applied exactly in
+# Python once ts is parsed as the validation parses it: text is never compared as text.
+MARGIN_DAYS = 2
+ISO_DATE_PREFIX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+class _date_before(FunctionElement):
+    """'YYYY-MM-DD' of a timestamp column, MARGIN_DAYS earlier (SQLite or PostgreSQL)."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_date_before, "sqlite")
+def _date_before_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001 - SQLAlchemy's hook
+    return f"date({compiler.process(element.clauses, **kw)}, '-{MARGIN_DAYS} days')"
+
+
+@compiles(_date_before)
+def _date_before_default(element, compiler, **kw) -> str:  # noqa: ANN001 - SQLAlchemy's hook
+    timestamp = compiler.process(element.clauses, **kw)
+    return f"to_char({timestamp} - INTERVAL '{MARGIN_DAYS} days', 'YYYY-MM-DD')"
+
+
+def _maybe_from(ts: ColumnElement, start_date: ColumnElement) -> ColumnElement[bool]:
+    """False only for rows surely earlier than a window starting at `start_date` (text
+    'YYYY-MM-DD', already MARGIN_DAYS early): NULL ts and ts not written as an ISO date
+    are kept, for the exact filter after parsing."""
+    as_text = cast(ts, Text)
+    return or_(
+        ts.is_(None),
+        not_(as_text.regexp_match(ISO_DATE_PREFIX)),
+        func.substr(as_text, 1, 10) >= start_date,
+    )
 
 
 def _column_batch(rows: list, columns: list[str]) -> pd.DataFrame:
@@ -72,43 +116,46 @@ def source_statement(
     """The source table's three columns, or the source query file's SQL as written.
 
     `since`: only rows from that timestamp on. `incremental`: only each series' rows from
-    its `series_read_windows.read_from` on (series without one: all rows). A table name
-    from settings goes in as a quoted identifier (checked against a strict pattern by the
-    settings), never as text pasted into SQL; `since` is a bound parameter.
+    its `series_read_windows.read_from` on (series without one: all rows). In SQL both
+    only drop rows surely outside (see MARGIN_DAYS); `read_observations` applies them
+    exactly. A table name from settings goes in as a quoted identifier (checked against a
+    strict pattern by the settings), never as text pasted into SQL; `since` is a bound
+    parameter.
     """
     if settings.source_table:
         schema, _, name = settings.source_table.rpartition(".")
         source = table(name, *(column(c) for c in REQUIRED_COLUMNS), schema=schema or None)
+        if since is None and not incremental:
+            return select(source)
         statement = select(source)
-        if incremental:
-            window = series_read_windows
-            statement = statement.outerjoin(window, window.c.series_id == source.c.series_id)
-            statement = statement.where(
-                or_(window.c.read_from.is_(None), source.c.ts >= window.c.read_from)
+        ts, series_id = source.c.ts, source.c.series_id
+    else:
+        path = settings.source_query
+        if not path.is_file():
+            raise TidecastError(
+                f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)"
             )
-        if since is not None:
-            statement = statement.where(source.c.ts >= bindparam("since", since, DateTime()))
-        return statement
-    path = settings.source_query
-    if not path.is_file():
-        raise TidecastError(
-            f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)"
-        )
-    sql = path.read_text().strip().rstrip(";")
-    if since is None and not incremental:
-        return text(sql)
-    # The user's query stays as written; the window is applied around it.
-    conditions = []
-    join = ""
+        sql = text(path.read_text().strip().rstrip(";") + "\n")  # may end in a -- comment
+        if since is None and not incremental:
+            return sql
+        # The user's query stays as written; the window is applied around it.
+        source = sql.columns(*(column(c) for c in REQUIRED_COLUMNS)).subquery("s")
+        statement = select(literal_column("s.*")).select_from(source)
+        ts, series_id = source.c.ts, source.c.series_id
     if incremental:
-        join = "LEFT JOIN series_read_windows AS w ON w.series_id = s.series_id"
-        conditions.append("(w.read_from IS NULL OR s.ts >= w.read_from)")
+        window = series_read_windows
+        # The source's ids may be of any type (integers, say); tidecast's are text, and
+        # PostgreSQL refuses to compare the two while SQLite silently matches nothing.
+        statement = statement.outerjoin(window, window.c.series_id == cast(series_id, Text))
+        statement = statement.where(
+            or_(window.c.read_from.is_(None), _maybe_from(ts, _date_before(window.c.read_from)))
+        )
     if since is not None:
-        conditions.append("s.ts >= :since")
-    wrapped = text(f"SELECT s.* FROM (\n{sql}\n) AS s {join} WHERE {' AND '.join(conditions)}")
-    if since is not None:
-        wrapped = wrapped.bindparams(bindparam("since", since, DateTime()))
-    return wrapped
+        early = pd.Timestamp(since) - pd.Timedelta(days=MARGIN_DAYS)
+        statement = statement.where(
+            _maybe_from(ts, bindparam("since_date", f"{early:%Y-%m-%d}", Text()))
+        )
+    return statement
 
 
 def source_subquery(settings: Settings) -> Subquery:
@@ -153,10 +200,13 @@ def window_start(settings: Settings, periods: int | None) -> datetime | None:
     found = read_frame(settings.database_url, load_query("last_watermark"))
     if found.empty:
         freq = settings.freq
+        if not freq:
+            return None
+        # the newest instant, not the greatest text: every distinct ts, parsed as validated
         source = source_subquery(settings)
-        newest = read_frame(settings.database_url, select(func.max(source.c.ts).label("ts")))
-        newest_ts = newest["ts"].iloc[0] if len(newest) else None
-        if not freq or newest_ts is None or pd.isna(newest_ts):
+        stamps = read_frame(settings.database_url, select(source.c.ts).distinct())["ts"]
+        newest_ts = parse_timestamps(stamps, settings.ts_format).ts.max()
+        if pd.isna(newest_ts):
             return None
         watermark = pd.Timestamp(newest_ts)
     else:
@@ -184,7 +234,14 @@ def read_observations(
         raise describe_db_error(settings.database_url, exc) from None
     try:
         streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
-        raw = fetch_in_batches(streaming.execute(statement))
+        result = streaming.execute(statement)
+        twice = sorted({c for c in result.keys() if list(result.keys()).count(c) > 1})
+        if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
+            raise TidecastError(
+                f"{source} returns the column(s) {', '.join(twice)} more than once; "
+                "return each of series_id, ts, value exactly once"
+            )
+        raw = fetch_in_batches(result)
     except DBAPIError as exc:
         if exc.connection_invalidated:  # the server went away mid-query: worth a retry
             raise describe_db_error(settings.database_url, exc) from None
@@ -202,8 +259,37 @@ def read_observations(
     extra = [column for column in raw.columns if column not in REQUIRED_COLUMNS]
     if extra:
         report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
+    raw = raw[list(REQUIRED_COLUMNS)]
+    if since is not None or incremental:
+        raw = _in_window(raw, settings, since, incremental)
     report("ingest", f"{len(raw)} rows read")
-    return raw[list(REQUIRED_COLUMNS)]
+    return raw
+
+
+def _in_window(
+    raw: pd.DataFrame, settings: Settings, since: datetime | None, incremental: bool
+) -> pd.DataFrame:
+    """The rows read whose ts, parsed, is in the window; rows without a readable ts stay
+    (validation quarantines them). The format the text was read with travels along in
+    `attrs["ts_format"]`, so validation reads the window as the whole read was read."""
+    parsed = parse_timestamps(raw["ts"], settings.ts_format)
+    keep = pd.Series(True, index=raw.index)
+    if since is not None:
+        keep &= ~(parsed.ts < pd.Timestamp(since))
+    if incremental:
+        windows = read_frame(
+            settings.database_url,
+            select(series_read_windows.c.series_id, series_read_windows.c.read_from),
+        )
+        read_from = pd.Series(
+            pd.to_datetime(windows["read_from"]).to_numpy(), index=windows["series_id"]
+        )
+        starts = raw["series_id"].map(str, na_action="ignore").map(read_from)
+        keep &= ~(parsed.ts < starts)
+    inside = raw[keep.to_numpy()].reset_index(drop=True)
+    if parsed.format is not None:
+        inside.attrs["ts_format"] = parsed.format
+    return inside
 
 
 ingest = io_task(read_observations, "ingest")

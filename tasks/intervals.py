@@ -3,10 +3,16 @@
 Errors are divided by each series' MASE scale and pooled per model and step, so every
 step has enough samples even when each series has only a few folds; scaling a quantile
 back by the series' own scale makes the band as wide as that series is noisy.
+
+Pooling is robust to a few odd series: a series whose backtest errors are off the scale
+of the others' (its mean scaled error beyond Tukey's far-out fence, on the log scale) is
+left out of the pooled quantiles, so it cannot widen every other series' band, and gets
+a band at least as wide as its own backtest errors instead.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 # interval column -> quantile of the scaled errors
@@ -16,30 +22,134 @@ QUANTILES = {
     "yhat_upper_80": 0.90,
     "yhat_upper_95": 0.975,
 }
+LOWER, UPPER = ["yhat_lower_95", "yhat_lower_80"], ["yhat_upper_80", "yhat_upper_95"]
+# Tukey's "far out" fence: Q3 + 3 IQR of the series' log mean scaled errors
+FENCE_IQRS = 3.0
 
 
 def scaled_errors(fold_forecasts: pd.DataFrame) -> pd.Series:
     return (fold_forecasts["y"] - fold_forecasts["yhat"]) / fold_forecasts["scale"]
 
 
+def outlying_series(fold_forecasts: pd.DataFrame) -> pd.Series:
+    """True per (model, series_id) whose backtest errors are off the scale of the others'.
+
+    A series' size is its mean absolute scaled error (its backtest MASE) with that model;
+    it is outlying when its log lies beyond Q3 + 3 IQR of all series' log sizes for the
+    model (Tukey's far-out fence). Series with no error at all are never outlying, and
+    with fewer than five series none can be.
+    """
+    size = (
+        scaled_errors(fold_forecasts)
+        .abs()
+        .groupby([fold_forecasts["model"], fold_forecasts["series_id"]])
+        .mean()
+    )
+    log_size = np.log(size.where(size > 0))
+    by_model = log_size.groupby(level="model")
+    q1, q3 = (
+        by_model.transform(lambda s: s.quantile(0.25)),
+        by_model.transform(lambda s: s.quantile(0.75)),
+    )
+    return (log_size > q3 + FENCE_IQRS * (q3 - q1)).rename("outlying")
+
+
+def _typical(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The fold forecasts of the series that are not outlying for their model."""
+    flags = outlying_series(fold_forecasts)
+    index = pd.MultiIndex.from_frame(fold_forecasts[["model", "series_id"]])
+    return fold_forecasts[~flags.reindex(index, fill_value=False).to_numpy()]
+
+
+def _straddle_zero(table: pd.DataFrame) -> pd.DataFrame:
+    """Lower quantiles at most 0 and upper ones at least 0, so a band holds its forecast
+    even when a model's errors were all of one sign."""
+    return table.assign(
+        **{column: table[column].clip(upper=0.0) for column in LOWER},
+        **{column: table[column].clip(lower=0.0) for column in UPPER},
+    )
+
+
 def error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Per model and step, the quantiles of backtest errors divided by the series' scale."""
+    """Per model and step, the quantiles of backtest errors divided by the series' scale,
+    pooled over the series that are not outlying (`outlying_series`)."""
     if fold_forecasts.empty:
         return pd.DataFrame(columns=["model", "step", *QUANTILES])
-    errors = scaled_errors(fold_forecasts)
-    group = errors.groupby([fold_forecasts["model"], fold_forecasts["step"]])
+    typical = _typical(fold_forecasts)
+    errors = scaled_errors(typical)
+    group = errors.groupby([typical["model"], typical["step"]])
     table = pd.DataFrame({column: group.quantile(q) for column, q in QUANTILES.items()})
-    return table.reset_index()
+    return _straddle_zero(table.reset_index())
+
+
+def own_error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Per outlying (series, model): the quantiles of its own backtest errors, in the
+    series' units, over all its folds and steps (too few per step to split by step)."""
+    columns = ["series_id", "model", *QUANTILES]
+    if fold_forecasts.empty:
+        return pd.DataFrame(columns=columns)
+    flags = outlying_series(fold_forecasts)
+    index = pd.MultiIndex.from_frame(fold_forecasts[["model", "series_id"]])
+    odd = fold_forecasts[flags.reindex(index, fill_value=False).to_numpy()]
+    if odd.empty:
+        return pd.DataFrame(columns=columns)
+    group = (odd["y"] - odd["yhat"]).groupby([odd["series_id"], odd["model"]])
+    table = pd.DataFrame({column: group.quantile(q) for column, q in QUANTILES.items()})
+    return _straddle_zero(table.reset_index())[columns]
+
+
+def build_calibration(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+    """A run's interval calibration: the pooled rows of `error_quantiles` (`series_id`
+    empty; quantiles of scaled errors, per model and step) and the rows of
+    `own_error_quantiles` (`series_id` set, `step` empty; quantiles in the series' units).
+
+    Only the pooled rows are stored (`interval_calibration`, see `pooled_rows`); the
+    forecast flow, which reads them back, gives outlying series the pooled band times
+    their current scale.
+    """
+    pooled = error_quantiles(fold_forecasts).assign(series_id=None)
+    own = own_error_quantiles(fold_forecasts).assign(step=np.nan)
+    parts = [part for part in (pooled, own) if len(part)]
+    if not parts:
+        return pooled
+    return pd.concat(parts, ignore_index=True)[["series_id", "model", "step", *QUANTILES]]
+
+
+def pooled_rows(calibration: pd.DataFrame) -> pd.DataFrame:
+    """The per-model-and-step rows of a calibration (what `interval_calibration` stores)."""
+    if "series_id" not in calibration:
+        return calibration
+    pooled = calibration[calibration["series_id"].isna()].drop(columns="series_id")
+    return pooled.astype({"step": int})
 
 
 def add_intervals(
-    forecast: pd.DataFrame, quantiles: pd.DataFrame, scale: pd.Series
+    forecast: pd.DataFrame, calibration: pd.DataFrame, scale: pd.Series
 ) -> pd.DataFrame:
-    """`forecast` (series_id, model, step, yhat) with the four interval columns added."""
-    out = forecast.merge(quantiles, on=["model", "step"], how="left")
+    """`forecast` (series_id, model, step, yhat) with the four interval columns added.
+
+    A band is the pooled quantiles of its model and step times the series' `scale`,
+    widened to the series' own backtest errors where the calibration has rows for it.
+    Bounds always hold the forecast: lower_95 <= lower_80 <= yhat <= upper_80 <= upper_95.
+    """
+    out = forecast.merge(pooled_rows(calibration), on=["model", "step"], how="left")
     out = out.join(scale.rename("scale"), on="series_id")
     for column in QUANTILES:
-        out[column] = out["yhat"] + out[column] * out["scale"]
+        out[column] = out[column] * out["scale"]
+    if "series_id" in calibration and calibration["series_id"].notna().any():
+        own = calibration[calibration["series_id"].notna()].drop(columns="step")
+        mine = forecast[["series_id", "model"]].merge(own, on=["series_id", "model"], how="left")
+        for column in QUANTILES:
+            # np.fmin/fmax: a series without own rows (NaN) keeps its pooled bound
+            widen = np.fmin if column in LOWER else np.fmax
+            out[column] = widen(out[column].to_numpy(), mine[column].to_numpy())
+    yhat = out["yhat"].to_numpy(dtype=float)
+    lower_80 = np.minimum(out["yhat_lower_80"].to_numpy(dtype=float), 0.0)
+    upper_80 = np.maximum(out["yhat_upper_80"].to_numpy(dtype=float), 0.0)
+    out["yhat_lower_80"] = yhat + lower_80
+    out["yhat_upper_80"] = yhat + upper_80
+    out["yhat_lower_95"] = yhat + np.minimum(out["yhat_lower_95"].to_numpy(dtype=float), lower_80)
+    out["yhat_upper_95"] = yhat + np.maximum(out["yhat_upper_95"].to_numpy(dtype=float), upper_80)
     return out.drop(columns="scale")
 
 

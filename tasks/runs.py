@@ -23,7 +23,7 @@ from tidecast.db import (
     utcnow,
 )
 from tidecast.errors import TidecastError
-from tidecast.progress import report
+from tidecast.progress import forward_to_prefect, report
 from tidecast.runlock import RunLock, refusal, try_run_lock
 from tidecast.settings import Settings
 
@@ -50,6 +50,7 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
     Holding the lock, any run still `running` is an orphan (its process died, which
     released the lock) and is marked `failed`. Returns the new run id.
     """
+    forward_to_prefect()  # progress lines reach the run's Prefect logs, however it started
     run_id = str(uuid.uuid4())
     now = utcnow()
     row = {

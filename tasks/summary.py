@@ -63,10 +63,16 @@ def run_summary(
 
 def backfill_summary(validated: ValidatedPanel, written: list[int]) -> dict[str, Any]:
     """Fields of a completed backfill's run row."""
-    return {
-        **_input_fields(validated),
-        "message": f"{len(written)} cutoffs backfilled: {sum(written)} rows in backfill_forecasts",
-    }
+    empty = sum(n == 0 for n in written)
+    message = (
+        f"{len(written) - empty} cutoffs backfilled: {sum(written)} rows in backfill_forecasts"
+    )
+    if empty:
+        message += (
+            f"; {empty} cutoffs skipped: no series had the history a retrain needs there "
+            "(the run's logs name them)"
+        )
+    return {**_input_fields(validated), "message": message}
 
 
 def failure_fields(exc: BaseException, validated: ValidatedPanel | None) -> dict[str, Any]:

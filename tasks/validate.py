@@ -10,7 +10,7 @@ import pandas as pd
 from tasks.options import compute_task
 from tidecast.db import utcnow
 from tidecast.errors import TidecastError
-from tidecast.frequency import Grid, infer_freq, make_grid
+from tidecast.frequency import Grid, infer_freq, make_grid, series_spacing
 from tidecast.progress import report
 from tidecast.schemas import (
     ROW_CHECKS,
@@ -110,6 +110,44 @@ def _fill_gaps(clean: pd.DataFrame, grid: Grid) -> tuple[pd.DataFrame, int]:
     return full[["series_id", "ds", "y"]].reset_index(drop=True), gaps
 
 
+def _off_frequency(typed: pd.DataFrame, grid: Grid) -> dict[str, str]:
+    """Series whose own spacing is not the grid's, each with why (series_id -> reason).
+
+    Mostly off the grid (month ends on a month-start grid, daily points on a weekly one),
+    or several grid steps apart (quarterly on a monthly grid, weekly on a daily one):
+    filling such a series onto the grid would invent most of its points.
+    """
+    usable = typed["ts"].notna() & typed["series_id"].notna()
+    spacing = series_spacing(grid, typed.loc[usable, "ts"], typed.loc[usable, "series_id"])
+    off = spacing.loc[spacing["off_grid_share"] > 0.5, "off_grid_share"]
+    apart = spacing.loc[(spacing["off_grid_share"] <= 0.5) & (spacing["step"] > 1), "step"]
+    reasons = {
+        str(sid): f"{share:.0%} of its timestamps are not on the {grid.freq} grid"
+        for sid, share in off.items()
+    }
+    reasons.update(
+        {
+            str(sid): f"its timestamps are all a multiple of {step:g} {grid.freq} steps "
+            f"apart: not a {grid.freq} series"
+            for sid, step in apart.items()
+        }
+    )
+    return reasons
+
+
+def _too_gappy(clean: pd.DataFrame, grid: Grid, max_share: float) -> dict[str, str]:
+    """Series of which more than `max_share` of the grid points would be interpolated."""
+    if clean.empty:
+        return {}
+    filled = series_spacing(grid, clean["ts"], clean["series_id"])["filled_share"]
+    over = filled[filled > max_share]
+    return {
+        str(sid): f"{share:.0%} of its grid points are missing, more than "
+        f"{max_share:.0%} (TIDECAST_MAX_FILLED_SHARE)"
+        for sid, share in over.items()
+    }
+
+
 def validate_observations(
     raw: pd.DataFrame, settings: Settings, now: pd.Timestamp | None = None
 ) -> ValidatedPanel:
@@ -124,8 +162,10 @@ def validate_observations(
             f"{settings.source_description} returned no rows; load observations into it or "
             "point tidecast at your data (TIDECAST_SOURCE_TABLE or TIDECAST_SOURCE_QUERY)"
         )
+    # A read window filtered in ingest was parsed there with the format of the whole read.
+    ts_format = settings.ts_format or raw.attrs.get("ts_format")
     raw = raw.reset_index(drop=True)
-    typed = coerce_observations(raw)
+    typed, parsed = coerce_observations(raw, ts_format)
 
     freq = settings.freq
     if freq is None:
@@ -145,26 +185,63 @@ def validate_observations(
             ),
         ]
     )
-    rejected = [_quarantine(raw, failures)]
+    # a date in another format than the column's is named as such, never reinterpreted
+    other_format = parsed.other_format.reindex(failures.index).to_numpy(dtype=bool)
+    failures[(failures == "ts_invalid").to_numpy() & other_format] = "ts_format_mismatch"
+    mismatched = _off_frequency(typed, grid)
+    spacing_rows = failures.index[
+        (failures == "ts_off_grid").to_numpy()
+        & typed.loc[failures.index, "series_id"].isin(list(mismatched)).to_numpy()
+    ]
+    failures = failures.drop(index=spacing_rows)  # named by their series' spacing below
+    rejected = [
+        _quarantine(
+            raw,
+            failures,
+            pd.Series(
+                f": expected {parsed.format}",
+                index=failures.index[failures == "ts_format_mismatch"],
+            ),
+        )
+    ]
     clean = typed.drop(index=failures.index)
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+
+    def set_aside(reasons: dict[str, str], check_name: str) -> pd.DataFrame:
+        """Quarantine every remaining row of these series under one series check."""
+        rows = clean.index[clean["series_id"].isin(list(reasons))]
+        detail = clean.loc[rows, "series_id"].map({sid: f": {r}" for sid, r in reasons.items()})
+        rejected.append(_quarantine(raw, pd.Series(check_name, index=rows, dtype=object), detail))
+        skipped.update(reasons)
+        return clean.drop(index=rows)
+
+    if mismatched:
+        clean = set_aside(mismatched, "frequency_mismatch")
+        notes.append(
+            f"{len(mismatched)} series quarantined: their spacing is not the {grid.freq} grid "
+            "(frequency_mismatch)"
+        )
+    gappy = _too_gappy(clean, grid, settings.max_filled_share)
+    if gappy:
+        clean = set_aside(gappy, "too_many_gaps")
+        notes.append(
+            f"{len(gappy)} series quarantined: more than {settings.max_filled_share:.0%} of "
+            "their grid points would be interpolated (too_many_gaps)"
+        )
 
     need = min_series_length(settings.horizon, season_length)
     counts = clean.groupby("series_id")["ts"].size()
     short = counts[counts < need]
-    skipped = {
-        str(sid): f"{n} usable points, needs at least {need} (horizon {settings.horizon} "
-        f"+ season length {season_length} + 1)"
-        for sid, n in short.items()
-    }
     if len(short):
-        short_rows = clean.index[clean["series_id"].isin(short.index)]
-        detail = clean.loc[short_rows, "series_id"].map(
-            {sid: f": {reason}" for sid, reason in skipped.items()}
+        clean = set_aside(
+            {
+                str(sid): f"{n} usable points, needs at least {need} (horizon "
+                f"{settings.horizon} + season length {season_length} + 1)"
+                for sid, n in short.items()
+            },
+            "series_too_short",
         )
-        rejected.append(
-            _quarantine(raw, pd.Series("series_too_short", index=short_rows, dtype=object), detail)
-        )
-        clean = clean.drop(index=short_rows)
 
     rejected_frame = pd.concat(rejected).sort_index()[REJECTED_COLUMNS]
     if clean.empty:
@@ -178,7 +255,9 @@ def validate_observations(
         gaps = 0
     else:
         panel, gaps = _fill_gaps(clean, grid)
-    result = ValidatedPanel(panel, rejected_frame, skipped, grid, season_length, rows_read, gaps)
+    result = ValidatedPanel(
+        panel, rejected_frame, skipped, grid, season_length, rows_read, gaps, notes
+    )
     if gaps:
         result.notes.append(f"{gaps} missing grid points interpolated")
     report(

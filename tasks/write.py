@@ -15,6 +15,7 @@ from sql.tables import (
     model_versions,
     rejected_observations,
 )
+from tasks.intervals import pooled_rows
 from tasks.options import io_task
 from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
 from tidecast.progress import report
@@ -52,7 +53,7 @@ def write_results(
         forecasts: forecast_rows.assign(created_at=now),
         backtest_scores: scores,
         champions: None if chosen is None else chosen.assign(promoted_at=now),
-        interval_calibration: calibration,
+        interval_calibration: None if calibration is None else pooled_rows(calibration),
         model_versions: _with_backtest_mase(versions, scores),
         champion_backtest_forecasts: _champions_only(fold_forecasts, chosen),
     }

@@ -167,30 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flags(args: argparse.Namespace) -> dict[str, object]:
+    """The settings this command's flags give: every flag named like a setting, if set."""
+    from tidecast.settings import Settings
+
+    return {
+        key: value
+        for key, value in vars(args).items()
+        if key in Settings.model_fields and value is not None
+    }
+
+
 def _settings(args: argparse.Namespace, **fixed: object):
+    """The run's one settings object: the environment, overridden by the flags."""
     from tidecast.settings import load_settings
 
-    given = {
-        key: getattr(args, key, None)
-        for key in (
-            "database_url",
-            "horizon",
-            "freq",
-            "season_length",
-            "folds",
-            "models",
-            "preset",
-            "source_table",
-            "runner",
-            "workers",
-            "dask_address",
-            "chunk_size",
-            "retrain_cron",
-            "forecast_cron",
-            "schedule_timezone",
-        )
-    }
-    return load_settings(**{**given, **fixed})
+    return load_settings(**{**_flags(args), **fixed})
 
 
 def _engine(settings):
@@ -209,46 +201,18 @@ def cmd_init_db(args: argparse.Namespace) -> str:
     return f"tables and views are ready in {safe_url(settings.database_url)}"
 
 
-# Settings a flow reads at its entry (and its task runner at the first chunk) that a
-# flag may have given; the run's knobs travel as flow parameters instead.
-_HANDED_TO_FLOW = ("runner", "workers", "dask_address", "chunk_size")
-
-
-def _hand_url_to_flow(settings) -> None:
-    """The flow reads its settings from the environment: give it what the CLI resolved.
-
-    From a Prefect Secret block, the flow loads the block itself; the URL stays out of the
-    environment.
-    """
-    if not settings.database_url_secret:
-        os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
-    for name in _HANDED_TO_FLOW:
-        value = getattr(settings, name)
-        if value is not None:
-            os.environ[f"TIDECAST_{name.upper()}"] = str(value)
-
-
 def _run_retrain(settings) -> str:
-    """Run the flow in this process with these settings; the URL travels in the environment.
+    """Run the flow in this process, handing it the settings the command resolved.
 
-    Only the run's knobs are flow parameters, so the database URL (and its password)
-    never lands in Prefect's record of the run.
+    The flow records its parameters with Prefect; the settings' database URL (and its
+    password) is excluded from that record.
     """
-    _hand_url_to_flow(settings)
     from flows.retrain import retrain
     from tidecast.progress import report
 
     if not os.environ.get("PREFECT_API_URL"):
         report("retrain", "starting the flow run on a temporary local Prefect server (~10 s)")
-
-    return retrain(
-        horizon=settings.horizon,
-        freq=settings.freq,
-        season_length=settings.season_length,
-        folds=settings.folds,
-        models=settings.models,
-        preset=settings.preset,
-    )
+    return retrain(settings=settings)
 
 
 def _completed(kind: str, settings, run_id: str) -> str:
@@ -276,10 +240,9 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     _engine(settings)
-    _hand_url_to_flow(settings)
     from flows.forecast import forecast_flow
 
-    run_id = forecast_flow(horizon=args.horizon)
+    run_id = forecast_flow(horizon=args.horizon, settings=settings)
     return _completed("forecast run", settings, run_id)
 
 
@@ -371,24 +334,16 @@ def cmd_rollback(args: argparse.Namespace) -> str:
 
 
 def cmd_backfill(args: argparse.Namespace) -> str:
+    from tasks.backfill import backfill_window
     from tidecast.db import read_frame
 
+    backfill_window(args.start, args.end)  # a bad date is refused before anything runs
     settings = _settings(args)
     _engine(settings)
-    _hand_url_to_flow(settings)
     from flows.backfill import backfill
     from sql import load_query
 
-    run_id = backfill(
-        args.start,
-        args.end,
-        horizon=settings.horizon,
-        freq=settings.freq,
-        season_length=settings.season_length,
-        folds=settings.folds,
-        models=settings.models,
-        preset=settings.preset,
-    )
+    run_id = backfill(args.start, args.end, settings=settings)
     counts = read_frame(settings.database_url, load_query("run_backfill_counts"), run_id=run_id)
     return (
         f"backfill run {run_id} completed: {int(counts['n_rows'].iloc[0])} rows for "
@@ -412,12 +367,14 @@ def cmd_serve(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     _engine(settings)
-    _hand_url_to_flow(settings)
-    # The run options given on the command line become the retrain deployment's parameters;
-    # every other setting reaches the flow runs through the environment they inherit.
-    knobs = ("horizon", "freq", "season_length", "folds", "models")
-    parameters = {key: getattr(settings, key) for key in knobs if getattr(args, key) is not None}
-    return serve_flows(settings, parameters, args.retrain_every, args.forecast_every)
+    # Served runs start in processes of their own from JSON parameters: each deployment
+    # gets the flags as its `settings` parameter (the rest of the settings come from the
+    # environment the runs inherit). The URL, a credential, never enters a parameter: it
+    # reaches the runs through this process's environment (or its Secret block).
+    if not settings.database_url_secret:
+        os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
+    flags = {key: getattr(settings, key) for key in _flags(args) if key != "database_url"}
+    return serve_flows(settings, flags, args.retrain_every, args.forecast_every)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
@@ -450,6 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     except DBAPIError as exc:  # not an outage (those are TidecastErrors): say what it said
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         print(f"error: the database refused a statement: {reason}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+        print(
+            f"error: Prefect's temporary server did not start within {timeout} s (a busy "
+            "machine?); set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher, or start "
+            "a Prefect server and set PREFECT_API_URL. No run started; BI is unchanged",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(

@@ -23,14 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
-    InterfaceError,
     NoSuchModuleError,
     OperationalError,
 )
 
 from sql import load_sql, split_statements
 from sql.tables import metadata, observations
-from tidecast.errors import DatabaseUnavailableError, TidecastError
+from tidecast.errors import DatabaseUnavailableError, TidecastError, is_outage
 
 
 def utcnow() -> datetime:
@@ -38,22 +37,46 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# What to do about a URL whose user or password holds a character the URL syntax uses.
+ENCODE_ADVICE = (
+    "percent-encode special characters in the user name and password "
+    "(@ as %40, : as %3A, / as %2F, # as %23)"
+)
+
+
+def _ambiguous_credentials(url: str) -> bool:
+    """Whether the URL has more than one '@' outside a SQLite file path: then no parser can
+    tell where the password ends, and any reading of it may put part of the password in the
+    host (and so in messages). Such a URL is refused, never guessed at."""
+    scheme, sep, rest = url.partition("://")
+    return bool(sep) and not scheme.startswith("sqlite") and rest.count("@") > 1
+
+
 def safe_url(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
+    """The URL with its password masked, for messages and logs; nothing of a URL whose
+    credentials cannot be told apart from its host."""
+    if _ambiguous_credentials(url):
+        return "<database URL not shown: its user or password has an unencoded @>"
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; `postgresql://` means psycopg 3, the driver tidecast installs."""
+    if _ambiguous_credentials(url):
+        raise TidecastError(
+            f"database URL has more than one '@': {ENCODE_ADVICE} in --database-url or "
+            "TIDECAST_DATABASE_URL"
+        )
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise TidecastError(
             "database URL is not valid; set --database-url or TIDECAST_DATABASE_URL to e.g. "
-            "sqlite:///tidecast.db or postgresql://user:password@host:5432/dbname"
+            "sqlite:///tidecast.db or postgresql://user:password@host:5432/dbname, and "
+            f"{ENCODE_ADVICE}"
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -91,17 +114,12 @@ def connected(url: str, *, write: bool = False) -> Iterator[Connection]:
         engine.dispose()
 
 
-# SQLite's primary result codes that mean "not now" rather than "wrong": BUSY, LOCKED,
-# IOERR, FULL, CANTOPEN, PROTOCOL. (sqlite3 raises OperationalError for mistakes too.)
-SQLITE_OUTAGE_CODES = {5, 6, 10, 13, 14, 15}
-
-
 def is_unavailable(exc: DBAPIError) -> bool:
-    """Whether a database error means the database is away or refusing (worth a retry)."""
-    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
-    if sqlite_code is not None:
-        return sqlite_code & 0xFF in SQLITE_OUTAGE_CODES
-    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    """Whether a database error means the database is away or refusing (worth a retry).
+
+    `tidecast.errors.is_outage` decides, for this module and for the I/O tasks' retries.
+    """
+    return is_outage(exc)
 
 
 def read_frame(url: str, query: Executable, **params: object) -> pd.DataFrame:

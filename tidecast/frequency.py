@@ -125,3 +125,38 @@ def infer_freq(ds: pd.Series, series_id: pd.Series, sample: int = 50) -> str:
             "pass --freq (or set TIDECAST_FREQ), e.g. --freq MS for monthly data."
         )
     return pd.Series(answers).mode().iloc[0]
+
+
+def series_spacing(grid: Grid, ts: pd.Series, series_id: pd.Series) -> pd.DataFrame:
+    """How each series sits on the grid, one row per series id.
+
+    `off_grid_share`: the share of its timestamps that are not grid points. `step`: the
+    greatest common divisor of the distances, in grid steps, between its consecutive
+    distinct grid points (NaN with fewer than two): 1 for a series of this frequency, gaps
+    or not; 3 for a quarterly series on a monthly grid, 7 for a weekly one on a daily grid.
+    `filled_share`: the share of the grid points between its first and last that it lacks.
+    """
+    positions, on_grid = grid.positions(ts)
+    frame = pd.DataFrame({"series_id": series_id.to_numpy(), "pos": positions, "on_grid": on_grid})
+    off = 1.0 - frame.groupby("series_id", sort=False)["on_grid"].mean()
+    points = frame[frame["on_grid"]].drop_duplicates(["series_id", "pos"])
+    points = points.sort_values(["series_id", "pos"], kind="stable")
+    diffs = points["pos"].diff()[points["series_id"].duplicated()].astype(np.int64)
+    owners = points.loc[diffs.index, "series_id"]
+    step = diffs.groupby(owners, sort=False).min()
+    while True:  # g <- min over rows of gcd(g, d) reaches the gcd of all d in a few rounds
+        common = pd.Series(np.gcd(step.loc[owners].to_numpy(), diffs.to_numpy()))
+        reduced = common.groupby(owners.to_numpy(), sort=False).min()
+        if (reduced.reindex(step.index) == step).all():
+            break
+        step = reduced.reindex(step.index)
+    bounds = points.groupby("series_id", sort=False)["pos"].agg(["min", "max", "size"])
+    span = bounds["max"] - bounds["min"] + 1
+    filled = (span - bounds["size"]) / span
+    return pd.DataFrame(
+        {
+            "off_grid_share": off,
+            "step": step.reindex(off.index),
+            "filled_share": filled.reindex(off.index).fillna(0.0),
+        }
+    )

@@ -6,21 +6,41 @@ import numpy as np
 import pandas as pd
 
 
-def insample_scale(sorted_panel: pd.DataFrame, season_length: int) -> pd.Series:
-    """Per series: the mean absolute error of the seasonal-naive forecast in the sample.
-
-    This is MASE's denominator. Where it is 0 or undefined (a constant or short
-    series) the naive one-step MAE is used, then the mean absolute value, then 1,
-    so every series gets a finite, positive scale.
-    """
+def naive_scale(sorted_panel: pd.DataFrame, season_length: int) -> pd.Series:
+    """Per series: the in-sample MAE of the seasonal-naive forecast, else of the one-step
+    naive forecast where that is 0 or undefined. 0 for a flat history; NaN for a series
+    too short for either."""
     group = sorted_panel.groupby("series_id", sort=True)["y"]
     seasonal = group.diff(season_length).abs().groupby(sorted_panel["series_id"]).mean()
     naive = group.diff(1).abs().groupby(sorted_panel["series_id"]).mean()
+    series = pd.Index(group.size().index)
+    scale = seasonal.reindex(series)
+    return scale.where(scale > 0, naive.reindex(series)).rename("scale")
+
+
+def insample_scale(sorted_panel: pd.DataFrame, season_length: int) -> pd.Series:
+    """Per series: the mean absolute error of the seasonal-naive forecast in the sample.
+
+    This is MASE's denominator (`naive_scale`). Where it is 0 or undefined (a constant or
+    short series) the mean absolute value is used, then 1, so every series gets a finite,
+    positive scale and MASE stays finite (an error on a flat series counts relative to
+    its level).
+    """
     level = sorted_panel["y"].abs().groupby(sorted_panel["series_id"]).mean()
-    scale = seasonal.reindex(level.index)
-    for fallback in (naive.reindex(level.index), level):
-        scale = scale.where(scale > 0, fallback)
+    scale = naive_scale(sorted_panel, season_length).reindex(level.index)
+    scale = scale.where(scale > 0, level)
     return scale.where(scale > 0, 1.0).rename("scale")
+
+
+def interval_scale(sorted_panel: pd.DataFrame, season_length: int) -> pd.Series:
+    """Per series: the scale prediction intervals are drawn with.
+
+    `naive_scale`, so a flat history (where it is 0) gets a band of zero width around its
+    forecast instead of one as wide as its level; a series too short for any naive MAE
+    falls back to `insample_scale`.
+    """
+    naive = naive_scale(sorted_panel, season_length)
+    return naive.fillna(insample_scale(sorted_panel, season_length)).rename("scale")
 
 
 def score_errors(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -58,12 +58,12 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
     current = current[
         current["previous_model"].notna() & (current["previous_model"] != current["model"])
     ]
+    if current.empty:  # no champions yet, or none with a different previous one
+        return run_id, 0
     # the members of the reinstated model: from its latest reign in the history
     reinstated = current.set_index("series_id")["previous_model"].rename("reinstated")
-    reigns = history.join(reinstated, on="series_id", how="inner")
+    reigns = history.merge(reinstated.reset_index(), on="series_id", how="inner")
     reigns = reigns[reigns["model"] == reigns["reinstated"]].groupby("series_id").tail(1)
-    if current.empty:
-        return run_id, 0
     now = utcnow()
     rows = pd.DataFrame(
         {

@@ -1,9 +1,9 @@
 """One writing run per database at a time, released by the operating system if the run dies.
 
 PostgreSQL: a session-level advisory lock on a connection the run keeps open. SQLite: an
-exclusive `flock` on a file beside the database. Both vanish with the process that held
-them, so a run killed mid-write never blocks the next one, and the next one knows that
-any run still marked `running` is an orphan.
+exclusive `flock` on a file beside the database file (symlinks resolved). Both vanish with
+the process that held them, so a run killed mid-write never blocks the next one, and the
+next one knows that any run still marked `running` is an orphan.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from sql.tables import forecast_runs
 from tidecast.db import make_engine
+from tidecast.errors import TidecastError
 
 # 'tidecast' as a big-endian 64-bit integer: the advisory lock key of tidecast's runs.
 ADVISORY_KEY = int.from_bytes(b"tidecast", "big")
@@ -38,6 +39,32 @@ class RunLock:
             self.fd = None
 
 
+def lock_path(database: str) -> str:
+    """The lock file of a SQLite database file: beside the file itself, symlinks resolved.
+
+    Keyed by the resolved file, not by how the URL spells it, so the same database
+    reached through a symlink or a relative path still has one writer at a time.
+    """
+    return f"{os.path.realpath(database)}.run-lock"
+
+
+def _open_lock_file(path: str) -> int:
+    try:
+        return os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as exc:
+        if os.path.isfile(path):  # made by someone else, read-only to us: flock still works
+            try:
+                return os.open(path, os.O_RDONLY)
+            except OSError:
+                pass
+        directory = os.path.dirname(path)
+        raise TidecastError(
+            f"cannot create the run lock {os.path.basename(path)} in {directory}: "
+            f"{exc.strerror or type(exc).__name__}; tidecast writes beside the SQLite "
+            "database, so its directory must exist and be writable by this user"
+        ) from None
+
+
 def try_run_lock(url: str) -> RunLock | None:
     """The database's run lock, or None when another process holds it.
 
@@ -48,7 +75,7 @@ def try_run_lock(url: str) -> RunLock | None:
         path = parsed.database
         if not path or path == ":memory:":
             return RunLock()
-        fd = os.open(f"{path}.run-lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fd = _open_lock_file(lock_path(path))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -85,13 +85,23 @@ def describe(settings: Settings) -> str:
     return "this process"
 
 
+def _run_settings() -> Settings:
+    """The settings of the flow run being executed: its `settings` parameter as the flow
+    received it (the CLI's, or a deployment's), else the environment's."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    given = context.parameters.get("settings") if context is not None else None
+    return given if isinstance(given, Settings) else load_settings()
+
+
 class ConfiguredTaskRunner(TaskRunner):
     """The flows' task runner: the runner the settings name, made at the first submit.
 
     A flow's runner is fixed where the flow is defined, before any settings are read;
-    this one defers the choice to the run (`TIDECAST_RUNNER`, `TIDECAST_WORKERS`,
-    `TIDECAST_DASK_ADDRESS`), and starts nothing (no processes, no cluster) for a run
-    that submits nothing.
+    this one defers the choice to the run (`runner`, `workers`, `dask_address` of the
+    run's settings), and starts nothing (no processes, no cluster) for a run that
+    submits nothing.
     """
 
     def __init__(self) -> None:
@@ -104,7 +114,7 @@ class ConfiguredTaskRunner(TaskRunner):
 
     def submit(self, task, parameters, wait_for=None, dependencies=None) -> Any:
         if self._inner is None:
-            settings = load_settings()
+            settings = _run_settings()
             report("runner", f"chunk tasks run on {describe(settings)}")
             inner = task_runner(settings)
             if not isinstance(inner, ThreadPoolTaskRunner):

@@ -6,18 +6,28 @@ a reason template written for the person who has to fix the source data.
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.tseries.api import guess_datetime_format
 
 from sql.tables import SERIES_ID_MAX
+from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
+
+ISO8601 = "ISO8601"  # pandas' parser for every ISO 8601 spelling, offsets included
 
 # check_name -> what it means, for reasons and for the README's table contract.
 ROW_CHECKS: dict[str, str] = {
     "series_id_missing": "series_id is NULL",
     "series_id_too_long": f"series_id is longer than {SERIES_ID_MAX} characters",
     "ts_invalid": "ts is NULL or not a timestamp",
+    "ts_format_mismatch": "ts is a date written in another format than the source's other "
+    "timestamps; it is not reinterpreted",
     "ts_off_grid": "ts is not on the series' frequency grid",
     "value_missing": "value is NULL, NaN or not a number",
     "value_not_finite": "value is infinite",
@@ -30,6 +40,10 @@ ROW_CHECKS: dict[str, str] = {
 }
 SERIES_CHECKS: dict[str, str] = {
     "series_too_short": "series has too few usable points for the horizon and one backtest fold",
+    "frequency_mismatch": "the series' own spacing is not the run's frequency (its timestamps "
+    "are several grid steps apart, or mostly off the grid)",
+    "too_many_gaps": "more of the series' grid points would be interpolated than "
+    "TIDECAST_MAX_FILLED_SHARE allows",
 }
 
 # (column, Pandera check) -> check_name; the order is the priority when a row fails several.
@@ -102,22 +116,147 @@ def observation_schema(
     )
 
 
-def coerce_observations(raw: pd.DataFrame) -> pd.DataFrame:
+class AmbiguousTimestampsError(TidecastError):
+    """Text timestamps that read completely under two formats that disagree (e.g. day-first
+    and month-first dates whose days are all 12 or less)."""
+
+
+class ParsedTimestamps(NamedTuple):
+    ts: pd.Series  # datetime64[ns], naive UTC; NaT where a value is not a timestamp
+    format: str | None  # the one format every text value was read with (None: no text)
+    other_format: pd.Series  # bool: text that is a date, but not in `format`
+
+
+# A time followed by a UTC offset or a zone name: the text names an instant.
+_AWARE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?|[A-Za-z][\w/+-]*)$"
+
+
+def _parse_text(texts: pd.Series, fmt: str) -> pd.Series:
+    """`texts` read with `fmt`, as UTC; NaT where it does not read.
+
+    Texts with and without a UTC offset are read apart: in one call, pandas reads naive
+    texts that follow an aware one at that one's offset.
+    """
+    aware = texts.str.contains(_AWARE, regex=True).to_numpy(dtype=bool)
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    for part in (aware, ~aware):
+        if part.any():
+            out[part] = pd.to_datetime(texts[part], format=fmt, errors="coerce", utc=True)
+    return out
+
+
+def _year_then_day(fmt: str) -> bool:
+    """YYYY-DD-MM: a reading no source means; ISO 8601 puts the month first after the year."""
+    year, day, month = fmt.find("%Y"), fmt.find("%d"), fmt.find("%m")
+    return 0 <= year < day < month
+
+
+def _guess(text: str, dayfirst: bool) -> str | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return guess_datetime_format(text, dayfirst=dayfirst)
+
+
+def candidate_formats(texts: pd.Series, sample: int = 200) -> list[str]:
+    """ISO 8601, then every format a spread-out sample of the texts reads as, each guessed
+    both month-first and day-first."""
+    found = [ISO8601]
+    for text in texts.iloc[:: max(len(texts) // sample, 1)]:
+        for dayfirst in (False, True):
+            fmt = _guess(text, dayfirst)
+            if fmt and fmt not in found and not _year_then_day(fmt):
+                found.append(fmt)
+    return found
+
+
+def infer_ts_format(texts: pd.Series) -> str | None:
+    """The one format to read a column of distinct text timestamps with.
+
+    Each candidate format is tried on every text; the format that reads the most wins. When
+    several read equally many and disagree on a value, the column is ambiguous and refused:
+    reading it either way, or each value its own way, could put points on the wrong dates.
+    None when no format reads any of them.
+    """
+    parsed = {fmt: _parse_text(texts, fmt) for fmt in candidate_formats(texts)}
+    counts = {fmt: int(found.notna().sum()) for fmt, found in parsed.items()}
+    best = max(counts.values())
+    if best == 0:
+        return None
+    top = [fmt for fmt, count in counts.items() if count == best]
+    chosen = parsed[top[0]]
+    for other in top[1:]:
+        differ = chosen.notna() & parsed[other].notna() & (chosen != parsed[other])
+        if differ.any():
+            example = texts[differ].iloc[0]
+            raise AmbiguousTimestampsError(
+                f"the text timestamps are ambiguous: all {best} distinct values read as "
+                f"{top[0]} and as {other}, which disagree (e.g. {example!r} is "
+                f"{chosen[differ].iloc[0]:%Y-%m-%d %H:%M} or "
+                f"{parsed[other][differ].iloc[0]:%Y-%m-%d %H:%M} UTC); name the source's "
+                f"format with TIDECAST_TS_FORMAT: '{top[0]}' or '{other}'"
+            )
+    return top[0]
+
+
+def parse_timestamps(values: pd.Series, ts_format: str | None = None) -> ParsedTimestamps:
+    """Read a column of timestamps as naive UTC, with ONE format for all of its text.
+
+    Datetime values (typed database columns) are taken as they are. Text is read with
+    `ts_format` when given (a strftime format or ISO8601), else with the single format
+    `infer_ts_format` finds for the column; a text that does not read under it is NaT,
+    flagged in `other_format` when it reads as a date in some other format. Any other
+    value (a number, say) is NaT. Time zones are converted to UTC and dropped.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        ts = pd.to_datetime(values, utc=True).dt.tz_localize(None).astype("datetime64[ns]")
+        return ParsedTimestamps(ts, None, pd.Series(False, index=values.index))
+    # Work on the distinct values: a panel repeats each timestamp once per series.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = pd.Series(uniques, dtype=object)
+    kind = uniques.map(
+        lambda v: "text" if isinstance(v, str) else "stamp" if isinstance(v, dt.date) else ""
+    )
+    parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns, UTC]")
+    other = pd.Series(False, index=uniques.index)
+    stamps = uniques[kind == "stamp"]
+    if len(stamps):
+        parsed[stamps.index] = pd.to_datetime(stamps.map(pd.Timestamp), utc=True, errors="coerce")
+    texts = uniques[kind == "text"].str.strip()
+    fmt = None
+    if len(texts):
+        fmt = ts_format or infer_ts_format(texts)
+        if fmt is not None:
+            try:
+                parsed[texts.index] = _parse_text(texts, fmt)
+            except ValueError as exc:
+                raise TidecastError(
+                    f"timestamp format {fmt!r} (setting TIDECAST_TS_FORMAT) is not usable: "
+                    f"{exc}; use a strftime format such as %d/%m/%Y %H:%M, or ISO8601"
+                ) from None
+        unread = texts[parsed[texts.index].isna()]
+        if len(unread):
+            other[unread.index] = [_guess(text, False) is not None for text in unread]
+    naive = parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+    take = np.append(naive, np.datetime64("NaT", "ns"))[codes]  # code -1 (missing): NaT
+    flags = np.append(other.to_numpy(dtype=bool), False)[codes]
+    return ParsedTimestamps(
+        pd.Series(take, index=values.index), fmt, pd.Series(flags, index=values.index)
+    )
+
+
+def coerce_observations(
+    raw: pd.DataFrame, ts_format: str | None = None
+) -> tuple[pd.DataFrame, ParsedTimestamps]:
     """Best-effort typed copy of the raw rows: unparseable entries become missing.
 
-    Time zones are converted to UTC and dropped, so naive and aware sources line up.
+    Timestamps are read as `parse_timestamps` reads them (one format for all text; time
+    zones converted to UTC and dropped, so naive and aware sources line up).
     """
     series_id = raw["series_id"].map(str, na_action="ignore")  # missing stays missing
-    ts = pd.to_datetime(raw["ts"], errors="coerce", utc=True, format="mixed")
+    parsed = parse_timestamps(raw["ts"], ts_format)
     value = pd.to_numeric(raw["value"], errors="coerce").astype("float64")
-    return pd.DataFrame(
-        {
-            "series_id": series_id,
-            "ts": ts.dt.tz_localize(None).astype("datetime64[ns]"),
-            "value": value,
-        },
-        index=raw.index,
-    )
+    typed = pd.DataFrame({"series_id": series_id, "ts": parsed.ts, "value": value}, index=raw.index)
+    return typed, parsed
 
 
 def exact_duplicates(typed: pd.DataFrame) -> pd.Series:

@@ -103,13 +103,15 @@ def _schedule(cron: str, every_seconds: float | None, timezone: str) -> Any:
 
 def serve_flows(
     settings: Settings,
-    retrain_parameters: dict[str, Any],
+    flags: dict[str, Any],
     retrain_every: float | None = None,
     forecast_every: float | None = None,
 ) -> str:
     """Serve `retrain` and `forecast` on their schedules until SIGTERM or Ctrl-C.
 
-    `*_every` (seconds) replace the cron schedules, for trying things out.
+    `flags` (the settings the command line gave, without the database URL) become each
+    deployment's `settings` parameter. `*_every` (seconds) replace the cron schedules,
+    for trying things out.
     """
     from prefect.settings import PREFECT_API_URL
 
@@ -120,7 +122,7 @@ def serve_flows(
                 "answer; start it, or unset PREFECT_API_URL to let serve start a local one"
             )
         report("serve", f"using the Prefect server at {PREFECT_API_URL.value()}")
-        _serve(settings, retrain_parameters, retrain_every, forecast_every)
+        _serve(settings, flags, retrain_every, forecast_every)
         return "stopped serving"
     report(
         "serve",
@@ -132,32 +134,45 @@ def serve_flows(
         from prefect.settings import temporary_settings
 
         with temporary_settings({PREFECT_API_URL: api_url}):
-            _serve(settings, retrain_parameters, retrain_every, forecast_every)
+            _serve(settings, flags, retrain_every, forecast_every)
     return "stopped serving; the local Prefect server is stopped"
 
 
 def _serve(
     settings: Settings,
-    retrain_parameters: dict[str, Any],
+    flags: dict[str, Any],
     retrain_every: float | None,
     forecast_every: float | None,
 ) -> None:
     from prefect import serve
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
     from flows.forecast import forecast_flow
     from flows.retrain import retrain
 
+    # One run of each at a time; one asked for while another runs is cancelled, not queued
+    # (the running retrain already covers every series), as in prefect.yaml.
+    one_at_a_time = ConcurrencyLimitConfig(
+        limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    )
     retrain_when = _schedule(settings.retrain_cron, retrain_every, settings.schedule_timezone)
     forecast_when = _schedule(settings.forecast_cron, forecast_every, settings.schedule_timezone)
     deployments = [
         retrain.to_deployment(
             name="retrain",
-            parameters=retrain_parameters,
+            parameters={"settings": flags},
+            concurrency_limit=one_at_a_time,
             paused=False,
             schedule=retrain_when,
             triggers=[retrain_on_degradation()],
         ),
-        forecast_flow.to_deployment(name="forecast", paused=False, schedule=forecast_when),
+        forecast_flow.to_deployment(
+            name="forecast",
+            parameters={"settings": flags},
+            concurrency_limit=one_at_a_time,
+            paused=False,
+            schedule=forecast_when,
+        ),
     ]
     report("serve", f"retrain: {_describe(retrain_when)}; forecast: {_describe(forecast_when)}")
     report("serve", "serving; SIGTERM or Ctrl-C stops")
@@ -172,13 +187,19 @@ def _serve(
 
 
 def retrain_on_degradation() -> Any:
-    """The trigger that runs retrain when a forecast run publishes degraded accuracy."""
+    """The trigger that runs retrain when a forecast run publishes degraded accuracy: at
+    once, then at most once a day however many forecast runs say so (as in prefect.yaml)."""
+    from datetime import timedelta
+
     from prefect.events import DeploymentEventTrigger
 
     from tasks.monitor import DEGRADED_EVENT
 
     return DeploymentEventTrigger(
-        expect={DEGRADED_EVENT}, match={"prefect.resource.id": "tidecast.run.*"}
+        expect={DEGRADED_EVENT},
+        match={"prefect.resource.id": "tidecast.run.*"},
+        threshold=1,
+        within=timedelta(days=1),
     )
 
 

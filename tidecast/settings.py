@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sql import SQL_DIR
@@ -31,9 +31,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TIDECAST_", extra="forbid", frozen=True)
 
+    # Excluded from every dump and repr: the settings travel to a flow as its `settings`
+    # parameter, and Prefect records parameters (as model_dump) where anyone can read them.
     database_url: str = Field(
         "sqlite:///tidecast.db",
         description="SQLAlchemy URL of the database holding observations and forecast tables.",
+        exclude=True,
+        repr=False,
     )
     database_url_secret: str | None = Field(
         None,
@@ -93,6 +97,19 @@ class Settings(BaseSettings):
         False,
         description="The target cannot be negative: negative rows are quarantined and "
         "forecasts and interval bounds are clipped at 0.",
+    )
+    ts_format: str | None = Field(
+        None,
+        description="How the source writes text timestamps: a strftime format such as "
+        "%d/%m/%Y or ISO8601. Unset: the one format that reads the most of them, and the run "
+        "is refused when two formats (day-first, month-first) read them all differently.",
+    )
+    max_filled_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Quarantine a series (too_many_gaps) when more than this share of its "
+        "grid points would be interpolated.",
     )
     chunk_size: int = Field(
         1000,
@@ -201,6 +218,18 @@ class Settings(BaseSettings):
         description="Seconds before the first of those retries; each next waits twice as long.",
     )
 
+    # Whether database_url already holds the value of the database_url_secret block.
+    _secret_resolved: bool = PrivateAttr(False)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """These settings with some fields replaced (None means keep), validated as a whole."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if not given:
+            return self
+        updated = _validated({**dict(self), **given})
+        updated._secret_resolved = self._secret_resolved
+        return updated
+
     def backtest_models(self, season_length: int) -> list[str]:
         """The models to backtest: those asked for (or the preset's zoo for this season
         length), plus seasonal naive, always a candidate."""
@@ -211,7 +240,7 @@ class Settings(BaseSettings):
 
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""
-        return self.model_dump(mode="json", exclude={"database_url"})
+        return self.model_dump(mode="json")
 
     def forecast_lookback_periods(self, season_length: int) -> int:
         """How far back the forecast flow reads per series: enough for every model to refit."""
@@ -326,9 +355,20 @@ def load_settings(**overrides: Any) -> Settings:
 
     Invalid values become one `TidecastError` naming the setting and how to set it.
     """
-    given = {key: value for key, value in overrides.items() if value is not None}
+    return resolve_secret(_validated({k: v for k, v in overrides.items() if v is not None}))
+
+
+def run_settings(given: Settings | None, **overrides: Any) -> Settings:
+    """A flow run's settings: those handed to the flow (the CLI's, or a deployment's
+    `settings` parameter), else the environment's; the flow's own parameters override.
+    """
+    settings = given if given is not None else load_settings()
+    return resolve_secret(settings.with_overrides(**overrides))
+
+
+def _validated(given: dict[str, Any]) -> Settings:
     try:
-        settings = Settings(**given)
+        return Settings(**given)
     except TidecastError:
         raise
     except ValidationError as exc:
@@ -338,11 +378,17 @@ def load_settings(**overrides: Any) -> Settings:
             flag = f"--{name.replace('_', '-')}"
             problems.append(f"{name} (flag {flag} or TIDECAST_{name.upper()}): {error['msg']}")
         raise TidecastError("invalid setting: " + "; ".join(problems)) from None
-    if settings.database_url_secret:
-        settings = settings.model_copy(
-            update={"database_url": secret_value(settings.database_url_secret)}
-        )
-    return settings
+
+
+def resolve_secret(settings: Settings) -> Settings:
+    """`settings` with database_url read from its Prefect Secret block, when one is named."""
+    if not settings.database_url_secret or settings._secret_resolved:
+        return settings
+    resolved = settings.model_copy(
+        update={"database_url": secret_value(settings.database_url_secret)}
+    )
+    resolved._secret_resolved = True
+    return resolved
 
 
 def secret_value(block_name: str) -> str:

@@ -63,6 +63,38 @@ def series(name: str, values: list[str]) -> list[tuple]:
     return [(name, m.strftime("%Y-%m-%d"), v) for m, v in zip(months, values, strict=True)]
 
 
+def daily_day_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Six daily series written DD/MM/YYYY, ending on a day <= 12 (10 December 2020)."""
+    days = pd.date_range("2019-12-12", "2020-12-10", freq="D")
+    return pd.DataFrame(
+        {
+            "series_id": [f"S{i:02d}" for i in range(6) for _ in days],
+            "ts": [d.strftime("%d/%m/%Y") for _ in range(6) for d in days],
+            "value": [repr(float(100 * i + n)) for i in range(6) for n in range(len(days))],
+        }
+    )
+
+
+def _next_day_after(last: str) -> Callable[[pd.DataFrame], None]:
+    def check(latest: pd.DataFrame) -> None:
+        first = latest[(latest.series_id == "S00") & (latest.step == 1)]
+        assert pd.Timestamp(first["ts"].iloc[0]) == pd.Timestamp(last) + pd.Timedelta(days=1)
+
+    return check
+
+
+def quarterly(name: str, n: int) -> list[tuple]:
+    quarters = pd.date_range("2016-01-01", periods=n, freq="QS")
+    return [(name, q.strftime("%Y-%m-%d"), repr(float(k))) for k, q in enumerate(quarters)]
+
+
+def gappy(name: str) -> list[tuple]:
+    """48 months from 2016, of which 30 observed: 18 of 48 (37.5%) would be interpolated."""
+    months = pd.date_range("2016-01-01", periods=48, freq="MS")
+    kept = [m for k, m in enumerate(months) if k % 8 not in (1, 3, 5)]
+    return [(name, m.strftime("%Y-%m-%d"), repr(float(k))) for k, m in enumerate(kept)]
+
+
 INTERIOR = 30  # a row inside series S00 (72 points): replacing it keeps the series whole
 
 
@@ -76,6 +108,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     source: str = SOURCE
     then: Callable[[pd.DataFrame], None] | None = None  # more checks on latest_forecasts
+    freq: str = "MS"
+    skipped: set[str] = field(default_factory=set)  # series the run row lists as skipped
 
 
 def _flat_at(level: float) -> Callable[[pd.DataFrame], None]:
@@ -143,6 +177,7 @@ CASES = [
         "series of length 1",
         lambda f: add(f, ("lonely", "2016-01-01", "3.0")),
         {"series_too_short": 1},
+        skipped={"lonely"},
     ),
     Case("constant series", lambda f: add(f, *series("flat", ["7.0"] * 48)), then=_flat_at(7.0)),
     Case("series of zeros", lambda f: add(f, *series("zeros", ["0"] * 48)), then=_flat_at(0.0)),
@@ -156,6 +191,47 @@ CASES = [
         "source query with extra columns",
         lambda f: f,
         source="SELECT series_id, ts, value, 'note' AS comment FROM raw_observations",
+    ),
+    Case(
+        "source query returning a column twice",
+        lambda f: f,
+        error="value more than once",
+        source="SELECT series_id, ts, value, ts AS value FROM raw_observations",
+    ),
+    Case(
+        "daily dates written day-first (DD/MM/YYYY)",
+        daily_day_first,
+        freq="D",
+        then=_next_day_after("2020-12-10"),
+    ),
+    Case(
+        "ambiguous dates: DD/MM/YYYY where every day is <= 12",
+        lambda f: f.assign(ts=pd.to_datetime(f.ts).dt.strftime("%d/%m/%Y")),
+        error="ambiguous",
+    ),
+    Case(
+        "ambiguous dates with their format named",
+        lambda f: f.assign(ts=pd.to_datetime(f.ts).dt.strftime("%d/%m/%Y")),
+        env={"ts_format": "%d/%m/%Y"},
+    ),
+    Case(
+        "a date in another format than the column's",
+        lambda f: put(f, INTERIOR, "ts", "07/01/2017"),
+        {"ts_format_mismatch": 1},
+        note="1 missing grid points interpolated",
+    ),
+    Case(
+        "quarterly series among monthly ones",
+        lambda f: add(f, *quarterly("Q1", 24), *quarterly("Q2", 20)),
+        {"frequency_mismatch": 44},
+        note="2 series quarantined",
+        skipped={"Q1", "Q2"},
+    ),
+    Case(
+        "a series with more gaps than the interpolation cap",
+        lambda f: add(f, *gappy("holes")),
+        {"too_many_gaps": 30},
+        skipped={"holes"},
     ),
     Case("empty table", lambda f: f.iloc[0:0], error="returned no rows"),
     Case(
@@ -211,9 +287,9 @@ def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
 
     if case.error:
         with pytest.raises(TidecastError, match=case.error):
-            retrain(horizon=H, freq="MS")
+            retrain(horizon=H, freq=case.freq)
     else:
-        retrain(horizon=H, freq="MS")
+        retrain(horizon=H, freq=case.freq)
 
     run = query(corpus_db, "SELECT * FROM forecast_runs ORDER BY started_at DESC").iloc[0]
     after = forecast_snapshot(corpus_db)
@@ -237,7 +313,7 @@ def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
         assert case.note in run["message"]
     skipped = run["series_skipped"]
     skipped = json.loads(skipped) if isinstance(skipped, str) else skipped
-    assert set(skipped or {}) == ({"lonely"} if "series_too_short" in case.checks else set())
+    assert set(skipped or {}) == case.skipped
     # the run's series now show this run (series absent from this input keep their last one)
     mine = latest[latest.run_id == run["run_id"]]
     assert mine["series_id"].nunique() == run["series_forecast"] and len(mine) == H * len(

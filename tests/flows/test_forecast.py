@@ -173,3 +173,73 @@ def test_retrain_can_cap_the_history_it_reads(loaded_db, run_env, observations):
         history.loc[second, "rows_read"]
         == (observations.ts >= watermark - pd.DateOffset(months=36)).sum()
     )
+
+
+def _month_first(ts: pd.Series) -> pd.Series:
+    return ts.dt.strftime("%m/%d/%Y %H:%M")
+
+
+def _unpadded(ts: pd.Series) -> pd.Series:
+    return ts.map(lambda t: f"{t.year}-{t.month}-{t.day}")
+
+
+def _offset_west(ts: pd.Series) -> pd.Series:  # the same instants, written at UTC-05:00
+    return (ts - pd.Timedelta(hours=5)).dt.strftime("%Y-%m-%dT%H:%M:%S-05:00")
+
+
+@pytest.mark.parametrize(
+    ("write", "env", "source"),
+    [
+        (_month_first, {"ts_format": "%m/%d/%Y %H:%M"}, "query"),
+        (_unpadded, {}, "query"),
+        (_offset_west, {}, "query"),
+        (_unpadded, {}, "table"),
+    ],
+    ids=["month-first-with-format", "unpadded", "utc-offset", "unpadded-table"],
+)
+def test_forecast_reads_its_window_of_text_timestamps_as_timestamps(
+    db_url, run_env, observations, tmp_path, write, env, source
+):
+    """A staging table of text: the read window compares instants, not strings."""
+    from sqlalchemy import Column, MetaData, Table, Text, insert
+
+    raw_table = Table(
+        "raw_text_observations",
+        MetaData(),
+        Column("series_id", Text),
+        Column("ts", Text),
+        Column("value", Text),
+    )
+    engine = make_engine(db_url)
+    init_db(engine)
+    raw_table.create(engine)
+
+    def append(frame: pd.DataFrame) -> None:
+        rows = pd.DataFrame(
+            {"series_id": frame["series_id"], "ts": write(frame["ts"]), "value": frame["value"]}
+        )
+        with engine.begin() as conn:
+            conn.execute(insert(raw_table), rows.astype(str).to_dict("records"))
+
+    append(observations)
+    query_file = tmp_path / "source.sql"
+    query_file.write_text("SELECT series_id, ts, value FROM raw_text_observations")
+    where = {"source_table": "raw_text_observations"} if source == "table" else {}
+    run_env(db_url, source_query=str(query_file), forecast_lookback="24", **where, **env)
+    retrain(horizon=H, freq="MS")
+    last = observations.groupby("series_id").tail(1)
+    new = last.assign(ts=last["ts"] + pd.DateOffset(months=1), value=last["value"] + 1)
+    append(new)
+    engine.dispose()
+
+    refreshed = forecast_flow()
+    run = runs(db_url).set_index("run_id").loc[refreshed]
+    assert run["status"] == "completed", run["message"]
+    n_series = observations.series_id.nunique()
+    assert run["rows_read"] == n_series * (24 + 1 + 1)  # the window, inclusive, and the new month
+    assert run["rows_rejected"] == 0
+    latest = query(db_url, "SELECT * FROM latest_forecasts")
+    assert set(latest["run_id"]) == {refreshed} and latest["series_id"].nunique() == n_series
+    first = pd.to_datetime(latest[latest.step == 1].set_index("series_id")["ts"]).sort_index()
+    expected = (new.set_index("series_id")["ts"] + pd.DateOffset(months=1)).sort_index()
+    pd.testing.assert_series_equal(first, expected, check_names=False, check_index_type=False)

@@ -116,3 +116,58 @@ def test_the_source_streams_in_batches_and_loses_no_row(loaded_db, observations)
     # one string object per series id within a batch, not one per row
     first = raw[raw["series_id"] == raw["series_id"].iloc[0]]["series_id"].head(7)
     assert len({id(value) for value in first}) == 1
+
+
+@pytest.mark.parametrize("source", ["query", "table"])
+@pytest.mark.parametrize(
+    ("written", "ts_format"),
+    [("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M"), ("%Y-%m-%d", None), ("%Y-%m-%dT%H:%M:%S-05:00", None)],
+    ids=["month-first", "date-only", "utc-offset"],
+)
+def test_windows_on_text_timestamps_compare_instants_not_strings(
+    db_url, settings_for, observations, tmp_path, source, written, ts_format
+):
+    from sqlalchemy import Column, MetaData, Table, Text, insert
+
+    from sql.tables import series_read_windows
+    from tasks.ingest import window_start
+    from tidecast.db import init_db, insert_frame
+
+    raw_table = Table(
+        "raw_text", MetaData(), Column("series_id", Text), Column("ts", Text), Column("value", Text)
+    )
+    stamps = observations["ts"] + (
+        pd.Timedelta(hours=-5) if "-05:00" in written else pd.Timedelta(0)
+    )
+    rows = observations.assign(
+        ts=stamps.dt.strftime(written), value=observations["value"].map(repr)
+    )
+    read_from = pd.Timestamp("2019-06-01")
+    engine = make_engine(db_url)
+    init_db(engine)
+    raw_table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(raw_table), rows.to_dict("records"))
+        insert_frame(
+            conn,
+            series_read_windows,
+            pd.DataFrame(
+                {"series_id": ["S00"], "last_ts": [read_from], "read_from": [read_from],
+                 "run_id": ["r"]}
+            ),
+        )  # fmt: skip
+    engine.dispose()
+    query = tmp_path / "source.sql"
+    query.write_text("SELECT series_id, ts, value FROM raw_text")
+    where = {"source_table": "raw_text"} if source == "table" else {"source_query": query}
+    settings = settings_for(db_url, ts_format=ts_format, freq="MS", **where)
+
+    raw = read_observations(settings, incremental=True)
+    s00 = observations[observations.series_id == "S00"]
+    assert (raw.series_id == "S00").sum() == (s00.ts >= read_from).sum()  # inclusive
+    assert (raw.series_id != "S00").sum() == (observations.series_id != "S00").sum()
+    since = read_observations(settings, since=read_from.to_pydatetime())
+    assert len(since) == (observations.ts >= read_from).sum()
+    # no completed run yet: the newest timestamp of the source, as an instant
+    start = window_start(settings, 12)
+    assert pd.Timestamp(start) == observations.ts.max() - pd.DateOffset(months=12)

@@ -162,3 +162,94 @@ def test_the_current_period_is_accepted_and_the_next_one_is_not(observations):
     result = validate_observations(raw, SETTINGS, now=now)
     rejected = result.rejected.set_index("ts")["check_name"]
     assert rejected.to_dict() == {"2021-02-01": "ts_in_future"}
+
+
+def _daily(series_id: str, start: str, periods: int, freq: str = "D") -> pd.DataFrame:
+    stamps = pd.date_range(start, periods=periods, freq=freq)
+    return pd.DataFrame(
+        {"series_id": series_id, "ts": stamps, "value": np.arange(periods, dtype=float)}
+    )
+
+
+def test_day_first_text_dates_are_read_day_first_for_the_whole_column():
+    frame = _daily("a", "2020-01-01", 366)
+    raw = frame.assign(ts=frame["ts"].dt.strftime("%d/%m/%Y"))
+    result = validate_observations(raw, load_settings(horizon=6, database_url="sqlite://"))
+    assert result.rejected.empty and result.grid.freq == "D" and result.gaps_filled == 0
+    assert result.panel["ds"].tolist() == frame["ts"].tolist()
+    assert result.panel["y"].tolist() == frame["value"].tolist()
+
+
+@pytest.mark.parametrize("written", ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y %H:%M", "%m-%d-%Y"])
+def test_ambiguous_text_dates_are_refused_unless_the_format_is_named(observations, written):
+    raw = observations.assign(ts=observations["ts"].dt.strftime(written))  # every day is 01
+    with pytest.raises(TidecastError, match="ambiguous.*TIDECAST_TS_FORMAT"):
+        validate_observations(raw, SETTINGS)
+    named = load_settings(horizon=6, freq="MS", database_url="sqlite://", ts_format=written)
+    result = validate_observations(raw, named)
+    assert result.rejected.empty
+    assert result.panel["ds"].tolist() == observations["ts"].tolist()
+
+
+def test_a_date_in_another_format_than_the_column_is_quarantined_not_reinterpreted(observations):
+    raw = observations.assign(ts=observations["ts"].dt.strftime("%Y-%m-%d")).astype(object)
+    raw.loc[10, "ts"] = "11/01/2015"  # S00's November 2015, written month-first
+    result = validate_observations(raw, SETTINGS)
+    assert result.rejected["check_name"].tolist() == ["ts_format_mismatch"]
+    assert "ISO8601" in result.rejected["reason"].iloc[0]
+    assert accounted(result) == len(raw)
+
+
+def test_text_timestamps_with_utc_offsets_are_instants():
+    frame = _daily("a", "2020-01-01", 60)
+    west = (frame["ts"] - pd.Timedelta(hours=5)).dt.strftime("%m/%d/%Y %H:%M -0500")
+    result = validate_observations(
+        frame.assign(ts=west), load_settings(horizon=6, freq="D", database_url="sqlite://")
+    )
+    assert result.rejected.empty
+    assert result.panel["ds"].tolist() == frame["ts"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("run_freq", "odd_freq", "periods"),
+    [("MS", "QS", 20), ("D", "W-SUN", 30), ("MS", "ME", 40), ("W-SUN", "D", 200)],
+)
+def test_a_series_at_another_frequency_is_quarantined_whole(run_freq, odd_freq, periods):
+    regular = [_daily(f"r{i}", "2010-01-03", 120, run_freq) for i in range(3)]
+    odd = _daily("odd", "2010-01-03", periods, odd_freq)
+    raw = pd.concat([*regular, odd], ignore_index=True)
+    settings = load_settings(horizon=6, database_url="sqlite://")
+    result = validate_observations(raw, settings)
+    assert result.grid.freq == pd.tseries.frequencies.to_offset(run_freq).freqstr
+    rejected = result.rejected[result.rejected.series_id == "odd"]
+    assert rejected["check_name"].tolist() == ["frequency_mismatch"] * periods
+    assert set(result.skipped) == {"odd"} and "odd" not in set(result.panel.series_id)
+    assert result.gaps_filled == 0 and accounted(result) == len(raw)
+    assert any("frequency_mismatch" in note for note in result.notes)
+    enforce_rejection_threshold(result, settings)  # a series check: the run goes on
+
+
+def test_interpolation_is_capped_per_series(observations):
+    s00 = observations[observations.series_id == "S00"]
+    few_gaps = observations.drop(index=s00.index[[5, 20, 40]])  # 3 of 72 missing
+    result = validate_observations(few_gaps, SETTINGS)
+    assert result.rejected.empty and result.gaps_filled == 3
+    many_gaps = observations.drop(index=s00.index[1:-1:3])  # a third of S00 missing
+    result = validate_observations(many_gaps, SETTINGS)
+    assert set(result.rejected["check_name"]) == {"too_many_gaps"}
+    assert len(result.rejected) == (many_gaps.series_id == "S00").sum()
+    assert set(result.skipped) == {"S00"} and "TIDECAST_MAX_FILLED_SHARE" in result.skipped["S00"]
+    assert result.gaps_filled == 0 and accounted(result) == len(many_gaps)
+    loose = load_settings(horizon=6, freq="MS", database_url="sqlite://", max_filled_share=0.5)
+    assert validate_observations(many_gaps, loose).rejected.empty
+
+
+def test_a_read_window_is_parsed_with_the_format_ingest_found_for_the_whole_read():
+    frame = _daily("a", "2020-03-01", 12, "D")  # days 1-12: alone, ambiguous
+    raw = frame.assign(ts=frame["ts"].dt.strftime("%m/%d/%Y"))
+    settings = load_settings(horizon=2, freq="D", season_length=1, database_url="sqlite://")
+    with pytest.raises(TidecastError, match="ambiguous"):
+        validate_observations(raw, settings)
+    raw.attrs["ts_format"] = "%m/%d/%Y"
+    result = validate_observations(raw, settings)
+    assert result.panel["ds"].tolist() == frame["ts"].tolist()

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from tidecast.errors import TidecastError
-from tidecast.frequency import infer_freq, make_grid
+from tidecast.frequency import infer_freq, make_grid, series_spacing
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,31 @@ def test_infer_freq_names_the_flag_when_it_cannot():
     ds = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-09", "2020-03-02"]))
     with pytest.raises(TidecastError, match="--freq"):
         infer_freq(ds, pd.Series(["a", "a", "a"]))
+
+
+@pytest.mark.parametrize(
+    ("grid_freq", "freq", "step", "off_grid"),
+    [
+        ("MS", "MS", 1, 0.0),
+        ("MS", "QS", 3, 0.0),
+        ("MS", "YS", 12, 0.0),
+        ("D", "W-SUN", 7, 0.0),
+        ("h", "D", 24, 0.0),
+        ("MS", "ME", None, 1.0),
+        ("W-SUN", "D", 1, 6 / 7),
+    ],
+)
+def test_series_spacing_measures_each_series_on_the_grid(grid_freq, freq, step, off_grid):
+    stamps = pd.Series(pd.date_range("2020-01-05", periods=28, freq=freq))
+    spacing = series_spacing(make_grid(grid_freq), stamps, pd.Series(["a"] * 28))
+    assert spacing.loc["a", "off_grid_share"] == pytest.approx(off_grid, abs=0.03)
+    if step is None:
+        assert np.isnan(spacing.loc["a", "step"])
+    else:
+        assert spacing.loc["a", "step"] == step
+
+
+def test_a_few_gaps_keep_a_series_step_at_one():
+    stamps = pd.Series(pd.date_range("2020-01-01", periods=24, freq="MS")).drop(index=[3, 9, 10])
+    spacing = series_spacing(make_grid("MS"), stamps, pd.Series(["a"] * len(stamps)))
+    assert spacing.loc["a", "step"] == 1 and spacing.loc["a", "filled_share"] == 3 / 24

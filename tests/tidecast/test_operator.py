@@ -96,3 +96,18 @@ def test_rollback_all_skips_series_without_a_different_previous_champion(engine)
 def test_rollback_of_an_unknown_series_names_it(engine):
     with pytest.raises(TidecastError, match="zzz"):
         rollback_champions(engine, ["zzz"])
+
+
+def test_rollback_on_a_database_without_champions_changes_nothing(db_url):
+    engine = make_engine(db_url)
+    init_db(engine)
+    try:
+        _, count = rollback_champions(engine, None)
+        assert count == 0
+        with pytest.raises(TidecastError, match="no champion recorded for series"):
+            rollback_champions(engine, ["a"])
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM forecast_runs")).scalar() == 0
+            assert conn.execute(text("SELECT COUNT(*) FROM champions")).scalar() == 0
+    finally:
+        engine.dispose()

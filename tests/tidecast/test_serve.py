@@ -6,6 +6,7 @@ schedules), real scheduled and manual flow runs, and everything stopped afterwar
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.flows.test_retrain import query
+from tidecast.db import make_engine
 from tidecast.serving import _healthy, local_prefect_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,11 +64,16 @@ def wait_for_completed_run(url: str, flow_name: str, alive: subprocess.Popen) ->
 
 
 def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(loaded_db, tmp_path):
+    # the flags reach the served runs: four of the six series, from a table of their own
+    staged = query(loaded_db, "SELECT * FROM observations WHERE series_id < 'S04'")
+    engine = make_engine(loaded_db)
+    staged.to_sql("staged", engine, index=False)
+    engine.dispose()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         served = subprocess.Popen(
             [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "10",
-             "--horizon", "6", "--database-url", loaded_db],
+             "--horizon", "6", "--database-url", loaded_db, "--source-table", "staged"],
             cwd=tmp_path, env=clean_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -94,7 +101,11 @@ def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(load
     )
     assert run_id in set(completed["run_id"])
     assert len(set(latest["run_id"])) == 1 and set(latest["run_id"]) <= set(completed["run_id"])
-    assert latest["series_id"].nunique() == 6
+    assert set(latest["series_id"]) == {"S00", "S01", "S02", "S03"}
+    recorded = query(loaded_db, "SELECT parameters FROM forecast_runs WHERE run_id = :r", r=run_id)
+    parameters = recorded["parameters"].iloc[0]
+    parameters = parameters if isinstance(parameters, dict) else json.loads(parameters)
+    assert parameters["source_table"] == "staged" and parameters["horizon"] == 6
 
 
 def run(command: list[str], env: dict[str, str], timeout: float = 300) -> str:
@@ -129,6 +140,11 @@ def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_complete
     assert "0 2 * * 0" in schedules
     automations = run([*prefect, "automation", "inspect", "--json", "retrain__automation_1"], env)
     assert "tidecast.accuracy.degraded" in automations and "run-deployment" in automations
+    assert '"within": 86400' in automations.replace(".0", "")  # at most once a day
+    assert "CANCEL_NEW" in schedules  # a run asked for while one runs is not queued
+    run([*prefect, "automation", "create", "--from-file", "automations.yaml"], env)
+    overdue = run([*prefect, "automation", "inspect", "--json", "tidecast-retrain-overdue"], env)
+    assert '"posture": "Proactive"' in overdue and "prefect.flow-run.Completed" in overdue
     # a manual run with parameters, picked up by a worker (as the README shows)
     run([*prefect, "deployment", "run", "retrain/retrain", "--param", "horizon=6"], env)
     run([*prefect, "worker", "start", "--pool", "tidecast", "--run-once"], env, timeout=600)

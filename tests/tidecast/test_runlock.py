@@ -1,0 +1,90 @@
+"""The SQLite run lock: one writer per database file, however the file is named."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tidecast.db import init_db, make_engine
+from tidecast.errors import TidecastError
+from tidecast.runlock import try_run_lock
+
+NOBODY = 65534
+
+
+@contextmanager
+def unable_to_write(directory: Path):
+    """`directory` read-only for this process; as root, by acting as `nobody` meanwhile."""
+    directory.chmod(0o555)
+    try:
+        if os.geteuid() == 0:
+            os.setegid(NOBODY)
+            os.seteuid(NOBODY)
+            try:
+                yield
+            finally:
+                os.seteuid(0)
+                os.setegid(0)
+        else:
+            yield
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory `nobody` can read (pytest's tmp_path is private to its owner)."""
+    path = Path(tempfile.mkdtemp(prefix="tidecast-runlock-"))
+    path.chmod(0o755)
+    yield path
+    path.chmod(0o755)
+    shutil.rmtree(path)
+
+
+def sqlite_db(directory: Path) -> str:
+    url = f"sqlite:///{directory / 'tidecast.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    return url
+
+
+def test_the_same_file_through_a_symlink_has_the_same_lock(tmp_path):
+    url = sqlite_db(tmp_path)
+    (tmp_path / "alias.db").symlink_to(tmp_path / "tidecast.db")
+    (tmp_path / "linked_dir").symlink_to(tmp_path, target_is_directory=True)
+    first = try_run_lock(url)
+    assert first is not None
+    try:
+        assert try_run_lock(f"sqlite:///{tmp_path / 'alias.db'}") is None
+        assert try_run_lock(f"sqlite:///{tmp_path / 'linked_dir' / 'tidecast.db'}") is None
+    finally:
+        first.release()
+    again = try_run_lock(f"sqlite:///{tmp_path / 'alias.db'}")
+    assert again is not None
+    again.release()
+
+
+def test_a_relative_and_an_absolute_path_share_the_lock(tmp_path, monkeypatch):
+    url = sqlite_db(tmp_path)
+    monkeypatch.chdir(tmp_path / "..")
+    first = try_run_lock(f"sqlite:///{tmp_path.name}/tidecast.db")
+    assert first is not None
+    try:
+        assert try_run_lock(url) is None
+    finally:
+        first.release()
+
+
+def test_a_read_only_directory_is_one_error_naming_it(shared_dir):
+    url = sqlite_db(shared_dir)
+    with unable_to_write(shared_dir), pytest.raises(TidecastError) as info:
+        try_run_lock(url)
+    message = str(info.value)
+    assert str(shared_dir) in message
+    assert "\n" not in message
