@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 
 from bench.m3 import SUBSETS, m3_train_test, score  # noqa: E402
-from models.registry import MODELS, build_model  # noqa: E402
+from tidecast.models.registry import MODELS, build_model  # noqa: E402
 from tidecast.settings import load_settings  # noqa: E402
 
 

@@ -62,9 +62,9 @@ def _cache_file(subset: str, model: str, limit: int | None) -> Path:
 
 def fit_one(subset: str, model: str, limit: int | None) -> str:
     """Backtest `model` with FOLDS + 1 folds and forecast the official horizon; cache both."""
-    from models.registry import build_model
-    from tasks.backtest import rolling_origin_backtest
+    from tidecast.models.registry import build_model
     from tidecast.settings import load_settings
+    from tidecast.tasks.backtest import rolling_origin_backtest
 
     path = _cache_file(subset, model, limit)
     if path.exists():
@@ -159,7 +159,7 @@ def choose(
 ) -> pd.Series:
     """Per series, what tidecast's promotion (tasks/promote.py) picks from the evidence
     folds, with `combination` playing the run's fixed combination `ensemble_stats`."""
-    from tasks.promote import choose_champions
+    from tidecast.tasks.promote import choose_champions
 
     columns = [*singles, *([combination] if combination else [])]
     table = evidence[columns].rename(columns={combination: "ensemble_stats"})
@@ -230,7 +230,7 @@ def _score_picks(picks: pd.Series, phase: dict) -> dict:
 def preset_policies(season_length: int, candidates: list[str]) -> list[tuple]:
     """Each preset replayed with the shipped promotion settings: its zoo, and the mean of
     its combination members as `ensemble_stats`."""
-    from models.registry import combination_members, preset_models
+    from tidecast.models.registry import combination_members, preset_models
     from tidecast.settings import Settings
 
     defaults = Settings.model_fields

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.m3 import m3_train_test, score  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
-from models.registry import preset_models  # noqa: E402
+from tidecast.models.registry import preset_models  # noqa: E402
 
 
 def main() -> None:

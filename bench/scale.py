@@ -42,9 +42,9 @@ from sqlalchemy import text  # noqa: E402
 from bench.databases import fresh_postgres_database  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
 from bench.synthetic import synthetic_panel  # noqa: E402
-from models.registry import INFO  # noqa: E402
-from models.windows import build_windows, default_lookback  # noqa: E402
 from tidecast.db import init_db, json_value, make_engine  # noqa: E402
+from tidecast.models.registry import INFO  # noqa: E402
+from tidecast.models.windows import build_windows, default_lookback  # noqa: E402
 
 HORIZON, FOLDS, SEASON, FREQ = 12, 3, 12, "MS"
 # What the write stage writes in its one transaction (the quarantine is written earlier).

@@ -27,8 +27,8 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.databases import fresh_postgres_database  # noqa: E402
-from sql.tables import forecasts  # noqa: E402
 from tidecast.db import init_db, insert_frame, make_engine, to_records  # noqa: E402
+from tidecast.sql.tables import forecasts  # noqa: E402
 
 STEPS = 18
 

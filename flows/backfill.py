@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.backfill import backfill_cutoffs, forecast_at_cutoff, record_backfill
-from tasks.ingest import ingest
-from tasks.runs import finish_run, start_run
-from tasks.summary import backfill_summary, failure_fields
-from tasks.validate import enforce_rejection_threshold, validate
-from tasks.write import record_quarantine
 from tidecast.run_names import run_name
 from tidecast.settings import Settings, run_settings
+from tidecast.tasks.backfill import backfill_cutoffs, forecast_at_cutoff, record_backfill
+from tidecast.tasks.ingest import ingest
+from tidecast.tasks.runs import finish_run, start_run
+from tidecast.tasks.summary import backfill_summary, failure_fields
+from tidecast.tasks.validate import enforce_rejection_threshold, validate
+from tidecast.tasks.write import record_quarantine
 
 
 @flow(name="backfill", flow_run_name=run_name("backfill"))

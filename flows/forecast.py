@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.forecast import assembled_forecasts, final_fit_on_chunk, planned_final_fits
-from tasks.ingest import ingest, record_read_windows
-from tasks.monitor import monitor_accuracy, publish_degraded
-from tasks.options import run_chunks
-from tasks.refresh import assign_champions, last_retrain
-from tasks.runs import finish_run, start_run
-from tasks.summary import failure_fields, run_summary
-from tasks.validate import enforce_rejection_threshold, validate
-from tasks.write import (
+from tidecast.run_names import run_name
+from tidecast.runners import ConfiguredTaskRunner
+from tidecast.settings import Settings, run_settings
+from tidecast.tasks.forecast import assembled_forecasts, final_fit_on_chunk, planned_final_fits
+from tidecast.tasks.ingest import ingest, record_read_windows
+from tidecast.tasks.monitor import monitor_accuracy, publish_degraded
+from tidecast.tasks.options import run_chunks
+from tidecast.tasks.refresh import assign_champions, last_retrain
+from tidecast.tasks.runs import finish_run, start_run
+from tidecast.tasks.summary import failure_fields, run_summary
+from tidecast.tasks.validate import enforce_rejection_threshold, validate
+from tidecast.tasks.write import (
     current_champions,
     record_quarantine,
     retrain_calibration,
     stored_models,
     write_forecasts,
 )
-from tidecast.run_names import run_name
-from tidecast.runners import ConfiguredTaskRunner
-from tidecast.settings import Settings, run_settings
 
 
 @flow(name="forecast", flow_run_name=run_name("forecast"), task_runner=ConfiguredTaskRunner())

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.backtest import backtest_on_chunk, combined_backtest, planned_backtest
-from tasks.forecast import assembled_forecasts, calibrate, final_fit_on_chunk, planned_final_fits
-from tasks.html_report import html_report
-from tasks.ingest import ingest, read_window_start, record_read_windows
-from tasks.options import run_chunks
-from tasks.promote import promote
-from tasks.report import report_run
-from tasks.runs import finish_run, start_run
-from tasks.summary import failure_fields, run_summary
-from tasks.validate import enforce_rejection_threshold, validate
-from tasks.write import current_champions, record_quarantine, write_forecasts
 from tidecast.run_names import run_name
 from tidecast.runners import ConfiguredTaskRunner
 from tidecast.settings import Settings, run_settings
+from tidecast.tasks.backtest import backtest_on_chunk, combined_backtest, planned_backtest
+from tidecast.tasks.forecast import (
+    assembled_forecasts,
+    calibrate,
+    final_fit_on_chunk,
+    planned_final_fits,
+)
+from tidecast.tasks.html_report import html_report
+from tidecast.tasks.ingest import ingest, read_window_start, record_read_windows
+from tidecast.tasks.options import run_chunks
+from tidecast.tasks.promote import promote
+from tidecast.tasks.report import report_run
+from tidecast.tasks.runs import finish_run, start_run
+from tidecast.tasks.summary import failure_fields, run_summary
+from tidecast.tasks.validate import enforce_rejection_threshold, validate
+from tidecast.tasks.write import current_champions, record_quarantine, write_forecasts
 
 
 @flow(name="retrain", flow_run_name=run_name("retrain"), task_runner=ConfiguredTaskRunner())

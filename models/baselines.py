@@ -7,7 +7,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from models.base import future_frame, positions_from_end, sort_panel
+from tidecast.models.base import future_frame, positions_from_end, sort_panel
 
 
 class Naive:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.windows import Windows
 from tidecast.frequency import make_grid
+from tidecast.models.windows import Windows
 
 
 def season_angles(

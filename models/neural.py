@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from models.base import future_frame
-from models.features import season_angles
-from models.networks import NBeatsNet, RecurrentNet, TransformerNet
-from models.windows import Windows, default_lookback, last_windows, training_windows
+from tidecast.models.base import future_frame
+from tidecast.models.features import season_angles
+from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
+from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
 
 
 class TorchForecaster:

@@ -11,13 +11,13 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from models.base import Forecaster
-from models.baselines import Drift, Naive, SeasonalNaive, WindowAverage
-from models.neural import GRU, LSTM, NBEATS, Transformer
-from models.regression import GradientBoostingLags, RidgeLags
-from models.seasonal_ses import SeasonalSES
-from models.statistical import AutoARIMA, AutoCES, AutoETS, AutoTheta
-from models.theta import DynamicTheta, Theta
+from tidecast.models.base import Forecaster
+from tidecast.models.baselines import Drift, Naive, SeasonalNaive, WindowAverage
+from tidecast.models.neural import GRU, LSTM, NBEATS, Transformer
+from tidecast.models.regression import GradientBoostingLags, RidgeLags
+from tidecast.models.seasonal_ses import SeasonalSES
+from tidecast.models.statistical import AutoARIMA, AutoCES, AutoETS, AutoTheta
+from tidecast.models.theta import DynamicTheta, Theta
 
 Family = Literal["baseline", "statistical", "machine_learning", "neural"]
 Preset = Literal["fast", "default", "best"]

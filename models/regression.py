@@ -15,9 +15,9 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-from models.base import future_frame
-from models.features import design_matrix
-from models.windows import default_lookback, last_windows, training_windows
+from tidecast.models.base import future_frame
+from tidecast.models.features import design_matrix
+from tidecast.models.windows import default_lookback, last_windows, training_windows
 
 
 class LagRegressor:

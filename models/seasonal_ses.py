@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from statsforecast import models as sf
 
-from models.statistical import Guarded, StatsForecastModel
+from tidecast.models.statistical import Guarded, StatsForecastModel
 
 
 class _SeasonalSES(Guarded, sf.SeasonalExponentialSmoothingOptimized):

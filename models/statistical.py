@@ -15,8 +15,8 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast import models as sf
 
-from models.base import sort_panel
-from models.baselines import SeasonalNaive
+from tidecast.models.base import sort_panel
+from tidecast.models.baselines import SeasonalNaive
 
 
 class Guarded:

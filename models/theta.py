@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from statsforecast import models as sf
 
-from models.statistical import Guarded, StatsForecastModel
+from tidecast.models.statistical import Guarded, StatsForecastModel
 
 
 class _Theta(Guarded, sf.Theta):  # module level: it pickles into worker processes

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from models.base import sort_panel
+from tidecast.models.base import sort_panel
 
 
 @dataclass

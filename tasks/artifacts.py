@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.base import Forecaster, get_params
 from tidecast.db import utcnow
 from tidecast.errors import TidecastError
+from tidecast.models.base import Forecaster, get_params
 
 
 class ArtifactError(TidecastError):

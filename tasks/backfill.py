@@ -14,11 +14,6 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import delete
 
-from sql.tables import backfill_forecasts
-from tasks.backtest import backtest_chunk, combine_backtests, plan_backtest
-from tasks.forecast import assemble_forecasts, calibrate_intervals, fit_chunk, plan_final_fits
-from tasks.options import compute_task, io_task
-from tasks.promote import promote_champions
 from tidecast.db import connected, insert_frame, utcnow
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
@@ -26,6 +21,16 @@ from tidecast.metrics import insample_scale
 from tidecast.progress import report
 from tidecast.schemas import min_series_length, min_train_length
 from tidecast.settings import Settings
+from tidecast.sql.tables import backfill_forecasts
+from tidecast.tasks.backtest import backtest_chunk, combine_backtests, plan_backtest
+from tidecast.tasks.forecast import (
+    assemble_forecasts,
+    calibrate_intervals,
+    fit_chunk,
+    plan_final_fits,
+)
+from tidecast.tasks.options import compute_task, io_task
+from tidecast.tasks.promote import promote_champions
 
 NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])
 

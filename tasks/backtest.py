@@ -15,16 +15,16 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from models.base import Forecaster, clone, positions_from_end, sort_panel
-from models.registry import build_model, is_global
-from tasks.budget import ModelTimeoutError, call_with_budget
-from tasks.ensembles import ensemble_fold_forecasts, ensemble_members
-from tasks.intervals import interval_coverage
-from tasks.options import chunk_task, compute_task
 from tidecast.metrics import insample_scale, score_errors
+from tidecast.models.base import Forecaster, clone, positions_from_end, sort_panel
+from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
 from tidecast.settings import Settings
+from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
+from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
+from tidecast.tasks.intervals import interval_coverage
+from tidecast.tasks.options import chunk_task, compute_task
 
 SCORE_COLUMNS = [
     "series_id",

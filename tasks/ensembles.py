@@ -40,7 +40,7 @@ def ensemble_members(
         top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
     ]
     # imported here: `describe_members` serves `tidecast champions`, which needs no models
-    from models.registry import combination_members
+    from tidecast.models.registry import combination_members
 
     stats = combination_members(model_names)
     if len(stats) >= 2:

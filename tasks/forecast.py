@@ -14,17 +14,17 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from models.base import Forecaster, sort_panel
-from models.registry import build_model, is_global
-from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
-from tasks.backtest import BacktestResult, series_chunks
-from tasks.budget import call_with_budget
-from tasks.ensembles import combine
-from tasks.intervals import add_intervals, build_calibration
-from tasks.options import chunk_task, compute_task
 from tidecast.metrics import interval_scale
+from tidecast.models.base import Forecaster, sort_panel
+from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.settings import Settings
+from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
+from tidecast.tasks.backtest import BacktestResult, series_chunks
+from tidecast.tasks.budget import call_with_budget
+from tidecast.tasks.ensembles import combine
+from tidecast.tasks.intervals import add_intervals, build_calibration
+from tidecast.tasks.options import chunk_task, compute_task
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",

@@ -18,8 +18,12 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from sqlalchemy import Text, bindparam, cast, func, select
 
-from sql import load_query
-from sql.tables import (
+from tidecast.db import connected, json_value
+from tidecast.errors import TidecastError
+from tidecast.progress import report
+from tidecast.settings import Settings
+from tidecast.sql import load_query
+from tidecast.sql.tables import (
     backtest_scores,
     champion_backtest_forecasts,
     champions,
@@ -28,13 +32,9 @@ from sql.tables import (
     forecasts,
     rejected_observations,
 )
-from tasks.ensembles import describe_members
-from tasks.ingest import source_subquery
-from tasks.options import compute_task
-from tidecast.db import connected, json_value
-from tidecast.errors import TidecastError
-from tidecast.progress import report
-from tidecast.settings import Settings
+from tidecast.tasks.ensembles import describe_members
+from tidecast.tasks.ingest import source_subquery
+from tidecast.tasks.options import compute_task
 
 SAMPLE_SIZE = 2  # random series shown beside the largest, most improved and worst
 

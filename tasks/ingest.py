@@ -27,9 +27,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from sql import load_query
-from sql.tables import series_read_windows
-from tasks.options import io_task
 from tidecast.db import (
     connected,
     describe_db_error,
@@ -43,6 +40,9 @@ from tidecast.frequency import Grid, make_grid
 from tidecast.progress import report
 from tidecast.schemas import parse_timestamps
 from tidecast.settings import Settings
+from tidecast.sql import load_query
+from tidecast.sql.tables import series_read_windows
+from tidecast.tasks.options import io_task
 
 REQUIRED_COLUMNS = ("series_id", "ts", "value")
 # Rows fetched per round trip. On PostgreSQL the query runs behind a server-side cursor,
@@ -237,6 +237,7 @@ def read_observations(
         result = streaming.execute(statement)
         twice = sorted({c for c in result.keys() if list(result.keys()).count(c) > 1})
         if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
+            result.close()  # an open cursor would keep SQLite's read lock past the error
             raise TidecastError(
                 f"{source} returns the column(s) {', '.join(twice)} more than once; "
                 "return each of series_id, ts, value exactly once"

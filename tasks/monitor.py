@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import DateTime, TextClause, bindparam
 
-from sql import load_query
-from sql.tables import degraded_series, forecast_accuracy
-from tasks.options import compute_task, io_task
 from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
 from tidecast.frequency import make_grid
 from tidecast.metrics import insample_scale
 from tidecast.progress import report
 from tidecast.settings import Settings
+from tidecast.sql import load_query
+from tidecast.sql.tables import degraded_series, forecast_accuracy
+from tidecast.tasks.options import compute_task, io_task
 
 DEGRADED_EVENT = "tidecast.accuracy.degraded"
 ACCURACY_COLUMNS = [c.name for c in forecast_accuracy.columns]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.backtest import BacktestResult
-from tasks.options import compute_task
 from tidecast.progress import report
 from tidecast.settings import Settings
+from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.options import compute_task
 
 CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
 

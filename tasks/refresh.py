@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import inspect
 
-from sql import load_query
-from tasks.options import compute_task, io_task
 from tidecast.db import connected, json_value, read_frame
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
+from tidecast.sql import load_query
+from tidecast.tasks.options import compute_task, io_task
 
 
 def read_last_retrain(settings: Settings) -> dict:

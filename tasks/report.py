@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.backtest import BacktestResult
-from tasks.options import compute_task
-from tasks.validate import ValidatedPanel
+from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.options import compute_task
+from tidecast.tasks.validate import ValidatedPanel
 
 
 def leaderboard(

@@ -12,8 +12,6 @@ from prefect.runtime import flow_run
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from sql.tables import forecast_runs
-from tasks.options import io_task, stage_seconds
 from tidecast.db import (
     connected,
     describe_db_error,
@@ -26,6 +24,8 @@ from tidecast.errors import TidecastError
 from tidecast.progress import forward_to_prefect, report
 from tidecast.runlock import RunLock, refusal, try_run_lock
 from tidecast.settings import Settings
+from tidecast.sql.tables import forecast_runs
+from tidecast.tasks.options import io_task, stage_seconds
 
 
 def code_version() -> str:

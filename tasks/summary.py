@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.backtest import BacktestResult
-from tasks.validate import ValidatedPanel
 from tidecast.errors import TidecastError
 from tidecast.settings import Settings
+from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.validate import ValidatedPanel
 
 
 def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
@@ -77,8 +77,12 @@ def backfill_summary(validated: ValidatedPanel, written: list[int]) -> dict[str,
 
 def failure_fields(exc: BaseException, validated: ValidatedPanel | None) -> dict[str, Any]:
     """Fields of a failed run's row: what is known about the input, and why it failed."""
+    from prefect.exceptions import TerminationSignal
+
     if isinstance(exc, TidecastError):
         message = str(exc)
+    elif isinstance(exc, TerminationSignal | KeyboardInterrupt):
+        message = "stopped (SIGTERM or Ctrl-C) before it completed; BI keeps the previous run"
     else:
         message = f"{type(exc).__name__}: {exc}"
     return {**_input_fields(validated), "message": message}

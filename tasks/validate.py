@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tasks.options import compute_task
 from tidecast.db import utcnow
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid, infer_freq, make_grid, series_spacing
@@ -22,6 +21,7 @@ from tidecast.schemas import (
     row_failures,
 )
 from tidecast.settings import Settings
+from tidecast.tasks.options import compute_task
 
 REJECTED_COLUMNS = ["series_id", "ts", "value", "check_name", "reason"]
 

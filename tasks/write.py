@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import column, select, table
 
-from sql import load_query
-from sql.tables import (
+from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
+from tidecast.progress import report
+from tidecast.settings import Settings
+from tidecast.sql import load_query
+from tidecast.sql.tables import (
     backtest_scores,
     champion_backtest_forecasts,
     champions,
@@ -15,11 +18,8 @@ from sql.tables import (
     model_versions,
     rejected_observations,
 )
-from tasks.intervals import pooled_rows
-from tasks.options import io_task
-from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
-from tidecast.progress import report
-from tidecast.settings import Settings
+from tidecast.tasks.intervals import pooled_rows
+from tidecast.tasks.options import io_task
 
 
 def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) -> int:

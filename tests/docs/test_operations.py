@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
-from flows.retrain import retrain
-from sql.tables import observations as observations_table
 from tests.conftest import POSTGRES_URL, _postgres_database
 from tests.flows.test_retrain import query
 from tidecast.db import insert_frame, make_engine
+from tidecast.flows.retrain import retrain
+from tidecast.sql.tables import observations as observations_table
+
+pytestmark = pytest.mark.slow  # a PostgreSQL role set-up and real runs under it
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 ROLES = ("tidecast", "tidecast_bi")

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.backfill import backfill
-from flows.retrain import retrain
 from tests.conftest import load_observations
 from tests.flows.test_retrain import query, runs
 from tidecast.errors import TidecastError
+from tidecast.flows.backfill import backfill
+from tidecast.flows.retrain import retrain
 from tidecast.schemas import min_series_length
 
 H = 6

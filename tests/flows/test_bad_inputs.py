@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
-from flows.retrain import retrain
 from tests.conftest import _postgres_database, synthetic_panel
 from tests.flows.test_retrain import query
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
+from tidecast.flows.retrain import retrain
 
 H = 6
 SOURCE = "SELECT series_id, ts, value FROM raw_observations"

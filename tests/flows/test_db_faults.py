@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from flows.retrain import retrain
 from tests.flows.test_retrain import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import DatabaseUnavailableError
+from tidecast.flows.retrain import retrain
 
 H = 6
 ALWAYS = 1000  # more faults than any retry budget

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.forecast import forecast_flow
-from flows.retrain import retrain
 from tests.flows.test_retrain import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
+from tidecast.flows.forecast import forecast_flow
+from tidecast.flows.retrain import retrain
 
 H = 6
 

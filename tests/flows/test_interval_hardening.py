@@ -8,9 +8,9 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from flows.retrain import retrain
 from tests.conftest import load_observations
 from tests.flows.test_retrain import query
+from tidecast.flows.retrain import retrain
 
 H = 6
 N_OBS = 72

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.retrain import retrain
-from models.base import sort_panel
-from models.baselines import SeasonalNaive
-from models.registry import MODELS
 from tests.flows.test_retrain import query, runs
+from tidecast.flows.retrain import retrain
+from tidecast.models.base import sort_panel
+from tidecast.models.baselines import SeasonalNaive
+from tidecast.models.registry import MODELS
 
 H = 6
 RELEASE = threading.Event()  # set at teardown, so an abandoned `Hangs` thread ends

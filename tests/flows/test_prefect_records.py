@@ -4,18 +4,18 @@ in the run's logs, with no Prefect logging settings of tidecast's in the environ
 
 from __future__ import annotations
 
-import os
-
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.logging.handlers import APILogHandler
 
-from flows.retrain import retrain
 from tests.flows.test_retrain import runs
+from tidecast.flows.retrain import retrain
 
 
-def test_a_retrain_run_is_named_by_its_horizon_and_logs_its_progress(loaded_db, run_env):
-    assert "tidecast" not in os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "")
+def test_a_retrain_run_is_named_by_its_horizon_and_logs_its_progress(
+    loaded_db, run_env, monkeypatch
+):
+    monkeypatch.delenv("PREFECT_LOGGING_EXTRA_LOGGERS", raising=False)  # no CLI here
     run_env(loaded_db)
     retrain(horizon=6, freq="MS")
     APILogHandler().flush()

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from flows.retrain import retrain
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
+from tidecast.flows.retrain import retrain
 
 H = 6
 
@@ -171,7 +171,7 @@ def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_pat
 KILL_BEFORE_COMPLETION = textwrap.dedent(
     """
     import os, signal
-    import flows.retrain as flow_module
+    import tidecast.flows.retrain as flow_module
 
     real_finish = flow_module.finish_run
 
@@ -191,6 +191,7 @@ KILL_BEFORE_COMPLETION = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a real child process, killed
 def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db, run_env, tmp_path):
     run_env(loaded_db)
     good = retrain(horizon=H, freq="MS")
@@ -230,7 +231,7 @@ def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db,
 def test_a_retrain_started_while_another_run_writes_is_refused_and_changes_nothing(
     loaded_db, run_env, settings_for
 ):
-    from tasks.runs import close_run, open_run
+    from tidecast.tasks.runs import close_run, open_run
 
     run_env(loaded_db)
     good = retrain(horizon=H, freq="MS")

@@ -16,11 +16,13 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from flows.forecast import forecast_flow
-from flows.retrain import retrain
 from tests.conftest import load_observations
 from tests.flows.test_retrain import query
+from tidecast.flows.forecast import forecast_flow
+from tidecast.flows.retrain import retrain
 from tidecast.settings import load_settings
+
+pytestmark = pytest.mark.slow  # process pools and Dask clusters
 
 H = 6
 # local models (chunked), a global regressor (one chunk of all series), ensembles on top

@@ -3,11 +3,11 @@ retrain, and the forecasts made before that retrain do not trigger another."""
 
 from __future__ import annotations
 
-from flows.forecast import forecast_flow
-from flows.retrain import retrain
 from tests.conftest import load_observations, synthetic_panel
 from tests.flows.test_retrain import query
 from tidecast.db import make_engine, replace_observations
+from tidecast.flows.forecast import forecast_flow
+from tidecast.flows.retrain import retrain
 
 H = 6
 

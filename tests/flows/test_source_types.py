@@ -6,13 +6,13 @@ report's history) compares the source's ids with the text ids in tidecast's tabl
 
 from __future__ import annotations
 
-from flows.forecast import forecast_flow
-from flows.retrain import retrain
-from tasks.html_report import write_report
 from tests.conftest import synthetic_panel
 from tests.flows.test_retrain import query
 from tidecast.db import init_db, make_engine
+from tidecast.flows.forecast import forecast_flow
+from tidecast.flows.retrain import retrain
 from tidecast.settings import load_settings
+from tidecast.tasks.html_report import write_report
 
 
 def test_integer_series_ids_work_through_retrain_forecast_and_the_report(db_url, run_env, tmp_path):

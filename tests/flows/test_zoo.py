@@ -1,11 +1,14 @@
 """The whole `best` zoo (every family) through the real retrain flow, small and seeded."""
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
-from flows.retrain import retrain
-from models.registry import preset_models
 from tidecast.db import make_engine
+from tidecast.flows.retrain import retrain
+from tidecast.models.registry import preset_models
+
+pytestmark = pytest.mark.slow  # the whole model zoo, torch included
 
 ZOO = preset_models("best", 12)
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from models.base import clone
-from models.baselines import Naive, SeasonalNaive
+from tidecast.models.base import clone
+from tidecast.models.baselines import Naive, SeasonalNaive
 
 
 def test_naive_repeats_the_last_value_on_the_next_timestamps(panel):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.base import clone
-from models.registry import MODELS, build_model
 from tests.conftest import as_panel, synthetic_panel
+from tidecast.models.base import clone
+from tidecast.models.registry import MODELS, build_model
 
 H = 12
 

@@ -3,8 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from models.registry import build_model
 from tests.conftest import as_panel, synthetic_panel
+from tidecast.models.registry import build_model
+
+pytestmark = pytest.mark.slow  # torch training
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru", "transformer", "nbeats"])

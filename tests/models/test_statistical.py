@@ -1,8 +1,8 @@
 import numpy as np
 from statsforecast import models as sf
 
-from models.statistical import Guarded, StatsForecastModel
 from tests.conftest import as_panel, synthetic_panel
+from tidecast.models.statistical import Guarded, StatsForecastModel
 
 
 class _ExplodesOnMarkedSeries(sf.Naive):
@@ -39,7 +39,7 @@ def test_a_failing_series_falls_back_to_seasonal_naive_and_is_named():
 def test_auto_ets_matches_statsforecast_run_directly():
     from statsforecast import StatsForecast
 
-    from models.statistical import AutoETS
+    from tidecast.models.statistical import AutoETS
 
     panel = as_panel(synthetic_panel(n_series=3))
     ours = AutoETS(season_length=12, freq="MS").fit(panel).predict(6)

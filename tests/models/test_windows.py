@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from models.windows import build_windows, last_windows
+from tidecast.models.windows import build_windows, last_windows
 
 
 def panel_of(lengths):

@@ -1,8 +1,8 @@
 from sqlalchemy import inspect, text
 
-from sql import load_query
-from sql.tables import forecasts, metadata
 from tidecast.db import init_db, insert_frame, make_engine
+from tidecast.sql import load_query
+from tidecast.sql.tables import forecasts, metadata
 
 
 def test_init_db_is_idempotent_and_creates_tables_and_views(db_url):

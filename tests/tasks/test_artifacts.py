@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from models.registry import build_model
-from tasks.artifacts import ArtifactError, ArtifactStore, StoredModels, sha256_of
 from tests.conftest import MODEL_CONTEXT, as_panel, synthetic_panel
+from tidecast.models.registry import build_model
+from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels, sha256_of
 
 CONTEXT = MODEL_CONTEXT
 

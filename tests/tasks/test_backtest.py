@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.base import sort_panel
-from models.registry import MODELS
-from tasks.backtest import fold_split, rolling_origin_backtest, series_chunks
 from tests.conftest import MODEL_CONTEXT
+from tidecast.models.base import sort_panel
+from tidecast.models.registry import MODELS
+from tidecast.tasks.backtest import fold_split, rolling_origin_backtest, series_chunks
 
 H = 6
 CONTEXT = MODEL_CONTEXT
@@ -65,7 +65,14 @@ def test_chunking_does_not_change_the_scores(panel):
     assert len(series_chunks(sort_panel(panel), 4)) == 2
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+# the torch networks and AutoARIMA take 10-20 s each here: the slow lane's
+_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_TO_FIT else n for n in sorted(MODELS)],
+)
 def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
     """Multiply everything after the earliest cutoff by 1000: fold 0's forecasts must not move."""
     ordered = sort_panel(panel)
@@ -81,7 +88,7 @@ def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
 
 
 def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
-    from models import registry
+    from tidecast.models import registry
 
     class Broken:
         def __init__(self, freq):
@@ -94,7 +101,7 @@ def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
             raise AssertionError
 
     monkeypatch.setitem(registry.MODELS, "broken", Broken)
-    monkeypatch.setattr("tasks.backtest.build_model", registry.build_model)
+    monkeypatch.setattr("tidecast.tasks.backtest.build_model", registry.build_model)
     result = run(panel, models=["broken", "naive"])
     assert set(result.scores["model"]) == {"naive"}
     assert any("broken failed" in failure and "boom" in failure for failure in result.failures)

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from tasks.budget import ModelTimeoutError, call_with_budget
+from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 
 
 def test_returns_the_value_within_the_budget():

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 
-from tasks.backtest import rolling_origin_backtest
-from tasks.ensembles import combine, ensemble_members
 from tests.conftest import MODEL_CONTEXT
+from tidecast.tasks.backtest import rolling_origin_backtest
+from tidecast.tasks.ensembles import combine, ensemble_members
 
 CONTEXT = MODEL_CONTEXT
 

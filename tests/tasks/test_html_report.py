@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.forecast import forecast_flow
-from flows.retrain import retrain
-from tasks.html_report import write_report
 from tests.conftest import IN_CI
 from tidecast.db import make_engine, replace_observations
 from tidecast.errors import TidecastError
+from tidecast.flows.forecast import forecast_flow
+from tidecast.flows.retrain import retrain
+from tidecast.tasks.html_report import write_report
 
 SECTIONS = ("summary", "leaderboard", "series", "data-health")
 

@@ -2,10 +2,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from sql.tables import observations as observations_table
-from tasks.ingest import fetch_in_batches, read_observations
 from tidecast.db import make_engine
 from tidecast.errors import DatabaseUnavailableError, TidecastError
+from tidecast.sql.tables import observations as observations_table
+from tidecast.tasks.ingest import fetch_in_batches, read_observations
 
 
 def test_reads_the_source_query(loaded_db, settings_for, observations):
@@ -69,8 +69,8 @@ def test_an_incremental_read_starts_each_series_at_its_window(
 ):
     import pandas as pd
 
-    from sql.tables import series_read_windows
     from tidecast.db import insert_frame, make_engine
+    from tidecast.sql.tables import series_read_windows
 
     read_from = pd.Timestamp("2019-06-01")
     engine = make_engine(loaded_db)
@@ -129,9 +129,9 @@ def test_windows_on_text_timestamps_compare_instants_not_strings(
 ):
     from sqlalchemy import Column, MetaData, Table, Text, insert
 
-    from sql.tables import series_read_windows
-    from tasks.ingest import window_start
     from tidecast.db import init_db, insert_frame
+    from tidecast.sql.tables import series_read_windows
+    from tidecast.tasks.ingest import window_start
 
     raw_table = Table(
         "raw_text", MetaData(), Column("series_id", Text), Column("ts", Text), Column("value", Text)

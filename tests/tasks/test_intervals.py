@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tasks.intervals import (
+from tidecast.tasks.intervals import (
     add_intervals,
     build_calibration,
     error_quantiles,

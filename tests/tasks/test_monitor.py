@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tasks.monitor import degraded, score_against_actuals
+from tidecast.tasks.monitor import degraded, score_against_actuals
 
 
 def test_forecast_points_are_scored_once_their_actuals_exist():

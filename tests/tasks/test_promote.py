@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tasks.promote import choose_champions
+from tidecast.tasks.promote import choose_champions
 
 MODELS = ["naive", "seasonal_naive"]
 

@@ -2,10 +2,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from sql.tables import forecast_runs
-from tasks.runs import close_run, open_run, read_runs
 from tidecast.db import make_engine, utcnow
 from tidecast.errors import TidecastError
+from tidecast.sql.tables import forecast_runs
+from tidecast.tasks.runs import close_run, open_run, read_runs
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_database(db_url, settings_for):

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.validate import enforce_rejection_threshold, validate_observations
 from tidecast.errors import TidecastError
 from tidecast.settings import load_settings
+from tidecast.tasks.validate import enforce_rejection_threshold, validate_observations
 
 SETTINGS = load_settings(horizon=6, freq="MS", database_url="sqlite://")
 

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from sql.tables import metadata
 from tests.conftest import load_observations
 from tidecast.db import init_db, make_engine, replace_observations
+from tidecast.sql.tables import metadata
+
+pytestmark = pytest.mark.slow  # real `tidecast` processes, each starting a Prefect server
 
 
 def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
@@ -195,8 +197,8 @@ def test_the_database_password_is_nowhere_but_where_it_was_given(
 
 
 def test_rollback_refuses_while_a_run_writes(db_url, tmp_path):
-    from tasks.runs import close_run, open_run
     from tidecast.settings import load_settings
+    from tidecast.tasks.runs import close_run, open_run
 
     settings = load_settings(database_url=db_url)
     running = open_run(settings, "retrain", {})

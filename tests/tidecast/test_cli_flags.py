@@ -19,6 +19,8 @@ from tidecast.cli import build_parser
 from tidecast.db import init_db, make_engine
 from tidecast.settings import Settings
 
+pytestmark = pytest.mark.slow  # real `tidecast` processes, each starting a Prefect server
+
 # Options that are not settings: what a command does, not how a run is configured.
 NOT_SETTINGS = {"command", "verbose", "start", "end", "series", "limit", "all", "run_id", "out"}
 NOT_SETTINGS |= {"retrain_every", "forecast_every"}  # serve's intervals replace its crons

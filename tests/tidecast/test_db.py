@@ -22,8 +22,8 @@ def test_awkward_rows_survive_the_bulk_write_unchanged(db_url):
     import numpy as np
     import pandas as pd
 
-    from sql.tables import forecasts, rejected_observations
     from tidecast.db import init_db, insert_frame, make_engine
+    from tidecast.sql.tables import forecasts, rejected_observations
 
     engine = make_engine(db_url)
     init_db(engine)

@@ -10,9 +10,9 @@ import pytest
 from prefect import flow
 from sqlalchemy import create_engine, text
 
-from tasks.options import io_task
 from tidecast.db import make_engine, read_frame
 from tidecast.errors import TidecastError
+from tidecast.tasks.options import io_task
 
 RETRIES = 2
 

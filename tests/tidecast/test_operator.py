@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from sql.tables import champions, forecast_runs
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
 from tidecast.operator import champion_history, current_champions, rollback_champions
+from tidecast.sql.tables import champions, forecast_runs
 
 
 def record_run(engine, run_id, day, rows):

@@ -21,6 +21,8 @@ from tests.flows.test_retrain import query
 from tidecast.db import make_engine
 from tidecast.serving import _healthy, local_prefect_server
 
+pytestmark = pytest.mark.slow  # real Prefect servers, schedules and workers
+
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 300
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -207,7 +208,7 @@ def _run_retrain(settings) -> str:
     The flow records its parameters with Prefect; the settings' database URL (and its
     password) is excluded from that record.
     """
-    from flows.retrain import retrain
+    from tidecast.flows.retrain import retrain
     from tidecast.progress import report
 
     if not os.environ.get("PREFECT_API_URL"):
@@ -217,8 +218,8 @@ def _run_retrain(settings) -> str:
 
 def _completed(kind: str, settings, run_id: str) -> str:
     """The closing line of a command that ran a flow: what it wrote, and where."""
-    from sql import load_query
     from tidecast.db import read_frame, safe_url
+    from tidecast.sql import load_query
 
     counts = read_frame(settings.database_url, load_query("run_forecast_counts"), run_id=run_id)
     rows, series = int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
@@ -240,7 +241,7 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     _engine(settings)
-    from flows.forecast import forecast_flow
+    from tidecast.flows.forecast import forecast_flow
 
     run_id = forecast_flow(horizon=args.horizon, settings=settings)
     return _completed("forecast run", settings, run_id)
@@ -249,10 +250,10 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 def cmd_demo(args: argparse.Namespace) -> str:
     import pandas as pd
 
-    from sql import load_query
     from tidecast.db import init_db, replace_observations
     from tidecast.demo import m3_observations
     from tidecast.progress import report
+    from tidecast.sql import load_query
 
     settings = _settings(args, horizon=18, freq="MS", season_length=12)
     engine = _engine(settings)
@@ -275,9 +276,9 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
 
 def cmd_champions(args: argparse.Namespace) -> str:
-    from tasks.ensembles import describe_members
     from tidecast.db import init_db
     from tidecast.operator import champion_history, current_champions, series_leaderboard
+    from tidecast.tasks.ensembles import describe_members
 
     settings = _settings(args)
     engine = _engine(settings)
@@ -334,14 +335,14 @@ def cmd_rollback(args: argparse.Namespace) -> str:
 
 
 def cmd_backfill(args: argparse.Namespace) -> str:
-    from tasks.backfill import backfill_window
     from tidecast.db import read_frame
+    from tidecast.tasks.backfill import backfill_window
 
     backfill_window(args.start, args.end)  # a bad date is refused before anything runs
     settings = _settings(args)
     _engine(settings)
-    from flows.backfill import backfill
-    from sql import load_query
+    from tidecast.flows.backfill import backfill
+    from tidecast.sql import load_query
 
     run_id = backfill(args.start, args.end, settings=settings)
     counts = read_frame(settings.database_url, load_query("run_backfill_counts"), run_id=run_id)
@@ -353,8 +354,8 @@ def cmd_backfill(args: argparse.Namespace) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> str:
-    from tasks.html_report import write_report
     from tidecast.db import init_db
+    from tidecast.tasks.html_report import write_report
 
     settings = _settings(args)
     init_db(_engine(settings))  # a database tidecast never ran on gets a clear message
@@ -429,5 +430,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # systemd, `docker stop` and `kill` end a run the way Ctrl-C does: the run is marked
+    # failed and BI keeps what it had.
+    raise KeyboardInterrupt
+
+
+def run() -> None:
+    """The `tidecast` executable: `main`, with what a process of its own needs."""
+    from tidecast.reaper import stop_children_with_this_process
+
+    stop_children_with_this_process()  # servers and workers die with it, even on kill -9
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

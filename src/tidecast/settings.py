@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sql import SQL_DIR
 from tidecast.errors import TidecastError
+from tidecast.sql import SQL_DIR
 
 # A table or schema name tidecast will put into SQL: plain identifiers only (PostgreSQL's
 # 63-byte limit), so nothing from settings can smuggle SQL in; quoting is SQLAlchemy's.
@@ -45,8 +45,10 @@ class Settings(BaseSettings):
         "is used instead of database_url.",
     )
     source_query: Path = Field(
-        SQL_DIR / "source_observations.sql",
-        description="SQL file returning the columns series_id, ts, value.",
+        default_factory=lambda: _default_source_query(),
+        description="SQL file returning the columns series_id, ts, value; default "
+        "sql/source_observations.sql in the working directory when there is one (a "
+        "checkout), else the copy installed with tidecast.",
     )
     source_table: str | None = Field(
         None,
@@ -233,7 +235,7 @@ class Settings(BaseSettings):
     def backtest_models(self, season_length: int) -> list[str]:
         """The models to backtest: those asked for (or the preset's zoo for this season
         length), plus seasonal naive, always a candidate."""
-        from models.registry import preset_models
+        from tidecast.models.registry import preset_models
 
         models = self.models or preset_models(self.preset, season_length)
         return [*models, *(["seasonal_naive"] if "seasonal_naive" not in models else [])]
@@ -283,7 +285,7 @@ class Settings(BaseSettings):
     def _known_models(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        from models.registry import MODELS
+        from tidecast.models.registry import MODELS
 
         unknown = [name for name in value if name not in MODELS]
         if unknown:
@@ -348,6 +350,12 @@ class Settings(BaseSettings):
 
             make_grid(value)
         return value
+
+
+def _default_source_query() -> Path:
+    """The source query a user edits: the working directory's, not site-packages'."""
+    here = Path("sql") / "source_observations.sql"
+    return here.resolve() if here.is_file() else SQL_DIR / "source_observations.sql"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -27,9 +27,9 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 
-from sql import load_sql, split_statements
-from sql.tables import metadata, observations
 from tidecast.errors import DatabaseUnavailableError, TidecastError, is_outage
+from tidecast.sql import load_sql, split_statements
+from tidecast.sql.tables import metadata, observations
 
 
 def utcnow() -> datetime:

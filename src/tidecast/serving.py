@@ -147,8 +147,8 @@ def _serve(
     from prefect import serve
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
-    from flows.forecast import forecast_flow
-    from flows.retrain import retrain
+    from tidecast.flows.forecast import forecast_flow
+    from tidecast.flows.retrain import retrain
 
     # One run of each at a time; one asked for while another runs is cancelled, not queued
     # (the running retrain already covers every series), as in prefect.yaml.
@@ -193,7 +193,7 @@ def retrain_on_degradation() -> Any:
 
     from prefect.events import DeploymentEventTrigger
 
-    from tasks.monitor import DEGRADED_EVENT
+    from tidecast.tasks.monitor import DEGRADED_EVENT
 
     return DeploymentEventTrigger(
         expect={DEGRADED_EVENT},

@@ -15,9 +15,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandas.tseries.api import guess_datetime_format
 
-from sql.tables import SERIES_ID_MAX
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
+from tidecast.sql.tables import SERIES_ID_MAX
 
 ISO8601 = "ISO8601"  # pandas' parser for every ISO 8601 spelling, offsets included
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
-from sql.tables import forecast_runs
 from tidecast.db import make_engine
 from tidecast.errors import TidecastError
+from tidecast.sql.tables import forecast_runs
 
 # 'tidecast' as a big-endian 64-bit integer: the advisory lock key of tidecast's runs.
 ADVISORY_KEY = int.from_bytes(b"tidecast", "big")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine
 
-from sql import load_query
 from tidecast.errors import TidecastError
+from tidecast.sql import load_query
 
 
 def champion_history(engine: Engine, series_id: str | None = None) -> pd.DataFrame:
@@ -41,8 +41,8 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
     """
     import uuid
 
-    from sql.tables import champions, forecast_runs
     from tidecast.db import insert_frame, utcnow
+    from tidecast.sql.tables import champions, forecast_runs
 
     history = champion_history(engine)
     run_id = str(uuid.uuid4())
