@@ -56,6 +56,22 @@ MODEL_CONTEXT = {
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def query(url: str, sql: str, **params) -> pd.DataFrame:
+    """The rows of `sql` (with bound `params`) in the database at `url`, as a frame."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(sql), params)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    finally:
+        engine.dispose()
+
+
+def runs(url: str) -> pd.DataFrame:
+    """Every run row, oldest first."""
+    return query(url, "SELECT * FROM forecast_runs ORDER BY started_at")
+
+
 def synthetic_panel(
     n_series: int = 6, lengths: tuple[int, ...] = (72, 60, 48), seed: int = 0
 ) -> pd.DataFrame:

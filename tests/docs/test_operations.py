@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
-from tests.conftest import POSTGRES_URL, _postgres_database
-from tests.flows.test_retrain import query
+from tests.conftest import POSTGRES_URL, _postgres_database, query
 from tidecast.db import insert_frame, make_engine
 from tidecast.flows.retrain import retrain
 from tidecast.sql.tables import observations as observations_table

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import load_observations
-from tests.flows.test_retrain import query, runs
+from tests.conftest import load_observations, query, runs
 from tidecast.errors import TidecastError
 from tidecast.flows.backfill import backfill
 from tidecast.flows.retrain import retrain

@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
-from tests.conftest import _postgres_database, synthetic_panel
-from tests.flows.test_retrain import query
+from tests.conftest import _postgres_database, query, synthetic_panel
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
 from tidecast.flows.retrain import retrain

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.flows.test_retrain import query, runs
+from tests.conftest import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.forecast import forecast_flow

@@ -8,8 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from tests.conftest import load_observations
-from tests.flows.test_retrain import query
+from tests.conftest import load_observations, query
 from tidecast.flows.retrain import retrain
 
 H = 6

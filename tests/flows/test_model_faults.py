@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.flows.test_retrain import query, runs
+from tests.conftest import query, runs
 from tidecast.flows.retrain import retrain
 from tidecast.models.base import sort_panel
 from tidecast.models.baselines import SeasonalNaive

@@ -13,27 +13,13 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import text
 
+from tests.conftest import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.retrain import retrain
 
 H = 6
-
-
-def query(url: str, sql: str, **params) -> pd.DataFrame:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(sql), params)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    finally:
-        engine.dispose()
-
-
-def runs(url: str) -> pd.DataFrame:
-    return query(url, "SELECT * FROM forecast_runs ORDER BY started_at")
 
 
 def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):

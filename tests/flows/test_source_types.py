@@ -6,8 +6,7 @@ report's history) compares the source's ids with the text ids in tidecast's tabl
 
 from __future__ import annotations
 
-from tests.conftest import synthetic_panel
-from tests.flows.test_retrain import query
+from tests.conftest import query, synthetic_panel
 from tidecast.db import init_db, make_engine
 from tidecast.flows.forecast import forecast_flow
 from tidecast.flows.retrain import retrain

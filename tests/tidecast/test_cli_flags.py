@@ -12,8 +12,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import synthetic_panel
-from tests.flows.test_retrain import query
+from tests.conftest import query, synthetic_panel
 from tests.tidecast.test_cli import tidecast
 from tidecast.cli import build_parser
 from tidecast.db import init_db, make_engine

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.test_retrain import query
+from tests.conftest import query
 from tidecast.db import make_engine
 from tidecast.serving import _healthy, local_prefect_server
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_observations, synthetic_panel
-from tests.flows.test_retrain import query
+from tests.conftest import load_observations, query, synthetic_panel
 
 pytestmark = [
     pytest.mark.slow,  # real processes, a real temporary Prefect server
