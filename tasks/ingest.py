@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 import pandas as pd
@@ -235,7 +236,7 @@ def read_observations(
     try:
         streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
         result = streaming.execute(statement)
-        twice = sorted({c for c in result.keys() if list(result.keys()).count(c) > 1})
+        twice = sorted(c for c, n in Counter(result.keys()).items() if n > 1)
         if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
             result.close()  # an open cursor would keep SQLite's read lock past the error
             raise TidecastError(

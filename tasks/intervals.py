@@ -54,11 +54,11 @@ def outlying_series(fold_forecasts: pd.DataFrame) -> pd.Series:
     return (log_size > q3 + FENCE_IQRS * (q3 - q1)).rename("outlying")
 
 
-def _typical(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
-    """The fold forecasts of the series that are not outlying for their model."""
+def _outlying_rows(fold_forecasts: pd.DataFrame) -> np.ndarray:
+    """Per row of `fold_forecasts`: whether its (model, series) is outlying."""
     flags = outlying_series(fold_forecasts)
     index = pd.MultiIndex.from_frame(fold_forecasts[["model", "series_id"]])
-    return fold_forecasts[~flags.reindex(index, fill_value=False).to_numpy()]
+    return flags.reindex(index, fill_value=False).to_numpy()
 
 
 def _straddle_zero(table: pd.DataFrame) -> pd.DataFrame:
@@ -70,27 +70,35 @@ def _straddle_zero(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+def error_quantiles(
+    fold_forecasts: pd.DataFrame, outlying: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per model and step, the quantiles of backtest errors divided by the series' scale,
-    pooled over the series that are not outlying (`outlying_series`)."""
+    pooled over the series that are not outlying (`outlying_series`; `outlying`, its
+    flag per row, when already known)."""
     if fold_forecasts.empty:
         return pd.DataFrame(columns=["model", "step", *QUANTILES])
-    typical = _typical(fold_forecasts)
+    if outlying is None:
+        outlying = _outlying_rows(fold_forecasts)
+    typical = fold_forecasts[~outlying]
     errors = scaled_errors(typical)
     group = errors.groupby([typical["model"], typical["step"]])
     table = pd.DataFrame({column: group.quantile(q) for column, q in QUANTILES.items()})
     return _straddle_zero(table.reset_index())
 
 
-def own_error_quantiles(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+def own_error_quantiles(
+    fold_forecasts: pd.DataFrame, outlying: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per outlying (series, model): the quantiles of its own backtest errors, in the
-    series' units, over all its folds and steps (too few per step to split by step)."""
+    series' units, over all its folds and steps (too few per step to split by step).
+    `outlying` as in `error_quantiles`."""
     columns = ["series_id", "model", *QUANTILES]
     if fold_forecasts.empty:
         return pd.DataFrame(columns=columns)
-    flags = outlying_series(fold_forecasts)
-    index = pd.MultiIndex.from_frame(fold_forecasts[["model", "series_id"]])
-    odd = fold_forecasts[flags.reindex(index, fill_value=False).to_numpy()]
+    if outlying is None:
+        outlying = _outlying_rows(fold_forecasts)
+    odd = fold_forecasts[outlying]
     if odd.empty:
         return pd.DataFrame(columns=columns)
     group = (odd["y"] - odd["yhat"]).groupby([odd["series_id"], odd["model"]])
@@ -107,8 +115,9 @@ def build_calibration(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
     forecast flow, which reads them back, gives outlying series the pooled band times
     their current scale.
     """
-    pooled = error_quantiles(fold_forecasts).assign(series_id=None)
-    own = own_error_quantiles(fold_forecasts).assign(step=np.nan)
+    outlying = _outlying_rows(fold_forecasts) if len(fold_forecasts) else None
+    pooled = error_quantiles(fold_forecasts, outlying).assign(series_id=None)
+    own = own_error_quantiles(fold_forecasts, outlying).assign(step=np.nan)
     parts = [part for part in (pooled, own) if len(part)]
     if not parts:
         return pooled

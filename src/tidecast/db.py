@@ -107,19 +107,11 @@ def connected(url: str, *, write: bool = False) -> Iterator[Connection]:
         with engine.begin() if write else engine.connect() as conn:
             yield conn
     except DBAPIError as exc:
-        if not is_unavailable(exc):
+        if not is_outage(exc):
             raise  # a mistake in tidecast's SQL or data, not an outage: a retry won't help
         raise describe_db_error(url, exc) from None
     finally:
         engine.dispose()
-
-
-def is_unavailable(exc: DBAPIError) -> bool:
-    """Whether a database error means the database is away or refusing (worth a retry).
-
-    `tidecast.errors.is_outage` decides, for this module and for the I/O tasks' retries.
-    """
-    return is_outage(exc)
 
 
 def read_frame(url: str, query: Executable, **params: object) -> pd.DataFrame:
