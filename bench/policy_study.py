@@ -64,25 +64,28 @@ def fit_one(subset: str, model: str, limit: int | None) -> str:
     """Backtest `model` with FOLDS + 1 folds and forecast the official horizon; cache both."""
     from tidecast.models.registry import build_model
     from tidecast.settings import load_settings
-    from tidecast.tasks.backtest import rolling_origin_backtest
+    from tidecast.tasks.context import RunContext
+    from tidecast.tasks.pipeline import InProcess, backtest
 
     path = _cache_file(subset, model, limit)
     if path.exists():
         return f"{path.name}: cached"
     freq, horizon, season_length = SUBSETS[subset]
     train, _ = m3_train_test(subset, limit)
-    settings = load_settings(horizon=horizon, freq=freq, season_length=season_length)
-    context = settings.model_context(season_length, freq)
-    started = time.perf_counter()
-    backtest = rolling_origin_backtest(
-        train, [model], horizon=horizon, folds=FOLDS + 1, season_length=season_length,
-        chunk_size=10**6, context=context,
+    settings = load_settings(
+        horizon=horizon, freq=freq, season_length=season_length, models=[model],
+        folds=FOLDS + 1, chunk_size=10**6, workers=1, ensemble_top_k=0,
     )  # fmt: skip
-    final = build_model(model, **context).fit(train).predict(horizon)
+    ctx = RunContext(settings, "policy-study", season_length, freq)
+    started = time.perf_counter()
+    backtested = backtest(ctx, train, InProcess())
+    final = build_model(model, **ctx.model_context).fit(train).predict(horizon)
     seconds = time.perf_counter() - started
     CACHE.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
-        pickle.dump({"folds": backtest.fold_forecasts, "final": final, "seconds": seconds}, out)
+        folds = backtested.fold_forecasts  # seasonal naive, always a candidate, is dropped
+        folds = folds[folds["model"] == model]
+        pickle.dump({"folds": folds, "final": final, "seconds": seconds}, out)
     return f"{path.name}: {seconds:.0f} s"
 
 

@@ -252,8 +252,8 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
                 "load_s": load_s,
                 **run,
                 "families": families,
-                "ingest_rows_per_s": run["rows_read"] / stages["ingest"],
-                "write_rows_per_s": run["rows_written"] / stages["write-forecasts"],
+                "ingest_rows_per_s": run["rows_read"] / stages["read-observations"],
+                "write_rows_per_s": run["rows_written"] / stages["write-results"],
                 # what the peer's cross_validation also does: everything but the final fits
                 "pipeline_without_final_fit_s": sum(stages.values()) - stages.get("forecast", 0),
             }
@@ -286,24 +286,24 @@ def stage_table(results: list[dict]) -> pd.DataFrame:
                 "backend": result["backend"],
                 "runner": result["runner"],
                 "wall s": result["wall_s"],
-                "ingest": stages.get("ingest"),
-                "validate": stages.get("validate"),
+                "ingest": stages.get("read-observations"),
+                "validate": stages.get("validate-observations"),
                 "windows*": result["windows_s"],
                 **{f"backtest: {k}": v for k, v in result["families"].items()},
                 "backtest": stages.get("backtest"),
-                "promote": stages.get("promote"),
+                "promote": stages.get("promote-champions"),
                 "final fits": stages.get("forecast"),
-                "write": stages.get("write-forecasts"),
+                "write": stages.get("write-results"),
                 "other stages": sum(stages.values())
                 - sum(
                     stages.get(k, 0)
                     for k in (
-                        "ingest",
-                        "validate",
+                        "read-observations",
+                        "validate-observations",
                         "backtest",
-                        "promote",
+                        "promote-champions",
                         "forecast",
-                        "write-forecasts",
+                        "write-results",
                     )
                 ),
                 "peak RSS MB (largest process)": result["peak_rss_mb"],

@@ -1,7 +1,8 @@
 """Backfill: the forecasts each past cutoff would have had, for judging the pipeline.
 
-For every cutoff on the data's grid between two dates, the retrain pipeline (backtest,
-promotion, intervals, final forecast) runs on the observations up to that cutoff only,
+For every cutoff on the data's grid between two dates, the retrain's compute (backtest,
+promotion, intervals, final forecast; `pipeline.backfill`) runs on the observations up
+to that cutoff only,
 and its forecasts are scored against the actuals known now. Rows go to
 `backfill_forecasts`, keyed by cutoff, so running a backfill again replaces the same
 rows; what BI reads (`latest_forecasts`, champions, artifacts) is never touched.
@@ -22,18 +23,6 @@ from tidecast.progress import report
 from tidecast.schemas import min_series_length, min_train_length
 from tidecast.settings import Settings
 from tidecast.sql.tables import backfill_forecasts
-from tidecast.tasks.backtest import backtest_chunk, combine_backtests, plan_backtest
-from tidecast.tasks.forecast import (
-    assemble_forecasts,
-    calibrate_intervals,
-    fit_chunk,
-    plan_final_fits,
-)
-from tidecast.tasks.options import compute_task, io_task
-from tidecast.tasks.promote import promote_champions
-
-NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])
-
 
 # What a timestamp can hold (pandas' nanoseconds), in whole days: the bounds of --from/--to.
 EARLIEST = pd.Timestamp.min.ceil("D")
@@ -64,7 +53,7 @@ def parse_date(value: object, flag: str) -> pd.Timestamp:
 def backfill_window(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
     """`--from` and `--to`, checked: readable dates, in range, in order.
 
-    The flow checks them through `backfill_cutoffs`; the CLI may call this first, to refuse
+    The flow checks them through `cutoffs_between`; the CLI may call this first, to refuse
     a bad date before anything is read.
     """
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
@@ -117,22 +106,14 @@ def _listed(skipped: dict[str, str], most: int = 5) -> str:
     return shown + (f"; and {len(skipped) - most} more" if len(skipped) > most else "")
 
 
-def forecast_as_of(
-    panel: pd.DataFrame,
-    cutoff: datetime,
-    settings: Settings,
-    season_length: int,
-    freq: str,
-    run_id: str,
+def history_at(
+    panel: pd.DataFrame, cutoff: datetime, horizon: int, season_length: int
 ) -> pd.DataFrame:
-    """What a retrain run at `cutoff` would have forecast, scored against today's actuals.
-
-    Series a retrain would refuse at the cutoff (too little history) are skipped, with
-    the reason in the progress lines; a cutoff where every series is too short gives no
-    rows (and `write_backfill` clears what an earlier run wrote for it).
-    """
+    """The observations a retrain at `cutoff` would have had: up to the cutoff, without the
+    series it would refuse there (too little history; the progress lines say which).
+    Empty when no series has enough."""
     seen = panel[panel["ds"] <= cutoff]
-    skipped = short_series(seen, settings.horizon, season_length)
+    skipped = short_series(seen, horizon, season_length)
     if skipped:
         seen = seen[~seen["series_id"].astype(str).isin(list(skipped))]
     if seen.empty:
@@ -141,24 +122,23 @@ def forecast_as_of(
             f"cutoff {cutoff:%Y-%m-%d} skipped: no series has the history a retrain needs "
             f"({_listed(skipped)})",
         )
-        return pd.DataFrame(columns=[c.name for c in backfill_forecasts.columns])
-    if skipped:
+    elif skipped:
         report(
             "backfill",
             f"cutoff {cutoff:%Y-%m-%d}: {len(skipped)} series skipped, too little history "
             f"({_listed(skipped)})",
         )
-    series_ids = pd.Index(seen["series_id"].unique())
-    # The same chunks as a retrain's, one after another in this task: the cutoffs are
-    # the unit of work here.
-    plan = plan_backtest(seen, settings, season_length, freq)
-    scored = combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
-    chosen = promote_champions(scored, series_ids, settings, NO_PREVIOUS, season_length)
-    calibration = calibrate_intervals(scored)
-    fits = plan_final_fits(
-        seen, chosen, calibration, settings, season_length, freq, run_id, keep_artifacts=False
-    )
-    rows, _, _ = assemble_forecasts(fits, [fit_chunk(chunk) for chunk in fits.chunks])
+    return seen
+
+
+def score_backfill(
+    rows: pd.DataFrame,
+    panel: pd.DataFrame,
+    seen: pd.DataFrame,
+    cutoff: datetime,
+    season_length: int,
+) -> pd.DataFrame:
+    """The forecasts made at `cutoff` (from `seen`), scored against the actuals known now."""
     actuals = panel.rename(columns={"ds": "ts"})[["series_id", "ts", "y"]]
     rows = rows.merge(actuals, on=["series_id", "ts"], how="left")
     scale = rows["series_id"].map(insample_scale(seen, season_length))
@@ -167,15 +147,15 @@ def forecast_as_of(
     return rows.assign(cutoff=cutoff, abs_error=abs_error, scaled_error=abs_error / scale)
 
 
-def write_backfill(settings: Settings, run_id: str, cutoff: datetime, rows: pd.DataFrame) -> int:
-    """Replace the cutoff's rows with these, in one transaction (a rerun gives the same table)."""
+def write_backfill(
+    settings: Settings, run_id: str, cutoff: datetime, rows: pd.DataFrame | None
+) -> int:
+    """Replace the cutoff's rows with these (None: none, for a skipped cutoff), in one
+    transaction (a rerun gives the same table)."""
     with connected(settings.database_url, write=True) as conn:
         conn.execute(delete(backfill_forecasts).where(backfill_forecasts.c.cutoff == cutoff))
+        if rows is None:
+            return 0
         return insert_frame(
             conn, backfill_forecasts, rows.assign(run_id=run_id, created_at=utcnow())
         )
-
-
-backfill_cutoffs = compute_task(cutoffs_between, "backfill-cutoffs")
-forecast_at_cutoff = compute_task(forecast_as_of, "forecast-as-of")
-record_backfill = io_task(write_backfill, "record-backfill")

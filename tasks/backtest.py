@@ -20,11 +20,10 @@ from tidecast.models.base import Forecaster, clone, positions_from_end, sort_pan
 from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
-from tidecast.settings import Settings
 from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
+from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.intervals import interval_coverage
-from tidecast.tasks.options import chunk_task, compute_task
 
 SCORE_COLUMNS = [
     "series_id",
@@ -53,8 +52,21 @@ def _named(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
 
 
 @dataclass
+class ChunkBacktest:
+    """One chunk's backtest: scores per series (integer codes), model and fold, without
+    interval coverage yet (that needs the ensembles, which need every chunk), and the
+    fold forecasts they come from."""
+
+    scores: pd.DataFrame  # SCORE_COLUMNS but the coverage
+    fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
+    model_seconds: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
 class BacktestResult:
-    """Scores per series, model and fold, and the fold forecasts they come from.
+    """The run's backtest: scores per series, model and fold (ensembles and interval
+    coverage included, series named), and the fold forecasts they come from.
 
     Fold forecasts are kept so intervals (and later ensembles) are calibrated on the
     same folds without refitting anything.
@@ -183,7 +195,7 @@ def _fresh_forecast(model: Forecaster, train: pd.DataFrame, horizon: int) -> pd.
     return clone(model).fit(train).predict(horizon)
 
 
-def backtest_chunk(chunk: BacktestChunk) -> BacktestResult:
+def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     """Every fold of every model of one chunk; a model failing on it skips only this chunk.
 
     Series stay integer codes in the result (`combine_backtests` names them). Scores have
@@ -248,7 +260,7 @@ def backtest_chunk(chunk: BacktestChunk) -> BacktestResult:
             scored = score_errors(pairs, ["series_id", "model", "fold"])
             scores.append(scored.join(cutoff, on="series_id"))
             fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
-    return BacktestResult(
+    return ChunkBacktest(
         scores=_concat(scores, SCORE_COLUMNS[:-2]),
         fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
         model_seconds=dict(seconds),
@@ -256,7 +268,7 @@ def backtest_chunk(chunk: BacktestChunk) -> BacktestResult:
     )
 
 
-def combine_backtests(parts: list[BacktestResult], plan: BacktestPlan) -> BacktestResult:
+def combine_backtests(parts: list[ChunkBacktest], plan: BacktestPlan) -> BacktestResult:
     """One result from every chunk's: ensembles scored, interval coverage, series named."""
     spec = plan.spec
     fold_forecasts = _concat(
@@ -296,54 +308,17 @@ def combine_backtests(parts: list[BacktestResult], plan: BacktestPlan) -> Backte
     )
 
 
-def rolling_origin_backtest(
-    panel: pd.DataFrame,
-    model_names: list[str],
-    *,
-    horizon: int,
-    folds: int,
-    season_length: int,
-    chunk_size: int,
-    context: dict,
-    ensemble_top_k: int = 0,
-    metric: str = "mase",
-    time_budget: float | None = None,
-) -> BacktestResult:
-    """Backtest every model on every series, chunk after chunk in this process.
-
-    The flows run the same chunks as parallel Prefect tasks (`backtest_plan`,
-    `backtest_chunk`, `combine_backtests`); this is the plain-function path.
-    """
+def plan_backtest(ctx: RunContext, panel: pd.DataFrame) -> BacktestPlan:
+    """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
+    settings = ctx.settings
     spec = BacktestSpec(
-        list(model_names), horizon, folds, season_length, context, ensemble_top_k, metric,
-        time_budget,
-    )  # fmt: skip
-    plan = backtest_plan(panel, spec, chunk_size)
-    return combine_backtests([backtest_chunk(chunk) for chunk in plan.chunks], plan)
-
-
-def backtest_spec(settings: Settings, season_length: int, freq: str) -> BacktestSpec:
-    """The backtest the run's settings ask for."""
-    return BacktestSpec(
-        model_names=settings.backtest_models(season_length),
+        model_names=settings.backtest_models(ctx.season_length),
         horizon=settings.horizon,
         folds=settings.folds,
-        season_length=season_length,
-        context=settings.model_context(season_length, freq),
+        season_length=ctx.season_length,
+        context=ctx.model_context,
         ensemble_top_k=settings.ensemble_top_k,
         metric=settings.selection_metric,
         time_budget=settings.model_time_budget_seconds,
     )
-
-
-def plan_backtest(
-    panel: pd.DataFrame, settings: Settings, season_length: int, freq: str
-) -> BacktestPlan:
-    """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
-    spec = backtest_spec(settings, season_length, freq)
     return backtest_plan(panel, spec, settings.chunk_size, settings.workers)
-
-
-planned_backtest = compute_task(plan_backtest, "plan-backtest", stage="backtest")
-backtest_on_chunk = chunk_task(backtest_chunk, "backtest-chunk")
-combined_backtest = compute_task(combine_backtests, "combine-backtest", stage="backtest")

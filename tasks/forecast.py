@@ -18,13 +18,12 @@ from tidecast.metrics import interval_scale
 from tidecast.models.base import Forecaster, sort_panel
 from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
-from tidecast.settings import Settings
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tidecast.tasks.backtest import BacktestResult, series_chunks
 from tidecast.tasks.budget import call_with_budget
+from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import combine
 from tidecast.tasks.intervals import add_intervals, build_calibration
-from tidecast.tasks.options import chunk_task, compute_task
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",
@@ -155,7 +154,7 @@ class ForecastPlan:
     nonnegative: bool = False
 
 
-def fit_chunk(chunk: FitChunk) -> FitResult:
+def final_fit_chunk(chunk: FitChunk) -> FitResult:
     """Fit (or load) and forecast the needed models of one chunk."""
     report("forecast", f"{chunk.label}: {chunk.needed['series_id'].nunique()} series")
     # A copy per chunk: the chunk may run in another process, so rows come back as values.
@@ -229,9 +228,26 @@ def merged_versions(parts: list[FitResult]) -> pd.DataFrame:
     return rows.groupby("model", sort=False).agg(how).reset_index()[list(rows.columns)]
 
 
-def assemble_forecasts(
-    plan: ForecastPlan, parts: list[FitResult]
-) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+@dataclass
+class FinalForecast:
+    """A run's forecast: its rows, notes for the run row, registry rows of what was fitted."""
+
+    rows: pd.DataFrame  # FORECAST_COLUMNS
+    notes: list[str]
+    versions: pd.DataFrame
+
+
+@dataclass
+class Retrained:
+    """A retrain's compute: the backtest, the champions, their calibration, the forecast."""
+
+    scored: BacktestResult
+    chosen: pd.DataFrame
+    calibration: pd.DataFrame
+    forecast: FinalForecast
+
+
+def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForecast:
     """Rows for every series from its champion, with 80% and 95% intervals; the notes; the
     registry rows of what was fitted. A series whose champion gave no complete finite
     forecast falls back to seasonal naive."""
@@ -270,7 +286,7 @@ def assemble_forecasts(
     if plan.nonnegative:  # a declared non-negative target never gets a negative forecast
         values = FORECAST_COLUMNS[4:]
         rows[values] = rows[values].clip(lower=0.0)
-    return rows, notes, merged_versions(parts)
+    return FinalForecast(rows, notes, merged_versions(parts))
 
 
 def members_of(champions: pd.DataFrame) -> pd.DataFrame:
@@ -287,13 +303,10 @@ def members_of(champions: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_final_fits(
+    ctx: RunContext,
     panel: pd.DataFrame,
     champions: pd.DataFrame,
     calibration: pd.DataFrame,
-    settings: Settings,
-    season_length: int,
-    freq: str,
-    run_id: str,
     stored_versions: pd.DataFrame | None = None,
     keep_artifacts: bool = True,
 ) -> ForecastPlan:
@@ -304,17 +317,18 @@ def plan_final_fits(
     latest retrain's `stored_versions` are reused. A backfill keeps nothing
     (`keep_artifacts` False).
     """
+    settings = ctx.settings
     store = None
     if stored_versions is None and keep_artifacts:
-        store = ArtifactStore(settings.artifacts_dir / run_id, run_id)
+        store = ArtifactStore(settings.artifacts_dir / ctx.run_id, ctx.run_id)
     return final_fit_plan(
         panel,
         champions,
         members_of(champions),
         calibration,
         horizon=settings.horizon,
-        season_length=season_length,
-        context=settings.model_context(season_length, freq),
+        season_length=ctx.season_length,
+        context=ctx.model_context,
         chunk_size=settings.chunk_size,
         workers=settings.workers,
         store=store,
@@ -327,9 +341,3 @@ def plan_final_fits(
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
     """The interval calibration of this run's backtest (its pooled rows stored with the run)."""
     return build_calibration(backtest_result.fold_forecasts)
-
-
-planned_final_fits = compute_task(plan_final_fits, "plan-final-fits", stage="forecast")
-final_fit_on_chunk = chunk_task(fit_chunk, "final-fit-chunk")
-assembled_forecasts = compute_task(assemble_forecasts, "assemble-forecasts", stage="forecast")
-calibrate = compute_task(calibrate_intervals, "calibrate-intervals")

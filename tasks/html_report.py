@@ -34,7 +34,6 @@ from tidecast.sql.tables import (
 )
 from tidecast.tasks.ensembles import describe_members
 from tidecast.tasks.ingest import source_subquery
-from tidecast.tasks.options import compute_task
 
 SAMPLE_SIZE = 2  # random series shown beside the largest, most improved and worst
 
@@ -412,6 +411,3 @@ def publish_html_report(settings: Settings, run_id: str) -> Path | None:
         description="The run report: leaderboard, series plots, data health",
     )
     return path
-
-
-html_report = compute_task(publish_html_report, "html-report")

@@ -43,7 +43,6 @@ from tidecast.schemas import parse_timestamps
 from tidecast.settings import Settings
 from tidecast.sql import load_query
 from tidecast.sql.tables import series_read_windows
-from tidecast.tasks.options import io_task
 
 REQUIRED_COLUMNS = ("series_id", "ts", "value")
 # Rows fetched per round trip. On PostgreSQL the query runs behind a server-side cursor,
@@ -292,8 +291,3 @@ def _in_window(
     if parsed.format is not None:
         inside.attrs["ts_format"] = parsed.format
     return inside
-
-
-ingest = io_task(read_observations, "ingest")
-read_window_start = io_task(window_start, "window-start")
-record_read_windows = io_task(write_read_windows, "record-read-windows")

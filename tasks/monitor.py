@@ -23,7 +23,6 @@ from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
 from tidecast.sql.tables import degraded_series, forecast_accuracy
-from tidecast.tasks.options import compute_task, io_task
 
 DEGRADED_EVENT = "tidecast.accuracy.degraded"
 ACCURACY_COLUMNS = [c.name for c in forecast_accuracy.columns]
@@ -124,7 +123,3 @@ def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float) -> l
         f"retraining: {shown}; published {DEGRADED_EVENT}{sent}"
     )
     return notes
-
-
-monitor_accuracy = io_task(monitor_live_accuracy, "monitor-accuracy")
-publish_degraded = compute_task(publish_degradation, "publish-degradation")

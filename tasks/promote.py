@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from tidecast.progress import report
-from tidecast.settings import Settings
 from tidecast.tasks.backtest import BacktestResult
-from tidecast.tasks.options import compute_task
+from tidecast.tasks.context import RunContext
 
+NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])  # a first run, or a backfill
 CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
 
 
@@ -231,17 +231,14 @@ def with_members(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame
 
 
 def promote_champions(
-    scored: BacktestResult,
-    series_ids: pd.Index,
-    settings: Settings,
-    previous: pd.DataFrame,
-    season_length: int,
+    scored: BacktestResult, series_ids: pd.Index, ctx: RunContext, previous: pd.DataFrame
 ) -> pd.DataFrame:
     """`choose_champions` with the run's candidates, policy and margin, with ensemble members."""
+    settings = ctx.settings
     chosen = choose_champions(
         scored.scores,
         series_ids,
-        settings.backtest_models(season_length),
+        settings.backtest_models(ctx.season_length),
         previous,
         metric=settings.selection_metric,
         margin=settings.champion_margin,
@@ -250,6 +247,3 @@ def promote_champions(
         override_min_folds=settings.override_min_folds,
     )
     return with_members(chosen, scored.members)
-
-
-promote = compute_task(promote_champions, "promote")

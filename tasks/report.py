@@ -6,7 +6,6 @@ import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tidecast.tasks.backtest import BacktestResult
-from tidecast.tasks.options import compute_task
 from tidecast.tasks.validate import ValidatedPanel
 
 
@@ -64,6 +63,3 @@ def publish_run_report(
         description="Rows read and quarantined, series skipped, champions changed",
     )
     return board
-
-
-report_run = compute_task(publish_run_report, "report-run")

@@ -8,7 +8,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import pandas as pd
-from prefect.runtime import flow_run
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -21,11 +20,10 @@ from tidecast.db import (
     utcnow,
 )
 from tidecast.errors import TidecastError
-from tidecast.progress import forward_to_prefect, report
+from tidecast.progress import report
 from tidecast.runlock import RunLock, refusal, try_run_lock
 from tidecast.settings import Settings
 from tidecast.sql.tables import forecast_runs
-from tidecast.tasks.options import io_task, stage_seconds
 
 
 def code_version() -> str:
@@ -42,7 +40,12 @@ ORPHANED = (
 _LOCKS: dict[str, RunLock] = {}  # run id -> the run lock it holds, released by close_run
 
 
-def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> str:
+def open_run(
+    settings: Settings,
+    flow_name: str,
+    parameters: dict[str, Any],
+    prefect_flow_run_id: str | None = None,
+) -> str:
     """Create the tables if needed, take the database's run lock, and record the run.
 
     One writing run per database at a time: when another run holds the lock, this one is
@@ -50,12 +53,11 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
     Holding the lock, any run still `running` is an orphan (its process died, which
     released the lock) and is marked `failed`. Returns the new run id.
     """
-    forward_to_prefect()  # progress lines reach the run's Prefect logs, however it started
     run_id = str(uuid.uuid4())
     now = utcnow()
     row = {
         "run_id": run_id,
-        "prefect_flow_run_id": flow_run.get_id(),
+        "prefect_flow_run_id": prefect_flow_run_id,
         "flow_name": flow_name,
         "started_at": now,
         "parameters": json.loads(json.dumps(parameters, default=str)),
@@ -97,7 +99,13 @@ def open_run(settings: Settings, flow_name: str, parameters: dict[str, Any]) -> 
     return run_id
 
 
-def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> None:
+def close_run(
+    settings: Settings,
+    run_id: str,
+    status: str,
+    stage_seconds: dict[str, float] | None = None,
+    **fields: Any,
+) -> None:
     """Mark the run `completed` or `failed` (counts, message, stage timings); release the lock."""
     try:
         with connected(settings.database_url, write=True) as conn:
@@ -107,7 +115,7 @@ def close_run(settings: Settings, run_id: str, status: str, **fields: Any) -> No
                 .values(
                     status=status,
                     finished_at=utcnow(),
-                    stage_seconds=stage_seconds(flow_run.get_id()) or None,
+                    stage_seconds=stage_seconds or None,
                     **fields,
                 )
             )
@@ -122,7 +130,3 @@ def read_runs(settings: Settings) -> pd.DataFrame:
     return read_frame(
         settings.database_url, select(forecast_runs).order_by(forecast_runs.c.started_at)
     )
-
-
-start_run = io_task(open_run, "start-run")
-finish_run = io_task(close_run, "finish-run")

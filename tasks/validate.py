@@ -21,7 +21,6 @@ from tidecast.schemas import (
     row_failures,
 )
 from tidecast.settings import Settings
-from tidecast.tasks.options import compute_task
 
 REJECTED_COLUMNS = ["series_id", "ts", "value", "check_name", "reason"]
 
@@ -284,6 +283,3 @@ def enforce_rejection_threshold(validated: ValidatedPanel, settings: Settings) -
             f"{len(validated.skipped)} series skipped (see forecast_runs.series_skipped); "
             "lower --horizon or load more history"
         )
-
-
-validate = compute_task(validate_observations, "validate")

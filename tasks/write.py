@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from sqlalchemy import column, select, table
 
 from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
 from tidecast.progress import report
@@ -19,7 +20,9 @@ from tidecast.sql.tables import (
     rejected_observations,
 )
 from tidecast.tasks.intervals import pooled_rows
-from tidecast.tasks.options import io_task
+
+if TYPE_CHECKING:
+    from tidecast.tasks.forecast import FinalForecast, Retrained
 
 
 def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) -> int:
@@ -35,20 +38,22 @@ def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) ->
 def write_results(
     settings: Settings,
     run_id: str,
-    forecast_rows: pd.DataFrame,
-    scores: pd.DataFrame | None = None,
-    chosen: pd.DataFrame | None = None,
-    calibration: pd.DataFrame | None = None,
-    versions: pd.DataFrame | None = None,
-    fold_forecasts: pd.DataFrame | None = None,
+    forecast: FinalForecast,
+    retrained: Retrained | None = None,
 ) -> int:
-    """A run's forecasts (and, for a retrain, its scores, champions and calibration), all or
-    nothing.
+    """A run's forecasts (and, for a retrain, its scores, champions, calibration, registry
+    rows and the champions' backtest forecasts), all or nothing.
 
     Rows an earlier attempt of the same run left are replaced, so a retried write gives
     the same tables. BI sees none of it until the run is marked completed.
     """
     now = utcnow()
+    forecast_rows = forecast.rows
+    scores = chosen = calibration = versions = fold_forecasts = None
+    if retrained is not None:
+        scores, chosen = retrained.scored.scores, retrained.chosen
+        calibration, versions = retrained.calibration, forecast.versions
+        fold_forecasts = retrained.scored.fold_forecasts
     rows = {
         forecasts: forecast_rows.assign(created_at=now),
         backtest_scores: scores,
@@ -91,16 +96,3 @@ def read_model_versions(settings: Settings, run_id: str) -> pd.DataFrame:
 def read_calibration(settings: Settings, run_id: str) -> pd.DataFrame:
     """The interval calibration of a retrain run."""
     return read_frame(settings.database_url, load_query("run_calibration"), run_id=run_id)
-
-
-def read_current_champions(settings: Settings) -> pd.DataFrame:
-    """The champion of each series as of the latest completed run (empty on a first run)."""
-    view = table("current_champions", column("series_id"), column("model"), column("members"))
-    return read_frame(settings.database_url, select(view.c.series_id, view.c.model, view.c.members))
-
-
-record_quarantine = io_task(write_quarantine, "record-quarantine")
-write_forecasts = io_task(write_results, "write-forecasts")
-current_champions = io_task(read_current_champions, "current-champions")
-retrain_calibration = io_task(read_calibration, "retrain-calibration")
-stored_models = io_task(read_model_versions, "stored-models")

@@ -72,6 +72,35 @@ def runs(url: str) -> pd.DataFrame:
     return query(url, "SELECT * FROM forecast_runs ORDER BY started_at")
 
 
+def backtest_of(
+    panel: pd.DataFrame,
+    models: list[str] | tuple[str, ...],
+    *,
+    horizon: int = MODEL_CONTEXT["horizon"],
+    folds: int = 3,
+    chunk_size: int = 1000,
+    ensemble_top_k: int = 0,
+):
+    """The pipeline's backtest of `models` (and seasonal naive, always a candidate) on a
+    panel of monthly series, run in this process as the flows run it."""
+    from tidecast.tasks.context import RunContext
+    from tidecast.tasks.pipeline import InProcess, backtest
+
+    settings = load_settings(
+        database_url="sqlite://",
+        horizon=horizon,
+        folds=folds,
+        models=list(models),
+        chunk_size=chunk_size,
+        workers=1,
+        ensemble_top_k=ensemble_top_k,
+        train_max_steps=MODEL_CONTEXT["max_steps"],
+        train_max_seconds=MODEL_CONTEXT["max_seconds"],
+    )
+    ctx = RunContext(settings, "test", MODEL_CONTEXT["season_length"], MODEL_CONTEXT["freq"])
+    return backtest(ctx, panel, InProcess())
+
+
 def synthetic_panel(
     n_series: int = 6, lengths: tuple[int, ...] = (72, 60, 48), seed: int = 0
 ) -> pd.DataFrame:

@@ -277,7 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
 def cmd_champions(args: argparse.Namespace) -> str:
     from tidecast.db import init_db
-    from tidecast.operator import champion_history, current_champions, series_leaderboard
+    from tidecast.operator import champion_history, latest_champions, series_leaderboard
     from tidecast.tasks.ensembles import describe_members
 
     settings = _settings(args)
@@ -285,7 +285,7 @@ def cmd_champions(args: argparse.Namespace) -> str:
     init_db(engine)
     history = champion_history(engine, args.series)
     if args.series is None:
-        current = current_champions(history)
+        current = latest_champions(history)
         print(current.head(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         counts = current["model"].value_counts().to_dict()
         return f"{len(current)} series have a champion: {counts}"

@@ -16,7 +16,7 @@ def champion_history(engine: Engine, series_id: str | None = None) -> pd.DataFra
     return history.assign(promoted_at=pd.to_datetime(history["promoted_at"]))
 
 
-def current_champions(history: pd.DataFrame) -> pd.DataFrame:
+def latest_champions(history: pd.DataFrame) -> pd.DataFrame:
     """Per series: the current champion, its score, and since when it has held the title."""
     if history.empty:
         return pd.DataFrame(columns=["series_id", "model", "score", "since", "reason"])

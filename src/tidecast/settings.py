@@ -267,12 +267,6 @@ class Settings(BaseSettings):
             "max_seconds": self.train_max_seconds,
         }
 
-    def io_task_options(self) -> dict[str, Any]:
-        """Options for `Task.with_options` on the tasks that talk to the database."""
-        # Exponential backoff: a database restarting or failing over gets 5, 10, 20 s … to return.
-        delays = [self.io_retry_delay_seconds * 2**attempt for attempt in range(self.io_retries)]
-        return {"retries": self.io_retries, "retry_delay_seconds": delays or 0}
-
     @field_validator("models", mode="before")
     @classmethod
     def _split_models(cls, value: Any) -> Any:

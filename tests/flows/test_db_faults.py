@@ -126,7 +126,7 @@ def test_a_database_gone_past_the_retries_fails_the_run_and_bi_keeps_the_previou
     assert fired(pg_loaded, stage) == 3  # the first try and two retries, all killed
     history = runs(pg_loaded)
     assert history["status"].tolist() == ["completed", "failed"]
-    task = {"ingest": "ingest", "write": "write-forecasts", "finish": "finish-run"}[stage]
+    task = {"ingest": "read-observations", "write": "write-results", "finish": "close-run"}[stage]
     assert history["message"].iloc[-1].startswith(f"{task}: database ")
     assert "is not usable" in history["message"].iloc[-1]
     pd.testing.assert_frame_equal(visible(pg_loaded), before)

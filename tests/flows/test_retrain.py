@@ -56,13 +56,13 @@ def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
     stages = json.loads(stages) if isinstance(stages, str) else stages
     # every stage of the pipeline is timed, in the order it ran
     assert list(stages)[:5] == [
-        "start-run",
+        "open-run",
         "window-start",
-        "ingest",
-        "validate",
-        "record-quarantine",
+        "read-observations",
+        "validate-observations",
+        "write-quarantine",
     ]
-    assert {"backtest", "promote", "forecast", "write-forecasts"} <= set(stages)
+    assert {"backtest", "promote-champions", "forecast", "write-results"} <= set(stages)
     assert all(seconds >= 0 for seconds in stages.values()) and stages["backtest"] > 0
     scores = query(loaded_db, f"SELECT * FROM backtest_scores WHERE run_id = '{run_id}'")
     # two models and their two top-k ensembles, three folds each
@@ -157,22 +157,19 @@ def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_pat
 KILL_BEFORE_COMPLETION = textwrap.dedent(
     """
     import os, signal
-    import tidecast.flows.retrain as flow_module
+    import tidecast.edge as edge
+    from tidecast.flows.retrain import retrain
 
-    real_finish = flow_module.finish_run
+    real_close = edge.close_run
 
-    class KillBeforeCompleted:
-        # Stands in for the finish-run task: the forecasts are committed, then the process dies.
-        def with_options(self, **options):
-            return self
+    def kill_before_completed(settings, run_id, status, *args, **fields):
+        # Stands in for close-run: the forecasts are committed, then the process dies.
+        if status == "completed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_close(settings, run_id, status, *args, **fields)
 
-        def __call__(self, settings, run_id, status, **fields):
-            if status == "completed":
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real_finish(settings, run_id, status, **fields)
-
-    flow_module.finish_run = KillBeforeCompleted()
-    flow_module.retrain(horizon=6, freq="MS")
+    edge.close_run = kill_before_completed
+    retrain(horizon=6, freq="MS")
     """
 )
 

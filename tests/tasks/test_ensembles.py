@@ -1,8 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tests.conftest import MODEL_CONTEXT
-from tidecast.tasks.backtest import rolling_origin_backtest
+from tests.conftest import MODEL_CONTEXT, backtest_of
 from tidecast.tasks.ensembles import combine, ensemble_members
 
 CONTEXT = MODEL_CONTEXT
@@ -48,15 +47,8 @@ def test_combine_takes_mean_and_median_per_key():
 
 
 def test_ensembles_are_scored_on_the_same_folds_without_refitting(panel):
-    result = rolling_origin_backtest(
-        panel,
-        ["naive", "seasonal_naive", "drift", "window_average"],
-        horizon=6,
-        folds=3,
-        season_length=12,
-        chunk_size=1000,
-        context=CONTEXT,
-        ensemble_top_k=3,
+    result = backtest_of(
+        panel, ["naive", "seasonal_naive", "drift", "window_average"], ensemble_top_k=3
     )
     ens = result.fold_forecasts[result.fold_forecasts.model == "ensemble_mean_top3"]
     assert len(ens) == 6 * 3 * panel.series_id.nunique()

@@ -11,8 +11,8 @@ from prefect import flow
 from sqlalchemy import create_engine, text
 
 from tidecast.db import make_engine, read_frame
+from tidecast.edge import io_task
 from tidecast.errors import TidecastError
-from tidecast.tasks.options import io_task
 
 RETRIES = 2
 
@@ -25,7 +25,7 @@ def attempts_of(work) -> tuple[int, BaseException | None]:  # noqa: ANN001 - a c
         calls.append(1)
         work(len(calls))
 
-    probe = io_task(counted, "probe").with_options(retries=RETRIES, retry_delay_seconds=0)
+    probe = io_task(counted).with_options(retries=RETRIES, retry_delay_seconds=0)
 
     @flow(name="retry-probe")
     def run() -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
-from tidecast.operator import champion_history, current_champions, rollback_champions
+from tidecast.operator import champion_history, latest_champions, rollback_champions
 from tidecast.sql.tables import champions, forecast_runs
 
 
@@ -66,7 +66,7 @@ def engine(db_url):
 
 
 def test_current_champions_say_since_when(engine):
-    current = current_champions(champion_history(engine)).set_index("series_id")
+    current = latest_champions(champion_history(engine)).set_index("series_id")
     assert current.loc["a", "since"] == pd.Timestamp("2026-01-01")  # champion in both runs
     assert current.loc["b", "since"] == pd.Timestamp("2026-01-08")
 

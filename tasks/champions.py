@@ -1,16 +1,21 @@
-"""What the forecast flow needs from the last retrain: its settings and its champions."""
+"""Champions as the database has them: the current ones, and the last retrain that chose them."""
 
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import inspect
+from sqlalchemy import column, inspect, select, table
 
 from tidecast.db import connected, json_value, read_frame
 from tidecast.errors import TidecastError
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
-from tidecast.tasks.options import compute_task, io_task
+
+
+def read_current_champions(settings: Settings) -> pd.DataFrame:
+    """The champion of each series as of the latest completed run (empty on a first run)."""
+    view = table("current_champions", column("series_id"), column("model"), column("members"))
+    return read_frame(settings.database_url, select(view.c.series_id, view.c.model, view.c.members))
 
 
 def read_last_retrain(settings: Settings) -> dict:
@@ -41,7 +46,3 @@ def champions_for_series(series_ids: pd.Index, current: pd.DataFrame) -> pd.Data
             f"{int(new.sum())} series have no champion yet: seasonal_naive until the next retrain",
         )
     return chosen.rename_axis("series_id").reset_index()[["series_id", "model", "members"]]
-
-
-last_retrain = io_task(read_last_retrain, "last-retrain")
-assign_champions = compute_task(champions_for_series, "assign-champions")

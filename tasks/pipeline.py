@@ -1,0 +1,235 @@
+"""The pipeline, written once, as plain functions (no Prefect here).
+
+    retrain  = read ► validate ► backtest ► promote ► calibrate ► final forecast ► write
+    forecast = read ► validate ► monitor ► final forecast of the current champions ► write
+    backfill = read ► validate ► for each cutoff: the retrain's compute on the data up to it
+
+Each step is a function of `tidecast.tasks`; how a step runs is the `Steps` given: in
+order in this process (`InProcess`, for tests and notebooks), or as Prefect tasks with
+retries, timings and fan-out through a task runner (`tidecast.edge.PrefectSteps`, for
+the flows). `map` is the fan-out: one call per chunk of series, never per series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import pandas as pd
+
+from tidecast.settings import Settings
+from tidecast.tasks.backfill import cutoffs_between, history_at, score_backfill, write_backfill
+from tidecast.tasks.backtest import BacktestResult, backtest_chunk, combine_backtests, plan_backtest
+from tidecast.tasks.champions import (
+    champions_for_series,
+    read_current_champions,
+    read_last_retrain,
+)
+from tidecast.tasks.context import RunContext
+from tidecast.tasks.forecast import (
+    FinalForecast,
+    Retrained,
+    assemble_forecasts,
+    calibrate_intervals,
+    final_fit_chunk,
+    plan_final_fits,
+)
+from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
+from tidecast.tasks.monitor import monitor_live_accuracy
+from tidecast.tasks.promote import NO_PREVIOUS, promote_champions
+from tidecast.tasks.summary import backfill_summary, run_summary
+from tidecast.tasks.validate import (
+    ValidatedPanel,
+    enforce_rejection_threshold,
+    validate_observations,
+)
+from tidecast.tasks.write import (
+    read_calibration,
+    read_model_versions,
+    write_quarantine,
+    write_results,
+)
+
+T = TypeVar("T")
+
+
+class Steps(Protocol):
+    """How the pipeline's steps run."""
+
+    def step(self, fn: Callable[..., T], *args: Any, stage: str | None = None, **kwargs: Any) -> T:
+        """A step that computes. `stage` groups its time with others' on the run row."""
+
+    def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A step that talks to the database (retried on outages where that is possible)."""
+
+    def map(self, fn: Callable[[Any], T], items: Sequence[Any], stage: str) -> list[T]:
+        """`fn` on every item, possibly in parallel; results in the items' order."""
+
+
+class InProcess:
+    """`Steps` run one after another in this process: tests, notebooks, debugging."""
+
+    def step(self, fn: Callable[..., T], *args: Any, stage: str | None = None, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+    def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+    def map(self, fn: Callable[[Any], T], items: Sequence[Any], stage: str) -> list[T]:
+        return [fn(item) for item in items]
+
+
+def publish_nothing(kind: str, **content: Any) -> list[str]:
+    """Where a run's announcements go when nobody listens (tests): nowhere."""
+    return []
+
+
+@dataclass
+class Run:
+    """One recorded run: its settings, its id, how its steps run, where it publishes.
+
+    `validated` is set once the input is validated (a failed run's row then still says
+    what was read); `finish` hands over the completed run row's fields.
+    """
+
+    settings: Settings
+    id: str
+    steps: Steps = field(default_factory=InProcess)
+    publish: Callable[..., list[str]] = publish_nothing
+    validated: ValidatedPanel | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def finish(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+
+def context_of(run: Run, validated: ValidatedPanel) -> RunContext:
+    """The run's context, now that its data's season length and frequency are known."""
+    return RunContext(run.settings, run.id, validated.season_length, validated.grid.freq)
+
+
+def read_validated(
+    run: Run, since: datetime | None = None, incremental: bool = False
+) -> ValidatedPanel:
+    """The source's rows, validated; the rejected ones stored with their reasons. Fails the
+    run (after storing them) when too many rows were rejected."""
+    raw = run.steps.io(read_observations, run.settings, since, incremental)
+    validated = run.steps.step(validate_observations, raw, run.settings)
+    run.validated = validated
+    run.steps.io(write_quarantine, run.settings, run.id, validated.rejected)
+    enforce_rejection_threshold(validated, run.settings)
+    return validated
+
+
+def backtest(ctx: RunContext, panel: pd.DataFrame, steps: Steps) -> BacktestResult:
+    """Every candidate's rolling-origin backtest on every series, in chunks of series."""
+    plan = steps.step(plan_backtest, ctx, panel, stage="backtest")
+    parts = steps.map(backtest_chunk, plan.chunks, stage="backtest")
+    return steps.step(combine_backtests, parts, plan, stage="backtest")
+
+
+def final_forecast(
+    ctx: RunContext,
+    panel: pd.DataFrame,
+    champions: pd.DataFrame,
+    calibration: pd.DataFrame,
+    steps: Steps,
+    stored_versions: pd.DataFrame | None = None,
+    keep_artifacts: bool = True,
+) -> FinalForecast:
+    """The champions refitted (or loaded) on the full history, with intervals."""
+    plan = steps.step(
+        plan_final_fits, ctx, panel, champions, calibration, stored_versions, keep_artifacts,
+        stage="forecast",
+    )  # fmt: skip
+    parts = steps.map(final_fit_chunk, plan.chunks, stage="forecast")
+    return steps.step(assemble_forecasts, plan, parts, stage="forecast")
+
+
+def retrain_models(
+    ctx: RunContext,
+    panel: pd.DataFrame,
+    previous: pd.DataFrame,
+    steps: Steps,
+    keep_artifacts: bool = True,
+) -> Retrained:
+    """Backtest ► promote ► calibrate ► final forecast: a retrain's compute, on `panel`."""
+    scored = backtest(ctx, panel, steps)
+    series_ids = pd.Index(panel["series_id"].unique())
+    chosen = steps.step(promote_champions, scored, series_ids, ctx, previous)
+    calibration = steps.step(calibrate_intervals, scored)
+    forecast = final_forecast(ctx, panel, chosen, calibration, steps, None, keep_artifacts)
+    return Retrained(scored, chosen, calibration, forecast)
+
+
+def retrain(run: Run) -> None:
+    """The `retrain` flow's work: read the recent history, retrain, write, publish."""
+    settings, steps = run.settings, run.steps
+    since = steps.io(window_start, settings, settings.retrain_max_history)
+    validated = read_validated(run, since)
+    ctx = context_of(run, validated)
+    previous = steps.io(read_current_champions, settings)
+    done = retrain_models(ctx, validated.panel, previous, steps)
+    steps.io(write_results, settings, run.id, done.forecast, done)
+    steps.io(
+        write_read_windows, settings, run.id, validated.panel, validated.grid, ctx.season_length
+    )
+    run.publish(
+        "leaderboard", run_id=run.id, validated=validated, scored=done.scored, chosen=done.chosen
+    )
+    run.finish(run_summary(validated, done.chosen, done.forecast.notes, done.scored, settings))
+
+
+def settings_of_last_retrain(
+    settings: Settings, steps: Steps, horizon: int | None = None
+) -> tuple[Settings, dict]:
+    """The forecast flow's settings: frequency, season length and (unless given) horizon
+    of the latest completed retrain, whose champions it forecasts with; and that retrain."""
+    trained = steps.io(read_last_retrain, settings)
+    refreshed = settings.with_overrides(
+        horizon=horizon or trained["horizon"],
+        freq=trained["freq"] or None,
+        season_length=trained["season_length"] or None,
+    )
+    return refreshed, trained
+
+
+def forecast(run: Run, trained: dict) -> None:
+    """The `forecast` flow's work: the newest data, the current champions refitted on it."""
+    settings, steps = run.settings, run.steps
+    # per series: its lookback window before the newest data already read, and all newer
+    validated = read_validated(run, incremental=True)
+    ctx = context_of(run, validated)
+    panel = validated.panel
+    accuracy = steps.io(monitor_live_accuracy, settings, run.id, panel, ctx.season_length, ctx.freq)
+    current = steps.io(read_current_champions, settings)
+    chosen = steps.step(champions_for_series, validated.series_ids, current)
+    # calibration and weights of the same retrain whose settings this run uses
+    calibration = steps.io(read_calibration, settings, trained["run_id"])
+    stored = steps.io(read_model_versions, settings, trained["run_id"])
+    done = final_forecast(ctx, panel, chosen, calibration, steps, stored)
+    steps.io(write_results, settings, run.id, done)
+    steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
+    notes = done.notes + run.publish(
+        "degraded", run_id=run.id, accuracy=accuracy, factor=settings.degradation_factor
+    )
+    run.finish(run_summary(validated, chosen, notes, settings=settings))
+
+
+def backfill(run: Run, start: str, end: str) -> None:
+    """The `backfill` flow's work: a retrain's compute as of every cutoff from `start` to
+    `end`, on the data up to it, scored against today's actuals into `backfill_forecasts`.
+    What BI reads is never touched."""
+    validated = read_validated(run)
+    ctx, panel = context_of(run, validated), validated.panel
+    written = []
+    for cutoff in run.steps.step(cutoffs_between, validated.grid, panel, start, end):
+        seen = history_at(panel, cutoff, ctx.settings.horizon, ctx.season_length)
+        rows = None
+        if not seen.empty:
+            done = retrain_models(ctx, seen, NO_PREVIOUS, run.steps, keep_artifacts=False)
+            rows = score_backfill(done.forecast.rows, panel, seen, cutoff, ctx.season_length)
+        written.append(run.steps.io(write_backfill, run.settings, run.id, cutoff, rows))
+    run.finish(backfill_summary(validated, written))
