@@ -64,14 +64,6 @@ class ArtifactStore:
             }
         )
 
-    def frame(self, scores: pd.DataFrame) -> pd.DataFrame:
-        """The registry rows, with each model's mean backtest MASE of this run."""
-        rows = pd.DataFrame(self.versions)
-        if rows.empty:
-            return rows
-        mase = scores.groupby("model")["mase"].mean()
-        return rows.assign(backtest_mase=rows["model"].map(mase))
-
 
 @dataclass
 class StoredModels:

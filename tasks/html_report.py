@@ -34,6 +34,7 @@ from tidecast.sql.tables import (
 )
 from tidecast.tasks.ensembles import describe_members
 from tidecast.tasks.ingest import source_subquery
+from tidecast.tasks.leaderboard import champions_changed, leaderboard, per_series_scores
 
 SAMPLE_SIZE = 2  # random series shown beside the largest, most improved and worst
 
@@ -217,15 +218,7 @@ def summary_section(data: ReportData) -> str:
             ("series forecast", run["series_forecast"]),
             ("series skipped", len(json_value(run["series_skipped"]))),
             ("models tried", data.scores["model"].nunique()),
-            (
-                "champions changed",
-                int(
-                    (
-                        data.champions["previous_model"].notna()
-                        & (data.champions["previous_model"] != data.champions["model"])
-                    ).sum()
-                ),
-            ),
+            ("champions changed", int(champions_changed(data.champions).sum())),
             ("wall time (s)", round(sum(stages.values()), 1)),
         ],
         columns=["", "value"],
@@ -240,27 +233,9 @@ def summary_section(data: ReportData) -> str:
     )
 
 
-def ensemble_members_text(champions: pd.DataFrame) -> pd.Series:
-    """Per ensemble champion model, its members (equal weights), or that they vary by series."""
-    if "members" not in champions:
-        return pd.Series(dtype=object)
-    chosen = champions[champions["members"].notna() & (champions["members"] != "")]
-    kinds = chosen.groupby("model")["members"].agg(lambda m: m.nunique())
-    first = chosen.groupby("model")["members"].first().str.replace(",", ", ")
-    return first.where(kinds == 1, "chosen per series (equal weights)")
-
-
 def leaderboard_section(data: ReportData) -> str:
-    per_series = data.scores.groupby(["series_id", "model"], as_index=False)[
-        ["mase", "smape"]
-    ].mean()
-    board = per_series.groupby("model").agg(
-        mean_mase=("mase", "mean"), mean_smape=("smape", "mean")
-    )
-    won = data.champions["model"].value_counts()
-    board["series_won"] = won.reindex(board.index).fillna(0).astype(int)
-    board["members"] = ensemble_members_text(data.champions).reindex(board.index).fillna("")
-    board = board.sort_values("mean_mase").reset_index()
+    board = leaderboard(data.scores, data.champions)
+    per_series = per_series_scores(data.scores)
     order = board["model"].tolist()
     box = go.Figure(
         [go.Box(y=per_series.loc[per_series["model"] == name, "mase"], name=name) for name in order]

@@ -13,6 +13,7 @@ import pandas as pd
 from tidecast.progress import report
 from tidecast.tasks.backtest import BacktestResult
 from tidecast.tasks.context import RunContext
+from tidecast.tasks.leaderboard import champions_changed
 
 NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])  # a first run, or a backfill
 CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
@@ -209,12 +210,7 @@ def choose_champions(
             "reason": reason,
         }
     )
-    changed = int(
-        (
-            champions["previous_model"].notna()
-            & (champions["previous_model"] != champions["model"])
-        ).sum()
-    )
+    changed = int(champions_changed(champions).sum())
     report(
         "promote",
         f"{changed} champions changed; "

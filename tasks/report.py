@@ -6,30 +6,13 @@ import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.leaderboard import champions_changed, leaderboard
 from tidecast.tasks.validate import ValidatedPanel
-
-
-def leaderboard(
-    scores: pd.DataFrame, chosen: pd.DataFrame, seconds: dict[str, float]
-) -> pd.DataFrame:
-    """Per model: mean backtest MASE and sMAPE, interval coverage, series won, seconds."""
-    board = scores.groupby("model").agg(
-        mean_mase=("mase", "mean"),
-        mean_smape=("smape", "mean"),
-        coverage_80=("coverage_80", "mean"),
-        coverage_95=("coverage_95", "mean"),
-    )
-    board["series_won"] = chosen["model"].value_counts().reindex(board.index).fillna(0).astype(int)
-    board["seconds"] = pd.Series(seconds, dtype=float).reindex(board.index)
-    return board.sort_values("mean_mase").reset_index().round(4)
 
 
 def run_summary_markdown(
     run_id: str, validated: ValidatedPanel, chosen: pd.DataFrame, board: pd.DataFrame
 ) -> str:
-    changed = chosen[
-        chosen["previous_model"].notna() & (chosen["previous_model"] != chosen["model"])
-    ]
     by_check = validated.rejected["check_name"].value_counts().to_dict()
     lines = [
         f"# tidecast run `{run_id}`",
@@ -38,7 +21,7 @@ def run_summary_markdown(
         f"- rows quarantined: {len(validated.rejected)} {by_check if by_check else ''}",
         f"- series skipped: {len(validated.skipped)}",
         f"- series forecast: {len(chosen)}",
-        f"- champions changed: {len(changed)}",
+        f"- champions changed: {int(champions_changed(chosen).sum())}",
         "",
         "## Leaderboard",
         "",
@@ -51,7 +34,7 @@ def publish_run_report(
     run_id: str, validated: ValidatedPanel, scored: BacktestResult, chosen: pd.DataFrame
 ) -> pd.DataFrame:
     """Attach the leaderboard (table) and a summary (markdown) to the flow run."""
-    board = leaderboard(scored.scores, chosen, scored.model_seconds)
+    board = leaderboard(scored.scores, chosen, scored.model_seconds).round(4)
     create_table_artifact(
         table=board.astype(object).where(board.notna(), None).to_dict("records"),
         key="tidecast-leaderboard",

@@ -9,6 +9,7 @@ import pandas as pd
 from tidecast.errors import TidecastError
 from tidecast.settings import Settings
 from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.leaderboard import champions_changed
 from tidecast.tasks.validate import ValidatedPanel
 
 
@@ -39,8 +40,7 @@ def run_summary(
     winners = chosen["model"].value_counts().to_dict()
     message = [f"{len(chosen)} series forecast; champions: {winners}"]
     if "previous_model" in chosen:
-        changed = chosen["previous_model"].notna() & (chosen["previous_model"] != chosen["model"])
-        message.append(f"{int(changed.sum())} champions changed")
+        message.append(f"{int(champions_changed(chosen).sum())} champions changed")
     message += validated.notes + (scored.failures if scored else []) + notes
     return {
         **_input_fields(validated),

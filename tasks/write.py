@@ -20,6 +20,7 @@ from tidecast.sql.tables import (
     rejected_observations,
 )
 from tidecast.tasks.intervals import pooled_rows
+from tidecast.tasks.leaderboard import leaderboard
 
 if TYPE_CHECKING:
     from tidecast.tasks.forecast import FinalForecast, Retrained
@@ -59,7 +60,7 @@ def write_results(
         backtest_scores: scores,
         champions: None if chosen is None else chosen.assign(promoted_at=now),
         interval_calibration: None if calibration is None else pooled_rows(calibration),
-        model_versions: _with_backtest_mase(versions, scores),
+        model_versions: _with_backtest_mase(versions, scores, chosen),
         champion_backtest_forecasts: _champions_only(fold_forecasts, chosen),
     }
     with connected(settings.database_url, write=True) as conn:
@@ -81,10 +82,11 @@ def _champions_only(fold_forecasts: pd.DataFrame | None, chosen: pd.DataFrame | 
     ]
 
 
-def _with_backtest_mase(versions: pd.DataFrame | None, scores: pd.DataFrame | None):
+def _with_backtest_mase(versions, scores, chosen):  # noqa: ANN001, ANN202 - frames or None
+    """The registry rows with each model's backtest MASE as the leaderboard has it."""
     if versions is None or versions.empty:
         return None
-    mase = scores.groupby("model")["mase"].mean() if scores is not None else pd.Series()
+    mase = leaderboard(scores, chosen).set_index("model")["mean_mase"]
     return versions.assign(backtest_mase=versions["model"].map(mase))
 
 

@@ -248,12 +248,10 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> str:
-    import pandas as pd
-
     from tidecast.db import init_db, replace_observations
     from tidecast.demo import m3_observations
     from tidecast.progress import report
-    from tidecast.sql import load_query
+    from tidecast.tasks.leaderboard import read_leaderboard
 
     settings = _settings(args, horizon=18, freq="MS", season_length=12)
     engine = _engine(settings)
@@ -266,8 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> str:
         "series (training parts only) into observations",
     )
     run_id = _run_retrain(settings)
-    with engine.connect() as conn:
-        board = pd.read_sql(load_query("leaderboard"), conn, params={"run_id": run_id})
+    board = read_leaderboard(settings.database_url, run_id)
     print("\nLeaderboard (3-fold rolling-origin backtest):")
     print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("\nRead the forecasts BI sees with:")

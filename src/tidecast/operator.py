@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from tidecast.errors import TidecastError
 from tidecast.sql import load_query
+from tidecast.tasks.leaderboard import champions_changed
 
 
 def champion_history(engine: Engine, series_id: str | None = None) -> pd.DataFrame:
@@ -55,9 +56,7 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
             )
         history = history[history["series_id"].isin(series_ids)]
     current = history.groupby("series_id").tail(1)
-    current = current[
-        current["previous_model"].notna() & (current["previous_model"] != current["model"])
-    ]
+    current = current[champions_changed(current)]
     if current.empty:  # no champions yet, or none with a different previous one
         return run_id, 0
     # the members of the reinstated model: from its latest reign in the history
