@@ -7,15 +7,23 @@ outside the checkout, so nothing resolves to the repository's folders.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_observations, synthetic_panel
+from tests.conftest import load_observations, query, synthetic_panel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +75,158 @@ def test_a_retrain_runs_from_the_installed_wheel(wheel, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "forecast rows for 6 series" in done.stdout
+
+
+def _install(wheel: Path, target: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+         str(wheel)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def _stop(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM to the process's own session (its flow-run children too), SIGKILL after `grace`."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its session
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+@contextmanager
+def _prefect_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`prefect server start` on a free port of 127.0.0.1; yields its API URL; always stopped."""
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port), "--no-ui", "--analytics-off"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert server.poll() is None, log.read_text()[-3000:]
+                try:
+                    if _get(f"{api}/health") is True:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "no /api/health within 120 s"
+                time.sleep(0.5)
+            yield api
+        finally:
+            _stop(server)
+
+
+# The entrypoint form that works from an installed package: a dotted module path, no colon
+# and no file (the repository's prefect.yaml says flows/retrain.py:retrain, a checkout's file).
+DEPLOYMENTS_FROM_THE_WHEEL = """\
+name: tidecast-installed
+prefect-version: {prefect_version}
+pull:
+  - prefect.deployments.steps.set_working_directory:
+      directory: {work}
+deployments:
+  - name: retrain
+    entrypoint: tidecast.flows.retrain.retrain
+    parameters:
+      horizon: 12
+    work_pool:
+      name: tidecast
+  - name: forecast
+    entrypoint: tidecast.flows.forecast.forecast_flow
+    work_pool:
+      name: tidecast
+"""
+
+
+@pytest.mark.slow
+def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp_path):
+    import prefect
+
+    target = tmp_path / "site"
+    _install(wheel, target)
+    work = tmp_path / "work"
+    work.mkdir()
+    url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
+    base = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("TIDECAST_") and k not in ("PREFECT_API_URL", "PYTHONPATH")
+    }  # fmt: skip
+    base.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_CLI_PROMPT="false",
+        PYTHONUNBUFFERED="1",
+    )
+    (work / "prefect.yaml").write_text(
+        DEPLOYMENTS_FROM_THE_WHEEL.format(prefect_version=prefect.__version__, work=work)
+    )
+    with _prefect_server(base, tmp_path / "server.log") as api:
+        env = {**base, "PREFECT_API_URL": api, "PYTHONPATH": str(target)}
+        env["TIDECAST_DATABASE_URL"] = url
+
+        def prefect_cli(*args: str, timeout: float = 120) -> str:
+            done = subprocess.run(
+                [sys.executable, "-m", "prefect", *args],
+                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
+            )  # fmt: skip
+            assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+            return done.stdout
+
+        where = subprocess.run(
+            [sys.executable, "-c", "import tidecast.flows.retrain as m; print(m.__file__)"],
+            cwd=work, env=env, capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        assert where.stdout.strip().startswith(str(target)), where.stdout
+        prefect_cli("work-pool", "create", "tidecast", "--type", "process")
+        prefect_cli("deploy", "--all", "--no-prompt")
+        deployment = _get(f"{api}/deployments/name/retrain/retrain")
+        assert deployment["entrypoint"] == "tidecast.flows.retrain.retrain"
+        created = prefect_cli(
+            "deployment", "run", "retrain/retrain",
+            "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
+        )  # fmt: skip
+        [flow_run_id] = set(re.findall(r"UUID: ([0-9a-f-]{36})", created)) or {created}
+        log = tmp_path / "worker.log"
+        with log.open("w") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "tidecast",
+                 "--run-once"],
+                cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                worker.wait(timeout=240)
+            finally:
+                _stop(worker)
+        flow_run = _get(f"{api}/flow_runs/{flow_run_id}")
+        assert flow_run["state_type"] == "COMPLETED", (flow_run["state"], log.read_text()[-4000:])
+    runs = query(url, "SELECT status, prefect_flow_run_id FROM forecast_runs")
+    assert runs["status"].tolist() == ["completed"], runs
+    assert runs["prefect_flow_run_id"].tolist() == [flow_run_id]  # the worker's run
+    latest = query(url, "SELECT series_id, step FROM latest_forecasts")
+    assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
