@@ -57,7 +57,10 @@ forecast_runs = Table(
     Column("series_forecast", Integer),
     Column("series_skipped", JSON),  # {series_id: reason}
     Column("model_seconds", JSON),  # {model: seconds spent fitting and predicting}
-    Column("stage_seconds", JSON),  # {task name: wall seconds}, in the order the tasks ran
+    Column("stage_seconds", JSON),  # {step name: wall seconds}, in the order the steps ran
+    Column("gaps_filled", Integer),  # missing grid points interpolated by validation
+    # [{model, stage, kind, where, detail, series_count, series}] (tasks/failures.py)
+    Column("failures", JSON),
     Column("message", Text),  # why a run failed, or a summary of a completed one
     Column("code_version", String(64)),
 )

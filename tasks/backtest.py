@@ -23,6 +23,7 @@ from tidecast.schemas import min_train_length
 from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
+from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import interval_coverage
 
 SCORE_COLUMNS = [
@@ -60,7 +61,7 @@ class ChunkBacktest:
     scores: pd.DataFrame  # SCORE_COLUMNS but the coverage
     fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
     model_seconds: dict[str, float]
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class BacktestResult:
     scores: pd.DataFrame  # SCORE_COLUMNS
     fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
     model_seconds: dict[str, float]
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     members: pd.DataFrame = field(  # series_id, ensemble, model (see tasks/ensembles.py)
         default_factory=lambda: pd.DataFrame(columns=["series_id", "ensemble", "model"])
     )
@@ -187,10 +188,6 @@ def fold_split(
     return train, test
 
 
-def _first_ten(names: list[str] | pd.Index) -> str:
-    return ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
-
-
 def _fresh_forecast(model: Forecaster, train: pd.DataFrame, horizon: int) -> pd.DataFrame:
     return clone(model).fit(train).predict(horizon)
 
@@ -231,11 +228,13 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
                     f"{name} on {number} fold {fold}",
                 )
             except Exception as exc:  # one model's failure must not stop the others
-                failures.append(f"{name} failed on {number} fold {fold}: {exc!r}")
-                if isinstance(exc, ModelTimeoutError):
+                timeout = isinstance(exc, ModelTimeoutError)
+                if timeout:
                     timed_out.add(name)
-                    failures[-1] += " (not run on this chunk's later folds)"
-                report("backtest", failures[-1])
+                kind = "timeout" if timeout else "error"
+                where = f"{number} fold {fold}"
+                failures.append(Failure(name, "backtest", kind, where, repr(exc)))
+                report("backtest", failures[-1].text)
                 continue
             finally:
                 spent = time.perf_counter() - started
@@ -244,16 +243,15 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
             fell_back = chunk.series_names(predicted.attrs.get("fallbacks", []))
             if len(fell_back):
                 failures.append(
-                    f"{name} fell back to seasonal_naive on fold {fold} for "
-                    f"{len(fell_back)} series: {_first_ten(fell_back)}"
+                    Failure(name, "backtest", "fallback", f"fold {fold}", series=tuple(fell_back))
                 )
             pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
             bad = ~np.isfinite(pairs["yhat"].to_numpy())
             if bad.any():
                 codes = pairs.loc[bad, "series_id"].unique()
+                named = tuple(chunk.series_names(codes))
                 failures.append(
-                    f"{name} returned non-finite forecasts for {len(codes)} series on "
-                    f"fold {fold}: {_first_ten(chunk.series_names(codes))}"
+                    Failure(name, "backtest", "non_finite", f"fold {fold}", series=named)
                 )
                 pairs = pairs[~bad]
             pairs = pairs.assign(model=name, fold=fold)

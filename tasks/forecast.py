@@ -20,9 +20,10 @@ from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tidecast.tasks.backtest import BacktestResult, series_chunks
-from tidecast.tasks.budget import call_with_budget
+from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import combine
+from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
 
 FORECAST_COLUMNS = [
@@ -80,7 +81,7 @@ def fit_and_predict(
     store: ArtifactStore | None = None,
     stored: StoredModels | None = None,
     time_budget: float | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], list[Failure]]:
     """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series.
 
     With `stored` (the forecast flow), a model whose weights were kept by the last
@@ -88,7 +89,7 @@ def fit_and_predict(
     (a retrain), every fitted model is recorded, with its weights where it has any. Loading
     or fitting and forecasting one model gets `time_budget` seconds (tasks/budget.py).
     """
-    notes, parts = [], []
+    notes, parts, failures = [], [], []
     for name, wanted in needed.groupby("model", sort=False)["series_id"]:
         model = build_model(name, **context)
         # A global model learns from every series, as in the backtest; a local one only
@@ -106,13 +107,14 @@ def fit_and_predict(
             if store is not None:
                 store.save(name, model, history)
         except Exception as exc:  # the champions relying on it fall back below
-            notes.append(f"{name} failed on the final fit: {exc!r}")
+            kind = "timeout" if isinstance(exc, ModelTimeoutError) else "error"
+            failures.append(Failure(name, "final fit", kind, "the final fit", repr(exc)))
             continue
         predicted = predicted[predicted["series_id"].isin(wanted)]
         parts.append(predicted[np.isfinite(predicted["yhat"].to_numpy())].assign(model=name))
     if not parts:
-        return pd.DataFrame(columns=["series_id", "ds", "model", "yhat"]), notes
-    return pd.concat(parts, ignore_index=True), notes
+        return pd.DataFrame(columns=["series_id", "ds", "model", "yhat"]), notes, failures
+    return pd.concat(parts, ignore_index=True), notes, failures
 
 
 @dataclass
@@ -132,10 +134,11 @@ class FitChunk:
 
 @dataclass
 class FitResult:
-    """What one chunk's final fits give back: forecasts, notes, registry rows."""
+    """What one chunk's final fits give back: forecasts, notes, failures, registry rows."""
 
     forecasts: pd.DataFrame  # series_id, ds, model, yhat
     notes: list[str]
+    failures: list[Failure]
     versions: list[dict]
 
 
@@ -159,11 +162,11 @@ def final_fit_chunk(chunk: FitChunk) -> FitResult:
     report("forecast", f"{chunk.label}: {chunk.needed['series_id'].nunique()} series")
     # A copy per chunk: the chunk may run in another process, so rows come back as values.
     store = chunk.store and ArtifactStore(chunk.store.directory, chunk.store.run_id)
-    forecasts, notes = fit_and_predict(
+    forecasts, notes, failures = fit_and_predict(
         chunk.panel, chunk.needed, chunk.horizon, chunk.context, store, chunk.stored,
         chunk.time_budget,
     )  # fmt: skip
-    return FitResult(forecasts, notes, [] if store is None else store.versions)
+    return FitResult(forecasts, notes, failures, [] if store is None else store.versions)
 
 
 def final_fit_plan(
@@ -230,10 +233,12 @@ def merged_versions(parts: list[FitResult]) -> pd.DataFrame:
 
 @dataclass
 class FinalForecast:
-    """A run's forecast: its rows, notes for the run row, registry rows of what was fitted."""
+    """A run's forecast: its rows, notes and failures for the run row, registry rows of
+    what was fitted."""
 
     rows: pd.DataFrame  # FORECAST_COLUMNS
     notes: list[str]
+    failures: list[Failure]
     versions: pd.DataFrame
 
 
@@ -254,6 +259,7 @@ def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForec
     ordered, champions, horizon = plan.panel, plan.champions, plan.horizon
     scale = interval_scale(ordered, plan.season_length)
     notes = [note for part in parts for note in part.notes]
+    failures = [failure for part in parts for failure in part.failures]
     frames = [part.forecasts for part in parts if len(part.forecasts)]
     base = (
         pd.concat(frames, ignore_index=True)
@@ -268,11 +274,11 @@ def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForec
     lost = champions[~champions["series_id"].isin(out["series_id"])]
     missing = lost["series_id"]
     if len(missing):
-        counts = ", ".join(f"{m}: {n}" for m, n in lost["model"].value_counts().items())
-        notes.append(
-            f"{len(missing)} series fell back to seasonal_naive on the final forecast; "
-            f"their champions gave no complete finite forecast ({counts})"
-        )
+        for model, series in lost.groupby("model", sort=False)["series_id"]:
+            failures.append(
+                Failure(model, "final forecast", "fallback", "the final forecast",
+                        series=tuple(series.astype(str)))
+            )  # fmt: skip
         fallback = (
             build_model("seasonal_naive", **plan.context)
             .fit(ordered[ordered["series_id"].isin(missing)])
@@ -286,7 +292,7 @@ def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForec
     if plan.nonnegative:  # a declared non-negative target never gets a negative forecast
         values = FORECAST_COLUMNS[4:]
         rows[values] = rows[values].clip(lower=0.0)
-    return FinalForecast(rows, notes, merged_versions(parts))
+    return FinalForecast(rows, notes, failures, merged_versions(parts))
 
 
 def members_of(champions: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ network requests.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,14 +310,28 @@ def health_section(data: ReportData) -> str:
     lengths.update_layout(title="Observations per series", xaxis_title="points")
     skipped = json_value(data.run["series_skipped"])
     skipped_frame = pd.DataFrame(list(skipped.items())[:50], columns=["series", "reason"])
-    message = str(data.run["message"] or "")
-    gaps = next((part for part in message.split("; ") if "interpolated" in part), "no gaps filled")
+    filled = data.run.get("gaps_filled")
+    gaps = (
+        "not recorded (a run from before tidecast kept the count)"
+        if filled is None or pd.isna(filled)
+        else f"{int(filled)} missing grid points interpolated"
+        if filled
+        else "no gaps filled"
+    )
+    stored = data.run.get("failures")  # JSON: text on SQLite, a list on PostgreSQL
+    failures = json.loads(stored) if isinstance(stored, str) else stored
+    failures = failures if isinstance(failures, list) else []
+    failed = pd.DataFrame(
+        [(f["model"], f["stage"], f["kind"], f["where"], f["series_count"]) for f in failures],
+        columns=["model", "stage", "what", "where", "series"],
+    )
     quarantined = _table(data.rejected) if len(data.rejected) else "<p>none</p>"
     return (
         '<section id="data-health"><h2>Data health</h2>'
         f"<div class=cols><div>{_figure(lengths, 'series-lengths')}</div><div>"
         f"<h3>Quarantined rows by check</h3>{quarantined}"
         f"<h3>Gaps</h3><p>{html.escape(gaps)}</p>"
+        f"<h3>Model failures</h3>{_table(failed) if len(failed) else '<p>none</p>'}"
         f"<h3>Series skipped</h3>{_table(skipped_frame) if skipped else '<p>none</p>'}"
         "</div></div></section>"
     )

@@ -179,7 +179,7 @@ def retrain(run: Run) -> None:
     run.publish(
         "leaderboard", run_id=run.id, validated=validated, scored=done.scored, chosen=done.chosen
     )
-    run.finish(run_summary(validated, done.chosen, done.forecast.notes, done.scored, settings))
+    run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings))
 
 
 def settings_of_last_retrain(
@@ -212,10 +212,10 @@ def forecast(run: Run, trained: dict) -> None:
     done = final_forecast(ctx, panel, chosen, calibration, steps, stored)
     steps.io(write_results, settings, run.id, done)
     steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
-    notes = done.notes + run.publish(
+    notes = run.publish(
         "degraded", run_id=run.id, accuracy=accuracy, factor=settings.degradation_factor
     )
-    run.finish(run_summary(validated, chosen, notes, settings=settings))
+    run.finish(run_summary(validated, chosen, done, settings=settings, notes=notes))
 
 
 def backfill(run: Run, start: str, end: str) -> None:

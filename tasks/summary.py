@@ -9,6 +9,7 @@ import pandas as pd
 from tidecast.errors import TidecastError
 from tidecast.settings import Settings
 from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.forecast import FinalForecast
 from tidecast.tasks.leaderboard import champions_changed
 from tidecast.tasks.validate import ValidatedPanel
 
@@ -22,17 +23,20 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
         "rows_used": validated.rows_used,
         "data_watermark": validated.watermark,
         "series_skipped": validated.skipped,
+        "gaps_filled": validated.gaps_filled,
     }
 
 
 def run_summary(
     validated: ValidatedPanel,
     chosen: pd.DataFrame,
-    notes: list[str],
+    forecast: FinalForecast,
     scored: BacktestResult | None = None,
     settings: Settings | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Fields of a completed run's `forecast_runs` row (`scored` for a retrain).
+    """Fields of a completed run's `forecast_runs` row (`scored` for a retrain): counts,
+    failures as records, and a message that says it all in words.
 
     The recorded parameters get the frequency and season length actually used, so the
     forecast flow can reuse what a retrain inferred.
@@ -41,10 +45,13 @@ def run_summary(
     message = [f"{len(chosen)} series forecast; champions: {winners}"]
     if "previous_model" in chosen:
         message.append(f"{int(champions_changed(chosen).sum())} champions changed")
-    message += validated.notes + (scored.failures if scored else []) + notes
+    failures = [*(scored.failures if scored else []), *forecast.failures]
+    message += validated.notes + [failure.text for failure in failures]
+    message += forecast.notes + (notes or [])
     return {
         **_input_fields(validated),
         "series_forecast": len(chosen),
+        "failures": [failure.record() for failure in failures],
         "model_seconds": scored.model_seconds if scored else None,
         **(
             {

