@@ -7,7 +7,6 @@ series gets as many folds (up to `folds`) as its history allows with at least
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,11 +19,11 @@ from tidecast.models.base import Forecaster, clone, positions_from_end, sort_pan
 from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
-from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import interval_coverage
+from tidecast.tasks.modelrun import run_model
 
 SCORE_COLUMNS = [
     "series_id",
@@ -220,40 +219,24 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         for name in chunk.models:
             if name in timed_out:
                 continue
-            started = time.perf_counter()
-            try:
-                predicted = call_with_budget(
-                    partial(_fresh_forecast, models[name], train, spec.horizon),
-                    spec.time_budget,
-                    f"{name} on {number} fold {fold}",
-                )
-            except Exception as exc:  # one model's failure must not stop the others
-                timeout = isinstance(exc, ModelTimeoutError)
-                if timeout:
+            ran = run_model(
+                partial(_fresh_forecast, models[name], train, spec.horizon),
+                model=name,
+                stage="backtest",
+                where=f"{number} fold {fold}",
+                budget=spec.time_budget,
+                series_names=chunk.series_names,
+            )
+            seconds[name] += ran.seconds
+            failures += ran.failures
+            for failure in ran.failures:
+                report("backtest", failure.text)
+            if ran.forecasts is None:  # one model's failure must not stop the others
+                if ran.timed_out:
                     timed_out.add(name)
-                kind = "timeout" if timeout else "error"
-                where = f"{number} fold {fold}"
-                failures.append(Failure(name, "backtest", kind, where, repr(exc)))
-                report("backtest", failures[-1].text)
                 continue
-            finally:
-                spent = time.perf_counter() - started
-                seconds[name] += spent
-            report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {spent:.1f}s")
-            fell_back = chunk.series_names(predicted.attrs.get("fallbacks", []))
-            if len(fell_back):
-                failures.append(
-                    Failure(name, "backtest", "fallback", f"fold {fold}", series=tuple(fell_back))
-                )
-            pairs = test.merge(predicted, on=["series_id", "ds"], how="inner")
-            bad = ~np.isfinite(pairs["yhat"].to_numpy())
-            if bad.any():
-                codes = pairs.loc[bad, "series_id"].unique()
-                named = tuple(chunk.series_names(codes))
-                failures.append(
-                    Failure(name, "backtest", "non_finite", f"fold {fold}", series=named)
-                )
-                pairs = pairs[~bad]
+            report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {ran.seconds:.1f}s")
+            pairs = test.merge(ran.forecasts, on=["series_id", "ds"], how="inner")
             pairs = pairs.assign(model=name, fold=fold)
             scored = score_errors(pairs, ["series_id", "model", "fold"])
             scores.append(scored.join(cutoff, on="series_id"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from tidecast.metrics import interval_scale
@@ -20,11 +19,11 @@ from tidecast.models.registry import build_model, is_global
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tidecast.tasks.backtest import BacktestResult, series_chunks
-from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.ensembles import combine
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
+from tidecast.tasks.modelrun import run_model
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",
@@ -73,6 +72,12 @@ def _fit_and_forecast(
     return model, model.predict(horizon), notes
 
 
+def _forecasts_for(output: tuple, wanted: pd.Series) -> pd.DataFrame:
+    """The forecasts of `_fit_and_forecast`'s output for the series that want them."""
+    predicted = output[1]
+    return predicted[predicted["series_id"].isin(wanted)]
+
+
 def fit_and_predict(
     ordered: pd.DataFrame,
     needed: pd.DataFrame,
@@ -95,23 +100,28 @@ def fit_and_predict(
         # A global model learns from every series, as in the backtest; a local one only
         # needs the series that use it.
         history = ordered if is_global(model) else ordered[ordered["series_id"].isin(wanted)]
-        try:
-            model, predicted, loaded = call_with_budget(
-                partial(_fit_and_forecast, name, model, history, horizon, stored, len(wanted)),
-                time_budget,
-                f"{name} on the final fit",
-            )
-            notes += loaded
-            # Saved only once the model has forecast in time: an abandoned fit still
-            # running in the background must not write the run's artifacts.
-            if store is not None:
-                store.save(name, model, history)
-        except Exception as exc:  # the champions relying on it fall back below
-            kind = "timeout" if isinstance(exc, ModelTimeoutError) else "error"
-            failures.append(Failure(name, "final fit", kind, "the final fit", repr(exc)))
+        ran = run_model(
+            partial(_fit_and_forecast, name, model, history, horizon, stored, len(wanted)),
+            model=name,
+            stage="final fit",
+            where="the final fit",
+            budget=time_budget,
+            forecasts_of=partial(_forecasts_for, wanted=wanted),
+        )
+        failures += ran.failures
+        if ran.forecasts is None:  # the champions relying on it fall back (assemble_forecasts)
             continue
-        predicted = predicted[predicted["series_id"].isin(wanted)]
-        parts.append(predicted[np.isfinite(predicted["yhat"].to_numpy())].assign(model=name))
+        fitted, _, loaded = ran.output
+        notes += loaded
+        # Saved only once the model has forecast in time: an abandoned fit still running
+        # in the background must not write the run's artifacts.
+        if store is not None:
+            try:
+                store.save(name, fitted, history)
+            except Exception as exc:  # noqa: BLE001 - as if the fit had failed: fall back
+                failures.append(Failure(name, "final fit", "error", "saving it", repr(exc)))
+                continue
+        parts.append(ran.forecasts.assign(model=name))
     if not parts:
         return pd.DataFrame(columns=["series_id", "ds", "model", "yhat"]), notes, failures
     return pd.concat(parts, ignore_index=True), notes, failures

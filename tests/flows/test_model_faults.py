@@ -173,7 +173,7 @@ def test_nan_forecasts_for_one_series_keep_the_model_from_that_series_only(
     run, latest = retrain_with(loaded_db, run_env, "nan_for_s00,naive,seasonal_naive")
     for fold in range(3):
         assert (
-            f"nan_for_s00 returned non-finite forecasts for 1 series on fold {fold}: S00"
+            f"nan_for_s00 returned non-finite forecasts for 1 series on chunk 1/1 fold {fold}: S00"
             in (run["message"])
         )
     chosen = champions(loaded_db)
