@@ -7,17 +7,13 @@ which presets include it.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tidecast.models.base import Forecaster
-from tidecast.models.baselines import Drift, Naive, SeasonalNaive, WindowAverage
-from tidecast.models.neural import GRU, LSTM, NBEATS, Transformer
-from tidecast.models.regression import GradientBoostingLags, RidgeLags
-from tidecast.models.seasonal_ses import SeasonalSES
-from tidecast.models.statistical import AutoARIMA, AutoCES, AutoETS, AutoTheta
-from tidecast.models.theta import DynamicTheta, Theta
+if TYPE_CHECKING:
+    from tidecast.models.base import Forecaster
 
 Family = Literal["baseline", "statistical", "machine_learning", "neural"]
 Preset = Literal["fast", "default", "best"]
@@ -35,7 +31,7 @@ class ModelInfo:
     M3 monthly series takes minutes on 2 cores, BENCHMARKS.md).
     """
 
-    cls: type
+    cls: str  # "module:Class" in tidecast.models, imported when a model of it is first built
     family: Family
     combination: bool = False
     presets: tuple[Preset, ...] = ()
@@ -43,26 +39,41 @@ class ModelInfo:
 
 
 INFO: dict[str, ModelInfo] = {
-    "naive": ModelInfo(Naive, "baseline", presets=PRESETS),
-    "seasonal_naive": ModelInfo(SeasonalNaive, "baseline", presets=PRESETS),
-    "drift": ModelInfo(Drift, "baseline", presets=PRESETS),
-    "window_average": ModelInfo(WindowAverage, "baseline", presets=PRESETS),
-    "auto_ets": ModelInfo(AutoETS, "statistical", True, ("default", "best")),
-    "auto_theta": ModelInfo(AutoTheta, "statistical", presets=("best",)),
-    "auto_ces": ModelInfo(AutoCES, "statistical", presets=("best",)),
-    "auto_arima": ModelInfo(AutoARIMA, "statistical", True, ("default", "best"), 4),
-    "theta": ModelInfo(Theta, "statistical", True, PRESETS),
-    "dynamic_theta": ModelInfo(DynamicTheta, "statistical", True, PRESETS),
-    "seasonal_ses": ModelInfo(SeasonalSES, "statistical"),
-    "ridge": ModelInfo(RidgeLags, "machine_learning", presets=("default", "best")),
-    "hgb": ModelInfo(GradientBoostingLags, "machine_learning", presets=("best",)),
-    "lstm": ModelInfo(LSTM, "neural", presets=("best",)),
-    "gru": ModelInfo(GRU, "neural", presets=("best",)),
-    "transformer": ModelInfo(Transformer, "neural", presets=("best",)),
-    "nbeats": ModelInfo(NBEATS, "neural", presets=("best",)),
+    "naive": ModelInfo("baselines:Naive", "baseline", presets=PRESETS),
+    "seasonal_naive": ModelInfo("baselines:SeasonalNaive", "baseline", presets=PRESETS),
+    "drift": ModelInfo("baselines:Drift", "baseline", presets=PRESETS),
+    "window_average": ModelInfo("baselines:WindowAverage", "baseline", presets=PRESETS),
+    "auto_ets": ModelInfo("statistical:AutoETS", "statistical", True, ("default", "best")),
+    "auto_theta": ModelInfo("statistical:AutoTheta", "statistical", presets=("best",)),
+    "auto_ces": ModelInfo("statistical:AutoCES", "statistical", presets=("best",)),
+    "auto_arima": ModelInfo("statistical:AutoARIMA", "statistical", True, ("default", "best"), 4),
+    "theta": ModelInfo("theta:Theta", "statistical", True, PRESETS),
+    "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", True, PRESETS),
+    "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
+    "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
+    "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning", presets=("best",)),
+    "lstm": ModelInfo("neural:LSTM", "neural", presets=("best",)),
+    "gru": ModelInfo("neural:GRU", "neural", presets=("best",)),
+    "transformer": ModelInfo("neural:Transformer", "neural", presets=("best",)),
+    "nbeats": ModelInfo("neural:NBEATS", "neural", presets=("best",)),
 }
+
+
+class _Classes(dict):
+    """name -> model class, each imported on first use: reading settings or champions
+    never loads torch or statsforecast, only building a model of theirs does."""
+
+    def __getitem__(self, name: str) -> type:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            module, _, attribute = value.partition(":")
+            value = getattr(importlib.import_module(f"tidecast.models.{module}"), attribute)
+            super().__setitem__(name, value)
+        return value
+
+
 # name -> class: what `build_model` builds (tests register stand-in models here).
-MODELS: dict[str, type] = {name: info.cls for name, info in INFO.items()}
+MODELS: dict[str, type] = _Classes({name: info.cls for name, info in INFO.items()})
 
 
 def preset_models(preset: Preset, season_length: int) -> list[str]:

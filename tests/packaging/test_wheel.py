@@ -1,8 +1,9 @@
-"""The installed distribution: one `tidecast` namespace, and a run that works from it.
+"""The installed distribution: one `tidecast` namespace, and runs that work from it.
 
 A wheel built from this checkout is installed (without dependencies, which the test's
-environment has) into a directory of its own, and the command runs from a directory
-outside the checkout, so nothing resolves to the repository's folders.
+environment has) into a directory of its own, and the commands run from a directory
+outside the checkout, so nothing resolves to the repository's folders: a retrain from the
+command line, and the repository's deployments on a real Prefect server and process worker.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +19,7 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,50 +33,23 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the tracked files: setuptools' build/ directory stays out of the
+    # checkout, and a module deleted from the source cannot linger in a stale build/lib.
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     [built] = out.glob("tidecast-*.whl")
     return built
-
-
-def test_the_wheel_installs_one_top_level_package(wheel):
-    names = zipfile.ZipFile(wheel).namelist()
-    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
-    assert top == {"tidecast"}, top
-    for package in ("flows", "tasks", "models", "sql"):
-        assert f"tidecast/{package}/__init__.py" in names
-    assert "tidecast/sql/source_observations.sql" in names
-
-
-@pytest.mark.slow
-def test_a_retrain_runs_from_the_installed_wheel(wheel, tmp_path):
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-         str(wheel)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    work = tmp_path / "work"
-    work.mkdir()
-    url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
-    env["PYTHONPATH"] = str(target)
-    where = subprocess.run(
-        [sys.executable, "-c", "import tidecast.tasks, tidecast.sql; "
-         "print(tidecast.tasks.__file__); print(tidecast.sql.SQL_DIR)"],
-        cwd=work, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert all(line.startswith(str(target)) for line in where.stdout.split())
-    done = subprocess.run(
-        [sys.executable, "-m", "tidecast.cli", "retrain", "--database-url", url,
-         "--models", "naive", "--horizon", "3", "--workers", "1"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "forecast rows for 6 series" in done.stdout
 
 
 def _install(wheel: Path, target: Path) -> None:
@@ -114,10 +89,27 @@ def _stop(process: subprocess.Popen, grace: float = 20) -> None:
 
 
 @contextmanager
-def _prefect_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`prefect server start` on a free port of 127.0.0.1; yields its API URL; always stopped."""
+def _prefect_server(env: dict[str, str], log: Path) -> Iterator[Callable[[], str]]:
+    """`prefect server start` on a free port of 127.0.0.1, always stopped afterwards.
+
+    Yields a function that waits (at most 120 s) until /api/health answers and returns the
+    API URL, so the caller can do other work while the server starts.
+    """
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
+
+    def started() -> str:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                if _get(f"{api}/health") is True:
+                    return api
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"no {api}/health within 120 s"
+            time.sleep(0.5)
+
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -125,58 +117,50 @@ def _prefect_server(env: dict[str, str], log: Path) -> Iterator[str]:
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert server.poll() is None, log.read_text()[-3000:]
-                try:
-                    if _get(f"{api}/health") is True:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, "no /api/health within 120 s"
-                time.sleep(0.5)
-            yield api
+            yield started
         finally:
             _stop(server)
 
 
-# The entrypoint form that works from an installed package: a dotted module path, no colon
-# and no file (the repository's prefect.yaml says flows/retrain.py:retrain, a checkout's file).
-DEPLOYMENTS_FROM_THE_WHEEL = """\
-name: tidecast-installed
-prefect-version: {prefect_version}
-pull:
-  - prefect.deployments.steps.set_working_directory:
-      directory: {work}
-deployments:
-  - name: retrain
-    entrypoint: tidecast.flows.retrain:retrain
-    parameters:
-      horizon: 12
-    work_pool:
-      name: tidecast
-  - name: forecast
-    entrypoint: tidecast.flows.forecast.forecast_flow
-    work_pool:
-      name: tidecast
-"""
+def test_the_wheel_installs_one_top_level_package(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == {"tidecast"}, top
+    for package in ("flows", "tasks", "models", "sql"):
+        assert f"tidecast/{package}/__init__.py" in names
+    assert "tidecast/sql/source_observations.sql" in names
 
 
 @pytest.mark.slow
-def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp_path):
-    import prefect
-
-    T0 = time.monotonic()
-
-    def mark(what):
-        print(f"\n{time.monotonic() - T0:6.1f} {what}", flush=True)
-
-    mark('target = tmp_path / "site"\n   ')
+def test_a_retrain_runs_from_the_installed_wheel(wheel, tmp_path):
     target = tmp_path / "site"
     _install(wheel, target)
     work = tmp_path / "work"
     work.mkdir()
     url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
+    env["PYTHONPATH"] = str(target)
+    where = subprocess.run(
+        [sys.executable, "-c", "import tidecast.tasks, tidecast.sql; "
+         "print(tidecast.tasks.__file__); print(tidecast.sql.SQL_DIR)"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert all(line.startswith(str(target)) for line in where.stdout.split())
+    done = subprocess.run(
+        [sys.executable, "-m", "tidecast.cli", "retrain", "--database-url", url,
+         "--models", "naive", "--horizon", "3", "--workers", "1"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "forecast rows for 6 series" in done.stdout
+
+
+@pytest.mark.slow
+def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    # the repository's own file, as a user copies it next to their installed tidecast
+    shutil.copy(ROOT / "prefect.yaml", work / "prefect.yaml")
     base = {
         k: v for k, v in os.environ.items()
         if not k.startswith("TIDECAST_") and k not in ("PREFECT_API_URL", "PYTHONPATH")
@@ -188,17 +172,18 @@ def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp
         PREFECT_CLI_PROMPT="false",
         PYTHONUNBUFFERED="1",
     )
-    (work / "prefect.yaml").write_text(
-        DEPLOYMENTS_FROM_THE_WHEEL.format(prefect_version=prefect.__version__, work=work)
-    )
-    with _prefect_server(base, tmp_path / "server.log") as api:
+    with _prefect_server(base, tmp_path / "server.log") as started:
+        target = tmp_path / "site"
+        _install(wheel, target)  # while the server starts
+        url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
+        api = started()
         env = {**base, "PREFECT_API_URL": api, "PYTHONPATH": str(target)}
         env["TIDECAST_DATABASE_URL"] = url
 
-        def prefect_cli(*args: str, timeout: float = 120) -> str:
+        def prefect_cli(*args: str) -> str:
             done = subprocess.run(
                 [sys.executable, "-m", "prefect", *args],
-                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
+                cwd=work, env=env, capture_output=True, text=True, timeout=120,
             )  # fmt: skip
             assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
             return done.stdout
@@ -208,19 +193,18 @@ def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp
             cwd=work, env=env, capture_output=True, text=True, check=True, timeout=120,
         )  # fmt: skip
         assert where.stdout.strip().startswith(str(target)), where.stdout
-        mark('prefect_cli("work-pool", "crea')
         prefect_cli("work-pool", "create", "tidecast", "--type", "process")
-        mark('prefect_cli("deploy"')
         prefect_cli("deploy", "--all", "--no-prompt")
-        deployment = _get(f"{api}/deployments/name/retrain/retrain")
-        assert deployment["entrypoint"] == "tidecast.flows.retrain:retrain"
-        mark("created = prefect_cli(")
+        for name, entrypoint in [
+            ("retrain/retrain", "tidecast.flows.retrain.retrain"),
+            ("forecast/forecast", "tidecast.flows.forecast.forecast_flow"),
+        ]:
+            assert _get(f"{api}/deployments/name/{name}")["entrypoint"] == entrypoint
         created = prefect_cli(
             "deployment", "run", "retrain/retrain",
             "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
         )  # fmt: skip
-        [flow_run_id] = set(re.findall(r"UUID: ([0-9a-f-]{36})", created)) or {created}
-        mark('log = tmp_path / "worker.log"')
+        [flow_run_id] = re.findall(r"UUID: ([0-9a-f-]{36})", created) or [created]
         log = tmp_path / "worker.log"
         with log.open("w") as out:
             worker = subprocess.Popen(
@@ -233,35 +217,12 @@ def test_a_deployment_of_the_installed_flows_runs_on_a_process_worker(wheel, tmp
                 worker.wait(timeout=240)
             finally:
                 _stop(worker)
-        mark("flow_run = _get(")
         flow_run = _get(f"{api}/flow_runs/{flow_run_id}")
         assert flow_run["state_type"] == "COMPLETED", (flow_run["state"], log.read_text()[-4000:])
-        mark("serve")
-        serve_log = tmp_path / "serve.log"
-        with serve_log.open("w") as out:
-            served = subprocess.Popen(
-                [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "5",
-                 "--models", "naive", "--horizon", "3", "--workers", "1"],
-                cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-            try:
-                deadline = time.monotonic() + 150
-                while True:
-                    assert served.poll() is None, serve_log.read_text()[-4000:]
-                    done = query(url, "SELECT run_id FROM forecast_runs WHERE status = 'completed'")
-                    if len(done) >= 2:
-                        break
-                    assert time.monotonic() < deadline, serve_log.read_text()[-4000:]
-                    time.sleep(1)
-                mark("serve ran")
-                os.killpg(served.pid, signal.SIGTERM)
-                assert served.wait(timeout=60) == 0, serve_log.read_text()[-4000:]
-                mark("serve stopped")
-            finally:
-                _stop(served)
-    mark('runs = query(url, "SELECT stat')
-    runs = query(url, "SELECT status, prefect_flow_run_id FROM forecast_runs")
-    print(runs)
+    runs = query(url, "SELECT run_id, status, prefect_flow_run_id FROM forecast_runs")
+    assert runs["status"].tolist() == ["completed"], runs
+    assert runs["prefect_flow_run_id"].tolist() == [flow_run_id]  # the worker's flow run
     latest = query(url, "SELECT series_id, step FROM latest_forecasts")
     assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
+    # the run's report is in the deploy directory (the pull step), not a deleted temp dir
+    assert (work / "artifacts" / "reports" / f"{runs['run_id'].iloc[0]}.html").is_file()
