@@ -72,6 +72,19 @@ def runs(url: str) -> pd.DataFrame:
     return query(url, "SELECT * FROM forecast_runs ORDER BY started_at")
 
 
+def fast_lane_runs(values: list, ids: list[str], keep: set[str] | int = 1) -> list:
+    """Parameters for `pytest.mark.parametrize`: the full suite runs them all; the fast
+    lane (`-m "not slow"`) only those whose id is in `keep` (or the first `keep`), so a
+    long family of cases costs the inner loop one or two runs, not all of them."""
+    kept = set(ids[:keep]) if isinstance(keep, int) else keep
+    assert kept <= set(ids), kept - set(ids)
+    return [
+        pytest.param(*(value if isinstance(value, tuple) else (value,)), id=name,
+                     marks=() if name in kept else pytest.mark.slow)
+        for value, name in zip(values, ids, strict=True)
+    ]  # fmt: skip
+
+
 def backtest_of(
     panel: pd.DataFrame,
     models: list[str] | tuple[str, ...],

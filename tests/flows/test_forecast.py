@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import query, runs
+from tests.conftest import fast_lane_runs, query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.forecast import forecast_flow
@@ -63,12 +63,14 @@ def _flip_last_bytes(path):
 
 @pytest.mark.parametrize(
     ("damage", "said"),
-    [
-        (_flip_last_bytes, "does not match its recorded SHA-256"),
-        (lambda path: path.write_bytes(path.read_bytes()[:100]), "does not match"),
-        (lambda path: path.unlink(), "is missing"),
-    ],
-    ids=["bytes-changed", "truncated", "deleted"],
+    fast_lane_runs(
+        [
+            (_flip_last_bytes, "does not match its recorded SHA-256"),
+            (lambda path: path.write_bytes(path.read_bytes()[:100]), "does not match"),
+            (lambda path: path.unlink(), "is missing"),
+        ],
+        ids=["bytes-changed", "truncated", "deleted"],
+    ),
 )
 def test_a_damaged_artifact_is_refused_and_its_model_refitted(loaded_db, run_env, damage, said):
     from pathlib import Path
@@ -189,13 +191,15 @@ def _offset_west(ts: pd.Series) -> pd.Series:  # the same instants, written at U
 
 @pytest.mark.parametrize(
     ("write", "env", "source"),
-    [
-        (_month_first, {"ts_format": "%m/%d/%Y %H:%M"}, "query"),
-        (_unpadded, {}, "query"),
-        (_offset_west, {}, "query"),
-        (_unpadded, {}, "table"),
-    ],
-    ids=["month-first-with-format", "unpadded", "utc-offset", "unpadded-table"],
+    fast_lane_runs(
+        [
+            (_month_first, {"ts_format": "%m/%d/%Y %H:%M"}, "query"),
+            (_unpadded, {}, "query"),
+            (_offset_west, {}, "query"),
+            (_unpadded, {}, "table"),
+        ],
+        ids=["month-first-with-format", "unpadded", "utc-offset", "unpadded-table"],
+    ),
 )
 def test_forecast_reads_its_window_of_text_timestamps_as_timestamps(
     db_url, run_env, observations, tmp_path, write, env, source

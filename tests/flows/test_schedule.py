@@ -20,6 +20,7 @@ def degraded_in(url: str, run_id: str) -> set[str]:
     return set(rows["series_id"])
 
 
+@pytest.mark.slow  # three flow runs; the fast lane has the forecast flow's own tests
 def test_a_retrain_that_keeps_the_champion_ends_the_degradation(db_url, run_env):
     # one model, so the champion of the degraded series survives the retrain it triggers
     run_env(db_url, models="seasonal_naive")

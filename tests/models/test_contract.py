@@ -21,7 +21,14 @@ def train_test():
     return train, test, (merged["y"] - merged["yhat"]).abs().mean()
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+# the torch networks and AutoARIMA take seconds each here: the fast lane fits the others
+_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_TO_FIT else n for n in sorted(MODELS)],
+)
 def test_contract(name, train_test, context):
     train, test, reference_mae = train_test
     before = train.copy()

@@ -58,7 +58,7 @@ def test_chunking_does_not_change_the_scores(panel):
 
 
 # the torch networks and AutoARIMA take 10-20 s each here: the slow lane's
-_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima"}
+_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima", "hgb"}
 
 
 @pytest.mark.parametrize(

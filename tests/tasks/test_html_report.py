@@ -63,6 +63,7 @@ def test_the_console_check_sees_errors(tmp_path):
     assert any("undefinedFunction" in line for line in console)
 
 
+@pytest.mark.slow  # headless Chromium opens it; the fast lane renders reports without it
 def test_each_retrain_writes_a_report_that_opens_cleanly(loaded_db, run_env, tmp_path):
     run_env(loaded_db, models="naive,seasonal_naive,drift")
     run_id = retrain(horizon=6, freq="MS")
