@@ -17,6 +17,7 @@ from tidecast.schemas import min_series_length
 H = 6
 
 
+@pytest.mark.slow  # a retrain per cutoff; the fast lane checks the dates
 def test_backfill_writes_each_cutoffs_forecasts_once_and_leaves_bi_alone(
     loaded_db, run_env, observations
 ):

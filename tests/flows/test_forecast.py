@@ -162,6 +162,7 @@ def test_forecast_reads_each_series_lookback_window_and_retrain_reads_everything
     )
 
 
+@pytest.mark.slow  # two retrains
 def test_retrain_can_cap_the_history_it_reads(loaded_db, run_env, observations):
     run_env(loaded_db, retrain_max_history="36")
     first = retrain(horizon=H, freq="MS")  # no watermark yet: back from the source's newest

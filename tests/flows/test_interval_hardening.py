@@ -7,6 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.conftest import load_observations, query
 from tidecast.flows.retrain import retrain
@@ -48,6 +49,7 @@ def forecast_with(tmp_path, run_env, name: str, observations: pd.DataFrame, **en
     return latest(url)
 
 
+@pytest.mark.slow  # two retrains of 40 series
 def test_three_shifted_series_do_not_widen_the_other_series_bands(tmp_path, run_env):
     clean = forecast_with(tmp_path, run_env, "clean", seasonal_panel())
     odd = forecast_with(tmp_path, run_env, "odd", seasonal_panel(shifted=SHIFTED))

@@ -256,6 +256,7 @@ def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_
     assert run_id in summary and "rows read: 360" in summary and "champions changed" in summary
 
 
+@pytest.mark.slow  # the fast lane has the clipping test of test_interval_hardening
 def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_forecast(
     db_url, run_env, observations
 ):
