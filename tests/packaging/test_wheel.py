@@ -3,7 +3,8 @@
 A wheel built from this checkout is installed (without dependencies, which the test's
 environment has) into a directory of its own, and the commands run from a directory
 outside the checkout, so nothing resolves to the repository's folders: a retrain from the
-command line, and the repository's deployments on a real Prefect server and process worker.
+command line, `tidecast demo`, `tidecast serve` with its own local Prefect server, and the
+repository's deployments on a real Prefect server and process worker.
 """
 
 from __future__ import annotations
@@ -226,3 +227,151 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
     # the run's report is in the deploy directory (the pull step), not a deleted temp dir
     assert (work / "artifacts" / "reports" / f"{runs['run_id'].iloc[0]}.html").is_file()
+
+
+def _clean_env(tmp_path: Path, target: Path) -> dict[str, str]:
+    """The caller's environment without tidecast settings or a Prefect API, a Prefect home
+    of the test's own, and the installed wheel first on the path."""
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("TIDECAST_") and k not in ("PREFECT_API_URL", "PYTHONPATH")
+    }  # fmt: skip
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(target),
+    )
+    return env
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, start time in clock ticks) of every process now."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            table[int(entry.name)] = (int(fields[1]), int(fields[19]))
+    return table
+
+
+def _descendants(pid: int) -> set[tuple[int, int]]:
+    """(pid, start time) of every process below `pid`; in their own sessions or not."""
+    table = _process_table()
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (its_parent, started) in table.items():
+            if its_parent == parent and (child, started) not in found:
+                found.add((child, started))
+                todo.append(child)
+    return found
+
+
+def _still_running(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of `processes` that still run (not a later process that reuses a pid)."""
+    table = _process_table()
+    return {(pid, started) for pid, started in processes if table.get(pid, (0, -1))[1] == started}
+
+
+def _kill_all(processes: set[tuple[int, int]]) -> None:
+    for pid, _ in _still_running(processes):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel, tmp_path):
+    target = tmp_path / "site"
+    _install(wheel, target)
+    work = tmp_path / "work"
+    work.mkdir()
+    url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
+    env = _clean_env(tmp_path, target)
+    log = tmp_path / "serve.log"
+    seen: set[tuple[int, int]] = set()  # everything serve started: its server, runs, watchdog
+    with log.open("w") as out:
+        # no PREFECT_API_URL: serve starts (and stops) a local Prefect server of its own
+        served = subprocess.Popen(
+            [sys.executable, "-m", "tidecast.cli", "serve", "--database-url", url,
+             "--models", "naive", "--horizon", "3", "--workers", "1", "--retrain-every", "20"],
+            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                assert served.poll() is None, log.read_text()[-3000:]
+                seen |= _descendants(served.pid)
+                try:
+                    done = query(
+                        url,
+                        "SELECT run_id FROM forecast_runs "
+                        "WHERE flow_name = 'retrain' AND status = 'completed'",
+                    )
+                except Exception:  # forecast_runs appears with the first run
+                    done = None
+                if done is not None and len(done):
+                    break
+                assert time.monotonic() < deadline, (
+                    "no completed retrain within 180 s",
+                    log.read_text()[-3000:],
+                )
+                time.sleep(1)
+            seen |= _descendants(served.pid)
+            served.send_signal(signal.SIGTERM)  # as systemd or `docker stop` would
+            returncode = served.wait(timeout=90)
+            # the watchdog stops what is left within its 10 s grace, then ends itself
+            deadline = time.monotonic() + 30
+            while _still_running(seen) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            left = _still_running(seen)
+        finally:
+            _stop(served)
+            _kill_all(seen)
+    output = log.read_text()
+    assert returncode in (0, 130), output[-3000:]
+    assert not left, (left, output[-3000:])
+    api = re.search(r"local Prefect server ready at (\S+)", output)
+    assert api, output[-3000:]
+    with pytest.raises(OSError):
+        _get(f"{api.group(1)}/health")  # nothing listens there any more
+    latest = query(url, "SELECT run_id, series_id, step FROM latest_forecasts")
+    assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
+    completed = query(url, "SELECT run_id FROM forecast_runs WHERE status = 'completed'")
+    assert set(done["run_id"]) <= set(completed["run_id"])
+    assert len(set(latest["run_id"])) == 1 and set(latest["run_id"]) <= set(completed["run_id"])
+
+
+@pytest.mark.slow
+def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(wheel, tmp_path):
+    target = tmp_path / "site"
+    _install(wheel, target)
+    work = tmp_path / "work"
+    work.mkdir()
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "tidecast.cli", "demo", "--models", "naive"],
+            cwd=work, env=_clean_env(tmp_path, target), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            returncode = demo.wait(timeout=300)
+        finally:
+            _stop(demo)
+    output = log.read_text()
+    assert returncode == 0, output[-3000:]
+    assert "forecast rows for 1428 series" in output, output[-3000:]
+    url = f"sqlite:///{work / 'tidecast.db'}"  # the default database, in the working directory
+    runs = query(url, "SELECT run_id, flow_name, status FROM forecast_runs")
+    assert runs[["flow_name", "status"]].values.tolist() == [["retrain", "completed"]], runs
+    latest = query(url, "SELECT series_id, step FROM latest_forecasts")
+    assert latest["series_id"].nunique() == 1428 and latest["step"].max() == 18, latest
