@@ -162,23 +162,13 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     work.mkdir()
     # the repository's own file, as a user copies it next to their installed tidecast
     shutil.copy(ROOT / "prefect.yaml", work / "prefect.yaml")
-    base = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith("TIDECAST_") and k not in ("PREFECT_API_URL", "PYTHONPATH")
-    }  # fmt: skip
-    base.update(
-        PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_CLI_PROMPT="false",
-        PYTHONUNBUFFERED="1",
-    )
+    target = tmp_path / "site"
+    base = {**_clean_env(tmp_path, target), "PREFECT_CLI_PROMPT": "false"}
     with _prefect_server(base, tmp_path / "server.log") as started:
-        target = tmp_path / "site"
         _install(wheel, target)  # while the server starts
         url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
         api = started()
-        env = {**base, "PREFECT_API_URL": api, "PYTHONPATH": str(target)}
+        env = {**base, "PREFECT_API_URL": api}
         env["TIDECAST_DATABASE_URL"] = url
 
         def prefect_cli(*args: str) -> str:
@@ -225,7 +215,8 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     assert runs["prefect_flow_run_id"].tolist() == [flow_run_id]  # the worker's flow run
     latest = query(url, "SELECT series_id, step FROM latest_forecasts")
     assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
-    # the run's report is in the deploy directory (the pull step), not a deleted temp dir
+    # the run's report is in the deploy directory (which `prefect deploy` records as the
+    # runs' working directory), not in the worker's deleted temporary one
     assert (work / "artifacts" / "reports" / f"{runs['run_id'].iloc[0]}.html").is_file()
 
 
