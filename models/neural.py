@@ -4,7 +4,8 @@ Trained on windows from all series (each scaled by its own inputs), with Adam on
 mean absolute error, early stopping on a validation slice taken from the end of the
 training data (so from before any backtest cutoff), and a budget in steps and seconds.
 Seeded: on CPU the same data and seed give the same forecasts, as long as training stops
-by steps or early stopping rather than by the time budget. Uses CUDA when available.
+by steps or early stopping rather than by the time budget (`time_capped_` says when it
+did, and the pipeline records it on the run row). Uses CUDA when available.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class TorchForecaster:
         loss_fn = nn.L1Loss()
         best, best_state, bad_checks, started = np.inf, None, 0, time.perf_counter()
         check_every = 50
-        self.steps_ = 0
+        self.steps_, self.time_capped_ = 0, False
         for step in range(1, max_steps + 1):
             network.train()
             pick = torch.randint(len(train_idx), (self.batch_size,), generator=sampler)
@@ -143,6 +144,7 @@ class TorchForecaster:
                 if bad_checks >= self.patience:
                     break
             if time.perf_counter() - started > self.max_seconds:
+                self.time_capped_ = True
                 break
         if best_state is not None:
             network.load_state_dict(best_state)
@@ -181,7 +183,10 @@ class TorchForecaster:
             pd.Series(self.last_.end_times, index=self.last_.series_ids), h, self.freq
         )
         out["yhat"] = values.reshape(-1)
-        return out.drop(columns="step")
+        out = out.drop(columns="step")
+        # recorded by the pipeline; weights loaded from a stored fit were not trained here
+        out.attrs["time_capped"] = bool(getattr(self, "time_capped_", False))
+        return out
 
 
 class LSTM(TorchForecaster):

@@ -25,7 +25,8 @@ class ModelInfo:
     """What tidecast knows about a model besides its class.
 
     `combination`: a member of `ensemble_stats`, the equal-weight mean of the statistical
-    models in the run. `presets`: the presets whose zoo includes it. `max_season_length`:
+    models in the run. `presets`: the presets whose zoo includes it; a model in none is
+    there by name (`TIDECAST_MODELS`). `max_season_length`:
     the presets other than `best` include it only for season lengths up to this (a cost
     rule: AutoARIMA's seasonal search grows with the season length; one fit of the 1428
     M3 monthly series takes minutes on 2 cores, BENCHMARKS.md).
@@ -44,18 +45,19 @@ INFO: dict[str, ModelInfo] = {
     "drift": ModelInfo("baselines:Drift", "baseline", presets=PRESETS),
     "window_average": ModelInfo("baselines:WindowAverage", "baseline", presets=PRESETS),
     "auto_ets": ModelInfo("statistical:AutoETS", "statistical", True, ("default", "best")),
-    "auto_theta": ModelInfo("statistical:AutoTheta", "statistical", presets=("best",)),
-    "auto_ces": ModelInfo("statistical:AutoCES", "statistical", presets=("best",)),
+    "auto_theta": ModelInfo("statistical:AutoTheta", "statistical"),
+    "auto_ces": ModelInfo("statistical:AutoCES", "statistical"),
     "auto_arima": ModelInfo("statistical:AutoARIMA", "statistical", True, ("default", "best"), 4),
     "theta": ModelInfo("theta:Theta", "statistical", True, PRESETS),
     "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", True, PRESETS),
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
-    "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning", presets=("best",)),
-    "lstm": ModelInfo("neural:LSTM", "neural", presets=("best",)),
-    "gru": ModelInfo("neural:GRU", "neural", presets=("best",)),
-    "transformer": ModelInfo("neural:Transformer", "neural", presets=("best",)),
-    "nbeats": ModelInfo("neural:NBEATS", "neural", presets=("best",)),
+    "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning"),
+    "lstm": ModelInfo("neural:LSTM", "neural"),
+    "gru": ModelInfo("neural:GRU", "neural"),
+    "transformer": ModelInfo("neural:Transformer", "neural"),
+    "nbeats": ModelInfo("neural:NBEATS", "neural"),
+    "nbeats_ensemble": ModelInfo("nbeats_ensemble:NBeatsEnsemble", "neural", True, ("best",)),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("error", "timeout", "fallback", "non_finite")
+KINDS = ("error", "timeout", "fallback", "non_finite", "time_cap")
 SERIES_KEPT = 100  # series named per record on the run row; the count is always exact
 
 
@@ -25,7 +25,9 @@ class Failure:
     `kind`: `error` (it raised; `detail` is the exception), `timeout` (past its time
     budget), `fallback` (it gave seasonal naive's forecast for some series itself, or, on
     the final forecast, its series fell back to seasonal naive), `non_finite` (NaN or
-    infinite forecasts). `series` is empty when the failure concerns every series of
+    infinite forecasts), `time_cap` (a network stopped training at its own time cap rather
+    than by its step budget, so its forecasts depend on the machine's load; they are
+    used). `series` is empty when the failure concerns every series of
     `where` (a chunk's fold, the final fit).
     """
 
@@ -48,6 +50,11 @@ class Failure:
         if self.kind == "fallback":
             return (
                 f"{self.model} fell back to seasonal_naive on {self.where} for {n} series: {named}"
+            )
+        if self.kind == "time_cap":
+            return (
+                f"{model} stopped training at its time cap on {where} (max_seconds): its "
+                "forecasts depend on this machine's load, not only on the data and seed"
             )
         if self.kind == "non_finite":
             return f"{model} returned non-finite forecasts for {n} series on {where}: {named}"

@@ -51,7 +51,8 @@ def run_model(
     A raise or a time-out comes back as an `error`/`timeout` failure and no forecasts.
     Otherwise `forecasts_of(output)` are its forecasts: rows that are not finite are
     dropped and named (`non_finite`), and the series for which the model fell back to
-    seasonal naive itself (`attrs["fallbacks"]`) are named too (`fallback`).
+    seasonal naive itself (`attrs["fallbacks"]`) are named too (`fallback`), and a network
+    that stopped training at its time cap (`attrs["time_capped"]`) is recorded (`time_cap`).
     `series_names` turns the series ids of a frame into the names the records carry.
     """
     started = time.perf_counter()
@@ -67,6 +68,8 @@ def run_model(
     fell_back = series_names(predicted.attrs.get("fallbacks", []))
     if len(fell_back):
         failures.append(Failure(model, stage, "fallback", where, series=_as_text(fell_back)))
+    if predicted.attrs.get("time_capped"):
+        failures.append(Failure(model, stage, "time_cap", where))
     bad = ~np.isfinite(predicted["yhat"].to_numpy(dtype=float))
     if bad.any():
         named = series_names(predicted.loc[bad, "series_id"].unique())

@@ -6,6 +6,15 @@
 - `dask`: prefect-dask's `DaskTaskRunner` on an existing cluster (`dask_address`) or a
   `LocalCluster` of `workers` single-threaded worker processes on 127.0.0.1.
 
+Threads: a worker that shares the machine with other workers runs each model fit on one
+thread (`single_threaded`, run where the worker process starts). torch, OpenMP (scikit-
+learn's gradient boosting) and BLAS otherwise start a pool of as many threads as the
+machine has cores in every worker, and two workers' pools oversubscribe the cores. Dask's
+nanny does the same for its workers (`distributed.nanny.pre-spawn-environ` sets the
+OpenMP, MKL and OpenBLAS variables to 1), so both runners give each fit one thread.
+`workers=1` runs the chunks in the flow's process, which owns the machine: its pools
+keep their default size.
+
 Only the chunk tasks are submitted; the database tasks run in the flow's own process.
 The flows carry a `ConfiguredTaskRunner`, so a manual run, `tidecast serve` and a
 deployment's worker all get the runner their settings name.
@@ -14,12 +23,44 @@ deployment's worker all get the runner their settings name.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from tidecast.progress import report, show_in_terminal
 from tidecast.settings import Settings, load_settings
+
+# read by OpenMP, OpenBLAS, MKL, Apple Accelerate and numexpr when they load
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def single_threaded() -> None:
+    """Make this process's model fits run on one thread each (torch intra-op, OpenMP, BLAS).
+
+    The variables reach the libraries that load after this call (a fresh worker has
+    loaded none of them yet); threadpoolctl and torch resize the pools of those already
+    loaded.
+    """
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def start_pool_worker() -> None:
+    """Where each process-pool worker starts: one thread per fit, progress on stdout."""
+    single_threaded()
+    show_in_terminal()
 
 
 def uses_dask(settings: Settings) -> bool:
@@ -49,7 +90,7 @@ def task_runner(settings: Settings) -> TaskRunner:
         )
     if settings.workers > 1:
         # progress lines of the chunks, as the parent prints its own
-        return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=show_in_terminal)
+        return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=start_pool_worker)
     return ThreadPoolTaskRunner(max_workers=1)
 
 

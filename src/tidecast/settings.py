@@ -70,8 +70,8 @@ class Settings(BaseSettings):
         "default",
         description="The zoo to backtest when `models` is not given: fast (baselines and "
         "two Theta models), default (adds AutoETS, AutoARIMA for season lengths up to 4, "
-        "and ridge), best (adds AutoARIMA at every season length, AutoTheta, AutoCES, "
-        "gradient boosting and the torch networks). docs/models.md lists them.",
+        "and ridge), best (adds AutoARIMA at every season length and the N-BEATS "
+        "ensemble). docs/models.md lists them.",
     )
     models: Annotated[list[str] | None, NoDecode] = Field(
         None,

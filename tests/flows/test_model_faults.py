@@ -208,3 +208,21 @@ def test_a_champion_failing_on_the_final_fit_falls_back_for_its_series(
     others = chosen.drop(["S00", "S01"])
     assert (models[others.index].map(lambda m: m[0]) == others).all()
     assert_every_series_forecast(latest, observations)
+
+
+def test_a_network_stopped_by_its_time_cap_is_used_and_the_run_row_says_so(
+    loaded_db, run_env, observations
+):
+    # the real N-BEATS ensemble, with a cap that each member reaches after one step
+    run, latest = retrain_with(
+        loaded_db, run_env, "nbeats_ensemble,naive,seasonal_naive", train_max_seconds="0.001"
+    )
+    assert "nbeats_ensemble stopped training at its time cap on all series fold 0" in run["message"]
+    records = run["failures"]
+    records = json.loads(records) if isinstance(records, str) else records
+    capped = [(r["stage"], r["where"]) for r in records if r["kind"] == "time_cap"]
+    assert capped[:3] == [("backtest", f"all series fold {fold}") for fold in range(3)]
+    # stopped early, not failed: it was scored on every fold like the others
+    scores = query(loaded_db, "SELECT model, fold FROM backtest_scores")
+    assert set(scores.loc[scores["model"] == "nbeats_ensemble", "fold"]) == {0, 1, 2}
+    assert_every_series_forecast(latest, observations)

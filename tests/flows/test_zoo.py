@@ -1,4 +1,4 @@
-"""The whole `best` zoo (every family) through the real retrain flow, small and seeded."""
+"""Every registered model (every family) through the real retrain flow, small and seeded."""
 
 import pandas as pd
 import pytest
@@ -6,18 +6,15 @@ from sqlalchemy import text
 
 from tidecast.db import make_engine
 from tidecast.flows.retrain import retrain
-from tidecast.models.registry import preset_models
+from tidecast.models.registry import INFO
 
 pytestmark = pytest.mark.slow  # the whole model zoo, torch included
 
-ZOO = preset_models("best", 12)
+ZOO = list(INFO)  # the presets' models and those there by name only
 
 
-def test_every_model_of_the_best_preset_is_backtested_and_can_win(
-    loaded_db, run_env, observations, monkeypatch
-):
-    run_env(loaded_db, preset="best", train_max_steps="40")
-    monkeypatch.delenv("TIDECAST_MODELS")  # the preset's zoo, not run_env's two baselines
+def test_every_registered_model_is_backtested_and_can_win(loaded_db, run_env, observations):
+    run_env(loaded_db, models=",".join(ZOO), train_max_steps="40")
     run_id = retrain(horizon=6, freq="MS")
     engine = make_engine(loaded_db)
     with engine.connect() as conn:

@@ -22,7 +22,7 @@ def train_test():
 
 
 # the torch networks and AutoARIMA take seconds each here: the fast lane fits the others
-_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima"}
+_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "nbeats_ensemble", "auto_arima"}
 
 
 @pytest.mark.parametrize(

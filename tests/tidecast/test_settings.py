@@ -1,6 +1,7 @@
 import pytest
 
 from tidecast.errors import TidecastError
+from tidecast.models.registry import combination_members
 from tidecast.settings import load_settings
 
 
@@ -73,7 +74,10 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
     # the statistical combination's members are in; AutoARIMA only where it is cheap
     assert {"auto_ets", "theta", "dynamic_theta"} <= set(monthly)
     assert "auto_arima" in yearly and "auto_arima" not in monthly
-    assert "auto_arima" in load_settings(preset="best").backtest_models(12)
+    best = load_settings(preset="best").backtest_models(12)
+    assert {"auto_arima", "nbeats_ensemble"} <= set(best)
+    # the N-BEATS ensemble is a member of the combination, the single networks are by name
+    assert "nbeats_ensemble" in combination_members(best) and "lstm" not in best
     assert not {"auto_ets", "lstm"} & set(load_settings(preset="fast").backtest_models(12))
     named = load_settings(preset="best", models="naive,theta")
     assert named.backtest_models(12) == ["naive", "theta", "seasonal_naive"]
