@@ -121,13 +121,22 @@ COMBINATIONS = {
 }
 
 
-# Every mean of two or more of the default members, for the policy that picks the run's
-# strongest of them by pooled backtest MASE (rejected on validation; BENCHMARKS.md).
-SHORT = {"auto_ets": "ets", "theta": "theta", "dynamic_theta": "dot", "auto_arima": "arima"}
+# Short names of the combination members in the combinations' labels.
+SHORT = {
+    "auto_ets": "ets",
+    "theta": "theta",
+    "dynamic_theta": "dot",
+    "auto_arima": "arima",
+    "nbeats_ensemble": "nbeats",
+}
+# Every mean of two or more of the default preset's members, for the policy that picks
+# the run's strongest of them by pooled backtest MASE (rejected on validation;
+# BENCHMARKS.md).
+DEFAULT_MEMBERS = ("auto_ets", "theta", "dynamic_theta", "auto_arima")
 MEMBER_SUBSETS = {
     "mean(" + ",".join(SHORT[m] for m in members) + ")": members
-    for k in range(2, len(SHORT) + 1)
-    for members in itertools.combinations(SHORT, k)
+    for k in range(2, len(DEFAULT_MEMBERS) + 1)
+    for members in itertools.combinations(DEFAULT_MEMBERS, k)
 }
 
 
@@ -273,13 +282,11 @@ def preset_policies(season_length: int, candidates: list[str]) -> list[tuple]:
         "override_threshold": defaults["override_threshold"].default,
         "override_min_folds": defaults["override_min_folds"].default,
     }
-    short = {"auto_ets": "ets", "theta": "theta", "dynamic_theta": "dot", "auto_arima": "arima",
-             "nbeats_ensemble": "nbeats"}  # fmt: skip
     out = []
     for preset in ("fast", "default", "best"):
         zoo = [*preset_models(preset, season_length), "seasonal_naive"]
         members = combination_members(zoo)
-        combo = "mean(" + ",".join(short[m] for m in short if m in members) + ")"
+        combo = "mean(" + ",".join(SHORT[m] for m in SHORT if m in members) + ")"
         if combo in candidates and all(m in candidates for m in zoo):
             out.append((f"preset {preset} (shipped policy)", combo, combo, {**spec, "zoo": zoo}))
             for tau in (0.2, 0.3, 0.5):
@@ -327,7 +334,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         labelled += preset_policies(season_length, candidates)
         default = next((p for p in labelled if p[0] == "preset default (shipped policy)"), None)
         if default is not None:  # the same zoo and overrides, the run's strongest subset mean
-            spec = {k: v for k, v in default[3].items()}
+            spec = dict(default[3])
             pick = strongest_subset(evidence, spec["zoo"])
             if pick is not None:
                 label = "preset default, strongest member subset by pooled MASE"

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tidecast.models.base import future_frame, sort_panel
+from tidecast.models.base import future_frame, positions_from_end, sort_panel
 from tidecast.models.networks import NBeatsNet
+from tidecast.models.neural import torch_device
 
 LOSSES = ("smape", "mape", "mase")
 
@@ -42,12 +43,10 @@ class _Layout:
     def __init__(self, panel: pd.DataFrame, keep: int, horizon: int, season_length: int) -> None:
         ordered = sort_panel(panel)
         codes, self.series_ids = pd.factorize(ordered["series_id"], sort=False)
-        self.lengths = np.bincount(codes, minlength=len(self.series_ids))
         self.last_ds = ordered.groupby(codes, sort=False)["ds"].last().to_numpy()
         y = ordered["y"].to_numpy(dtype=float)
-        starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
-        from_end = np.repeat(starts + self.lengths, self.lengths) - np.arange(len(y)) - 1
-        self.kept = np.minimum(self.lengths, keep)
+        from_end = positions_from_end(ordered)
+        self.kept = np.minimum(np.bincount(codes, minlength=len(self.series_ids)), keep)
         self.end = keep  # column of the first point after each series' end
         self.values = np.zeros((len(self.series_ids), keep + horizon))
         self.mask = np.zeros_like(self.values)
@@ -132,11 +131,6 @@ class NBeatsEnsemble:
         self.seed = seed
         self.device = device
 
-    def _device(self) -> torch.device:
-        if self.device:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
     def _network(self, lookback: int) -> NBeatsNet:
         return NBeatsNet(1, self.horizon, lookback, self.blocks, self.width, self.layers)
 
@@ -156,7 +150,7 @@ class NBeatsEnsemble:
         self.steps_ = self.steps_for(int(cuts.sum()))
         self.time_capped_ = False
         self.networks_: list[tuple[int, torch.nn.Module]] = []
-        device = self._device()
+        device = torch_device(self.device)
         for index, (lookback, loss) in enumerate(
             (lb, loss) for lb in lookbacks for loss in self.losses
         ):

@@ -27,6 +27,13 @@ from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
 from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
 
 
+def torch_device(name: str | None) -> torch.device:
+    """The device a network trains on: the one named, else CUDA when present, else CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 class TorchForecaster:
     """Base: subclasses build the network in `_network(n_features, lookback)`."""
 
@@ -69,9 +76,7 @@ class TorchForecaster:
         return self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _device(self) -> torch.device:
-        if self.device:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch_device(self.device)
 
     def _autocast(self, device: torch.device) -> torch.autocast:
         """bfloat16 autocast where it helps: on a CUDA GPU that has bfloat16 (Ampere and
