@@ -270,9 +270,10 @@ def _score_picks(picks: pd.Series, phase: dict) -> dict:
     return {"smape": result["smape"], "mase": result["mase"], "points": len(phase["test"])}
 
 
-def preset_policies(season_length: int, candidates: list[str]) -> list[tuple]:
-    """Each preset replayed with the shipped promotion settings: its zoo, and the mean of
-    its combination members as `ensemble_stats`."""
+def preset_policies(season_length: int, n_series: int, candidates: list[str]) -> list[tuple]:
+    """Each preset replayed with the shipped promotion settings: its zoo for a panel of
+    this season length and size, and the mean of its combination members as
+    `ensemble_stats`."""
     from tidecast.models.registry import combination_members, preset_models
     from tidecast.settings import Settings
 
@@ -284,7 +285,7 @@ def preset_policies(season_length: int, candidates: list[str]) -> list[tuple]:
     }
     out = []
     for preset in ("fast", "default", "best"):
-        zoo = [*preset_models(preset, season_length), "seasonal_naive"]
+        zoo = [*preset_models(preset, season_length, n_series), "seasonal_naive"]
         members = combination_members(zoo)
         combo = "mean(" + ",".join(SHORT[m] for m in SHORT if m in members) + ")"
         if combo in candidates and all(m in candidates for m in zoo):
@@ -331,7 +332,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             phase["wide"] = wide[wide.index.get_level_values("series_id").isin(series)]
         labelled = [(f"fixed {m}", m, None, {"fixed": True}) for m in singles]
         labelled += [(label, combo, combo, spec) for label, combo, spec in policies(candidates)]
-        labelled += preset_policies(season_length, candidates)
+        labelled += preset_policies(season_length, len(series), candidates)
         default = next((p for p in labelled if p[0] == "preset default (shipped policy)"), None)
         if default is not None:  # the same zoo and overrides, the run's strongest subset mean
             spec = dict(default[3])

@@ -2,7 +2,9 @@
 
 Trained on windows from all series (each scaled by its own inputs), with Adam on the
 mean absolute error, early stopping on a validation slice taken from the end of the
-training data (so from before any backtest cutoff), and a budget in steps and seconds.
+training data (so from before any backtest cutoff), and a budget in passes over the
+training windows (`passes`, between `min_steps` and `max_steps` steps) with a time cap in
+seconds as a safety net.
 Seeded: on CPU the same data and seed give the same forecasts, as long as training stops
 by steps or early stopping rather than by the time budget (`time_capped_` says when it
 did, and the pipeline records it on the run row). Uses CUDA when available.
@@ -47,6 +49,8 @@ class TorchForecaster:
         lookback: int | None = None,
         max_steps: int = 1000,
         max_seconds: float = 120.0,
+        passes: float = 100.0,
+        min_steps: int = 50,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         patience: int = 5,
@@ -61,6 +65,8 @@ class TorchForecaster:
         self.lookback = lookback
         self.max_steps = max_steps
         self.max_seconds = max_seconds
+        self.passes = passes
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
@@ -71,6 +77,13 @@ class TorchForecaster:
 
     def _network(self, n_features: int, lookback: int) -> nn.Module:
         raise NotImplementedError
+
+    def steps_for(self, windows: int) -> int:
+        """The step budget: `passes` over `windows` training windows, within
+        [`min_steps`, `max_steps`] (so a small panel trains in seconds, not for the whole
+        budget, which on a few hundred windows only overfits, slowly)."""
+        wanted = math.ceil(self.passes * windows / self.batch_size)
+        return int(min(self.max_steps, max(self.min_steps, wanted)))
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
@@ -106,13 +119,12 @@ class TorchForecaster:
         # at least a horizon earlier, so no training target overlaps a validation target.
         is_val = windows.steps_to_end == 0
         is_train = windows.steps_to_end >= self.horizon
-        max_steps = self.max_steps
         if is_train.sum() < self.batch_size or not is_val.any():
-            # Too few windows to hold any out: train on all of them, and since nothing
-            # can stop training early, for about 100 passes over them rather than the
-            # whole step budget (which on a few hundred windows only overfits, slowly).
+            # Too few windows to hold any out: train on all of them; only the budget in
+            # passes stops training then.
             is_train, is_val = np.ones(len(x), bool), np.zeros(len(x), bool)
-            max_steps = min(max_steps, max(50, math.ceil(100 * len(x) / self.batch_size)))
+        self.training_windows_ = int(is_train.sum())
+        max_steps = self.steps_for(self.training_windows_)
         train_idx = torch.as_tensor(np.flatnonzero(is_train), device=device)
         val_idx = torch.as_tensor(np.flatnonzero(is_val), device=device)
 

@@ -29,7 +29,11 @@ class ModelInfo:
     there by name (`TIDECAST_MODELS`). `max_season_length`:
     the presets other than `best` include it only for season lengths up to this (a cost
     rule: AutoARIMA's seasonal search grows with the season length; one fit of the 1428
-    M3 monthly series takes minutes on 2 cores, BENCHMARKS.md).
+    M3 monthly series takes minutes on 2 cores, BENCHMARKS.md). `min_series`: presets
+    include it only for panels of at least this many series; with fewer the run skips it
+    and says why (a cost rule for global networks, whose minutes of training do not pay
+    on few series: BENCHMARKS.md section 1). Naming a model in `TIDECAST_MODELS`
+    overrides both rules.
     """
 
     cls: str  # "module:Class" in tidecast.models, imported when a model of it is first built
@@ -37,6 +41,7 @@ class ModelInfo:
     combination: bool = False
     presets: tuple[Preset, ...] = ()
     max_season_length: int | None = None
+    min_series: int | None = None
 
 
 INFO: dict[str, ModelInfo] = {
@@ -57,7 +62,9 @@ INFO: dict[str, ModelInfo] = {
     "gru": ModelInfo("neural:GRU", "neural"),
     "transformer": ModelInfo("neural:Transformer", "neural"),
     "nbeats": ModelInfo("neural:NBEATS", "neural"),
-    "nbeats_ensemble": ModelInfo("nbeats_ensemble:NBeatsEnsemble", "neural", True, ("best",)),
+    "nbeats_ensemble": ModelInfo(
+        "nbeats_ensemble:NBeatsEnsemble", "neural", True, ("best",), min_series=200
+    ),
 }
 
 
@@ -78,8 +85,9 @@ class _Classes(dict):
 MODELS: dict[str, type] = _Classes({name: info.cls for name, info in INFO.items()})
 
 
-def preset_models(preset: Preset, season_length: int) -> list[str]:
-    """The zoo of a preset for data of this season length, in registry order."""
+def preset_models(preset: Preset, season_length: int, n_series: int | None = None) -> list[str]:
+    """The zoo of a preset for data of this season length and (when known) this many
+    series, in registry order."""
     return [
         name
         for name, info in INFO.items()
@@ -89,7 +97,23 @@ def preset_models(preset: Preset, season_length: int) -> list[str]:
             or info.max_season_length is None
             or season_length <= info.max_season_length
         )
+        and name not in too_few_series(preset, n_series)
     ]
+
+
+def too_few_series(preset: Preset, n_series: int | None) -> dict[str, str]:
+    """The preset's models that a panel of `n_series` series is too small for: name ->
+    why, as the run row says it."""
+    if n_series is None:
+        return {}
+    return {
+        name: (
+            f"{name} skipped: {n_series} series are fewer than the {info.min_series} its "
+            f"training cost pays off on (name it in TIDECAST_MODELS to run it anyway)"
+        )
+        for name, info in INFO.items()
+        if preset in info.presets and info.min_series is not None and n_series < info.min_series
+    }
 
 
 def combination_members(model_names: list[str]) -> list[str]:

@@ -293,7 +293,7 @@ def plan_backtest(ctx: RunContext, panel: pd.DataFrame) -> BacktestPlan:
     """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
     settings = ctx.settings
     spec = BacktestSpec(
-        model_names=settings.backtest_models(ctx.season_length),
+        model_names=ctx.model_names,
         horizon=settings.horizon,
         folds=settings.folds,
         season_length=ctx.season_length,

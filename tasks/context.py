@@ -9,13 +9,25 @@ from tidecast.settings import Settings
 
 @dataclass(frozen=True)
 class RunContext:
-    """A run's settings and id, and the season length and frequency its data has (known
-    once the data is validated: inferred there unless the settings fix them)."""
+    """A run's settings and id, and the season length, frequency and number of series its
+    data has (known once the data is validated: inferred there unless the settings fix
+    them)."""
 
     settings: Settings
     run_id: str
     season_length: int
     freq: str
+    n_series: int | None = None
+
+    @property
+    def model_names(self) -> list[str]:
+        """The models this run backtests (`Settings.backtest_models`)."""
+        return self.settings.backtest_models(self.season_length, self.n_series)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the run row says about the zoo: the preset's models this panel is too small for."""
+        return [] if self.n_series is None else self.settings.skipped_models(self.n_series)
 
     @property
     def model_context(self) -> dict:

@@ -107,7 +107,13 @@ class Run:
 
 def context_of(run: Run, validated: ValidatedPanel) -> RunContext:
     """The run's context, now that its data's season length and frequency are known."""
-    return RunContext(run.settings, run.id, validated.season_length, validated.grid.freq)
+    return RunContext(
+        run.settings,
+        run.id,
+        validated.season_length,
+        validated.grid.freq,
+        n_series=len(validated.series_ids),
+    )
 
 
 def read_validated(
@@ -179,7 +185,7 @@ def retrain(run: Run) -> None:
     run.publish(
         "leaderboard", run_id=run.id, validated=validated, scored=done.scored, chosen=done.chosen
     )
-    run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings))
+    run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, ctx.notes))
 
 
 def settings_of_last_retrain(

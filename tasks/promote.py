@@ -234,7 +234,7 @@ def promote_champions(
     chosen = choose_champions(
         scored.scores,
         series_ids,
-        settings.backtest_models(ctx.season_length),
+        ctx.model_names,
         previous,
         metric=settings.selection_metric,
         margin=settings.champion_margin,

@@ -174,7 +174,12 @@ class Settings(BaseSettings):
         description="Processes within one statistical model fit; the runner already spreads "
         "chunks over the cores, so more only pays when there are fewer chunks than cores.",
     )
-    train_max_steps: int = Field(1000, ge=1, description="Training steps per torch model fit.")
+    train_max_steps: int = Field(
+        1000,
+        ge=1,
+        description="At most this many training steps per torch model fit (its budget is "
+        "passes over the training windows, within this).",
+    )
     train_max_seconds: float = Field(
         120.0, gt=0, description="Wall-time cap per torch model fit (a safety net)."
     )
@@ -232,13 +237,20 @@ class Settings(BaseSettings):
         updated._secret_resolved = self._secret_resolved
         return updated
 
-    def backtest_models(self, season_length: int) -> list[str]:
+    def backtest_models(self, season_length: int, n_series: int | None = None) -> list[str]:
         """The models to backtest: those asked for (or the preset's zoo for this season
-        length), plus seasonal naive, always a candidate."""
+        length and number of series), plus seasonal naive, always a candidate."""
         from tidecast.models.registry import preset_models
 
-        models = self.models or preset_models(self.preset, season_length)
+        models = self.models or preset_models(self.preset, season_length, n_series)
         return [*models, *(["seasonal_naive"] if "seasonal_naive" not in models else [])]
+
+    def skipped_models(self, n_series: int) -> list[str]:
+        """Why the preset's models that `backtest_models` left out for this panel's size
+        were left out (nothing when the models are named)."""
+        from tidecast.models.registry import too_few_series
+
+        return [] if self.models else list(too_few_series(self.preset, n_series).values())
 
     def run_parameters(self) -> dict[str, Any]:
         """The settings as recorded on a run row: everything but the database URL (credentials)."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import fast_lane_runs, query, runs
+from tests.conftest import fast_lane_runs, load_observations, query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.retrain import retrain
@@ -307,3 +307,20 @@ def test_a_source_table_name_with_sql_in_it_is_refused_before_anything_runs(
     assert runs(loaded_db)["run_id"].tolist() == [good]  # refused before a run row
     after = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, step")
     pd.testing.assert_frame_equal(after, before)
+
+
+@pytest.mark.slow  # the best preset's statistical zoo, AutoARIMA at season length 12 included
+def test_the_best_preset_skips_its_global_network_on_a_small_panel_and_says_so(
+    tmp_path, run_env, monkeypatch, observations
+):
+    # SQLite only: choosing the zoo does not depend on the database
+    loaded_db = load_observations(f"sqlite:///{tmp_path / 'zoo.db'}", observations)
+    run_env(loaded_db, preset="best")
+    monkeypatch.delenv("TIDECAST_MODELS")  # the preset's zoo, not the fast lane's baselines
+    run_id = retrain(horizon=H, freq="MS")
+    run = runs(loaded_db).set_index("run_id").loc[run_id]
+    assert run["status"] == "completed"
+    assert "nbeats_ensemble skipped: 6 series are fewer than the 200" in run["message"]
+    scored = query(loaded_db, "SELECT DISTINCT model FROM backtest_scores")["model"]
+    assert {"auto_arima", "dynamic_theta", "ensemble_stats"} <= set(scored)
+    assert "nbeats_ensemble" not in set(scored)

@@ -33,6 +33,21 @@ def test_too_few_windows_to_hold_out_trains_about_a_hundred_passes_not_the_whole
     assert 50 <= model.steps_ <= 100
 
 
+def test_the_budget_is_passes_over_the_training_windows_not_a_fixed_step_count(context):
+    # 24 series hold out a validation window each; early stopping is off (patience), so
+    # only the budget stops training: 100 passes over ~1000 windows is ~400 steps, well
+    # short of max_steps (before: every fit with a holdout trained all 1000 steps).
+    panel = as_panel(synthetic_panel(n_series=24, seed=3))
+    model = build_model("nbeats", **{**context, "max_steps": 1000})
+    model.patience = 10_000
+    model.fit(panel)
+    assert model.min_steps < model.steps_ < 1000
+    assert model.steps_ == model.steps_for(model.training_windows_)
+    small = build_model("nbeats", **{**context, "max_steps": 1000})
+    small.passes, small.patience = 10.0, 10_000
+    assert small.fit(panel).steps_ < model.steps_
+
+
 def cpu_runs_bfloat16_rnns() -> bool:
     """Whether oneDNN on this CPU has bfloat16 recurrent kernels (some AMD EPYC parts lack
     them and raise 'could not create a primitive descriptor')."""

@@ -83,6 +83,21 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
     assert named.backtest_models(12) == ["naive", "theta", "seasonal_naive"]
 
 
+def test_a_preset_skips_a_global_network_on_a_small_panel_and_says_why(monkeypatch):
+    monkeypatch.delenv("TIDECAST_MODELS", raising=False)
+    best = load_settings(preset="best")
+    assert "nbeats_ensemble" in best.backtest_models(12, n_series=200)
+    assert best.skipped_models(200) == []
+    small = best.backtest_models(12, n_series=20)
+    assert "nbeats_ensemble" not in small and {"auto_arima", "theta"} <= set(small)
+    (line,) = best.skipped_models(20)
+    assert line.startswith("nbeats_ensemble skipped: 20 series") and "TIDECAST_MODELS" in line
+    # named explicitly, it runs whatever the panel's size
+    named = load_settings(preset="best", models="theta,nbeats_ensemble")
+    assert "nbeats_ensemble" in named.backtest_models(12, n_series=20)
+    assert named.skipped_models(20) == []
+
+
 def test_an_unknown_preset_names_the_choices():
     with pytest.raises(TidecastError, match="preset .*'fast', 'default' or 'best'"):
         load_settings(preset="quick")
