@@ -21,7 +21,6 @@ Seeded: on CPU the same data and seed give the same forecasts unless a cap was r
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Self
 
@@ -31,7 +30,7 @@ import torch
 
 from tidecast.models.base import future_frame, positions_from_end, sort_panel
 from tidecast.models.networks import NBeatsNet
-from tidecast.models.neural import torch_device
+from tidecast.models.neural import step_budget, torch_device
 
 LOSSES = ("smape", "mape", "mase")
 
@@ -135,9 +134,8 @@ class NBeatsEnsemble:
         return NBeatsNet(1, self.horizon, lookback, self.blocks, self.width, self.layers)
 
     def steps_for(self, windows: int) -> int:
-        """Training steps of one member: `passes` over `windows` cut points, bounded."""
-        wanted = math.ceil(self.passes * windows / self.batch_size)
-        return int(min(self.max_steps, max(self.min_steps, wanted)))
+        """Training steps of one member on `windows` cut points (`step_budget`)."""
+        return step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
 
     def fit(self, panel: pd.DataFrame) -> Self:
         h, lookbacks = self.horizon, [k * self.horizon for k in self.lookbacks]

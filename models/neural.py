@@ -36,6 +36,16 @@ def torch_device(name: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def step_budget(
+    passes: float, windows: int, batch_size: int, min_steps: int, max_steps: int
+) -> int:
+    """Training steps for `passes` over `windows` training windows in batches of
+    `batch_size`, within [`min_steps`, `max_steps`]: a small panel trains in seconds, not
+    for the whole budget, which on a few hundred windows only overfits, slowly."""
+    wanted = math.ceil(passes * windows / batch_size)
+    return int(min(max_steps, max(min_steps, wanted)))
+
+
 class TorchForecaster:
     """Base: subclasses build the network in `_network(n_features, lookback)`."""
 
@@ -79,11 +89,8 @@ class TorchForecaster:
         raise NotImplementedError
 
     def steps_for(self, windows: int) -> int:
-        """The step budget: `passes` over `windows` training windows, within
-        [`min_steps`, `max_steps`] (so a small panel trains in seconds, not for the whole
-        budget, which on a few hundred windows only overfits, slowly)."""
-        wanted = math.ceil(self.passes * windows / self.batch_size)
-        return int(min(self.max_steps, max(self.min_steps, wanted)))
+        """The step budget of a fit on `windows` training windows (`step_budget`)."""
+        return step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)

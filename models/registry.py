@@ -88,6 +88,7 @@ MODELS: dict[str, type] = _Classes({name: info.cls for name, info in INFO.items(
 def preset_models(preset: Preset, season_length: int, n_series: int | None = None) -> list[str]:
     """The zoo of a preset for data of this season length and (when known) this many
     series, in registry order."""
+    too_few = too_few_series(preset, n_series)
     return [
         name
         for name, info in INFO.items()
@@ -97,7 +98,7 @@ def preset_models(preset: Preset, season_length: int, n_series: int | None = Non
             or info.max_season_length is None
             or season_length <= info.max_season_length
         )
-        and name not in too_few_series(preset, n_series)
+        and name not in too_few
     ]
 
 
