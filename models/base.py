@@ -6,7 +6,10 @@ A *panel* is a long frame with `series_id`, `ds`, `y`, sorted or not. A forecast
 * `fit(panel)` learns from all series in the panel and returns `self`
   (fitted attributes end in `_`; fitting again discards the old fit);
 * `predict(h)` returns `series_id`, `ds`, `yhat` for the next `h` steps of every
-  fitted series and changes nothing on the object.
+  fitted series and changes nothing on the object;
+* optionally, `next_origin()` on a fitted model returns the unfitted model the backtest
+  fits at the next (later) origin, carrying what this fit chose (AutoETS: each series'
+  form); without it every fold fits a fresh copy.
 
 Models never touch the database or Prefect; intervals are added by the pipeline
 from backtest errors, so a model only has to produce point forecasts.

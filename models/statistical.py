@@ -4,6 +4,10 @@ statsforecast fits each series with compiled code and spreads series over `n_job
 processes. A series whose fit raises or gives non-finite forecasts gets the seasonal
 naive forecast instead, and is listed in the forecast frame's `attrs["fallbacks"]`
 (the backtest records it).
+
+AutoETS runs statsforecast's ETS per series itself (rather than through the
+`StatsForecast` engine) so that it can keep each series' chosen form: a later backtest
+origin re-estimates that form instead of searching all of them again (`next_origin`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast import models as sf
 
-from tidecast.models.base import sort_panel
+from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.baselines import SeasonalNaive
 
 
@@ -30,10 +34,6 @@ class Guarded:
 
 
 # Module-level subclasses, so they pickle into statsforecast's worker processes.
-class _AutoETS(Guarded, sf.AutoETS):
-    pass
-
-
 class _AutoARIMA(Guarded, sf.AutoARIMA):
     pass
 
@@ -81,18 +81,88 @@ class StatsForecastModel:
             }
         )
         out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-        bad = ~np.isfinite(out["yhat"].to_numpy())
-        failed = out.loc[bad, "series_id"].unique()
-        if len(failed):
-            fallback = self.fallback_.predict(h).set_index(["series_id", "ds"])["yhat"]
-            keys = pd.MultiIndex.from_frame(out.loc[bad, ["series_id", "ds"]])
-            out.loc[bad, "yhat"] = fallback.reindex(keys).to_numpy()
-        out.attrs["fallbacks"] = [str(sid) for sid in failed]  # read by the backtest
-        return out
+        return _with_fallback(out, self.fallback_, h)
 
 
-class AutoETS(StatsForecastModel):
-    _model = _AutoETS
+def _with_fallback(out: pd.DataFrame, fallback: SeasonalNaive, h: int) -> pd.DataFrame:
+    """`out` with its non-finite forecasts replaced by seasonal naive's, those series named
+    in `attrs["fallbacks"]`."""
+    bad = ~np.isfinite(out["yhat"].to_numpy())
+    failed = out.loc[bad, "series_id"].unique()
+    if len(failed):
+        stand_in = fallback.predict(h).set_index(["series_id", "ds"])["yhat"]
+        keys = pd.MultiIndex.from_frame(out.loc[bad, ["series_id", "ds"]])
+        out.loc[bad, "yhat"] = stand_in.reindex(keys).to_numpy()
+    out.attrs["fallbacks"] = [str(sid) for sid in failed]  # read by the backtest
+    return out
+
+
+class AutoETS:
+    """statsforecast's AutoETS: per series, the ETS form (error, trend, damping, season)
+    with the lowest AICc, and its parameters.
+
+    `forms` (series -> statsforecast's component code such as "MAND") fixes a series'
+    form; only its parameters are estimated, which costs a fifteenth to a fiftieth of the
+    search on monthly data (BENCHMARKS.md). `next_origin()` hands the forms this fit chose
+    on to the model of a later backtest origin: honest, since the later origin's history
+    contains this one's, and the search then runs once per backtest, not once per fold.
+    The final fit on the full history always searches.
+    """
+
+    def __init__(self, season_length: int, freq: str, forms: dict[Any, str] | None = None) -> None:
+        self.season_length = season_length
+        self.freq = freq
+        self.forms = forms
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        from statsforecast.ets import ets_f
+
+        ordered = sort_panel(panel)
+        codes, names = pd.factorize(ordered["series_id"], sort=False)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
+        y = ordered["y"].to_numpy(dtype=np.float64)
+        forms = self.forms or {}
+        self.forms_: dict[Any, str] = {}
+        self.states_: dict[Any, dict] = {}
+        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
+            form = forms.get(name)
+            try:
+                fitted = ets_f(
+                    y[start:stop],
+                    m=self.season_length,
+                    model=form[:3] if form else "ZZZ",
+                    damped=form[3] == "D" if form else None,
+                )
+            except Exception:  # statsforecast raises many kinds; seasonal naive stands in
+                continue
+            # Only what the point forecast needs: the fit's last state, not its history.
+            self.forms_[name] = fitted["components"]
+            self.states_[name] = {
+                "components": fitted["components"],
+                "par": fitted["par"],
+                "m": fitted["m"],
+                "states": fitted["states"][-1:].copy(),
+            }
+        self.series_ = names
+        self.last_ds_ = ordered.groupby("series_id", sort=False)["ds"].last()
+        self.fallback_ = SeasonalNaive(self.season_length, self.freq).fit(panel)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        from statsforecast.ets import pegelsfcast_C
+
+        out = future_frame(self.last_ds_, h, self.freq).drop(columns="step")
+        yhat = np.full((len(self.series_), h), np.nan)
+        for row, name in enumerate(self.series_):
+            if name in self.states_:
+                yhat[row] = pegelsfcast_C(h, self.states_[name])
+        out["yhat"] = yhat.ravel()
+        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+        return _with_fallback(out, self.fallback_, h)
+
+    def next_origin(self) -> AutoETS:
+        """An unfitted AutoETS for a later origin of these series, with their forms fixed."""
+        return AutoETS(self.season_length, self.freq, forms=dict(self.forms_))
 
 
 class AutoARIMA(StatsForecastModel):

@@ -1,7 +1,8 @@
 """Table definitions: the contract between tidecast and the tools that read its output.
 
 One `MetaData` with a naming convention, so constraint names are the same on SQLite
-and PostgreSQL. Views live in `latest_forecasts_view.sql` beside this file.
+and PostgreSQL. Versioned migrations in `migrations/` build and upgrade the schema (a
+change here is a new revision there); the views are in the newest `migrations/views_*.sql`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
-"""Rolling-origin backtest: every model refits a fresh copy up to each cutoff and forecasts `h`.
+"""Rolling-origin backtest: every model refits up to each cutoff and forecasts `h`.
 
 Cutoffs are `h` apart and the last fold ends at each series' last observation. A
 series gets as many folds (up to `folds`) as its history allows with at least
 `min_train_length` points before the cutoff. Work is done per chunk of series.
+
+A fold fits a fresh copy of each model, except that a model may hand what it chose at
+the previous origin on to the next (`next_origin`): AutoETS searches its forms once per
+backtest and re-estimates them at the later origins.
 """
 
 from __future__ import annotations
@@ -187,8 +191,21 @@ def fold_split(
     return train, test
 
 
-def _fresh_forecast(model: Forecaster, train: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    return clone(model).fit(train).predict(horizon)
+def for_next_fold(model: Forecaster, earlier: Forecaster | None) -> Forecaster:
+    """The unfitted model a fold fits: what the same model fitted at the earlier origin
+    hands on (`next_origin()`, e.g. AutoETS's chosen forms) where it has that hook, else a
+    fresh copy. Handing forward in time never leaks: a later origin's history contains
+    an earlier one's."""
+    if earlier is not None and hasattr(earlier, "next_origin"):
+        return earlier.next_origin()
+    return clone(model)
+
+
+def _fit_forecast(
+    model: Forecaster, train: pd.DataFrame, horizon: int
+) -> tuple[Forecaster, pd.DataFrame]:
+    fitted = model.fit(train)
+    return fitted, fitted.predict(horizon)
 
 
 def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
@@ -205,6 +222,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     # A model past its budget on one fold would most likely be past it on the next
     # (which trains on more data), so it sits out the rest of this chunk.
     timed_out: set[str] = set()
+    earlier: dict[str, Forecaster] = {}  # each model's fit at the previous fold
     report(
         "backtest",
         f"{', '.join(chunk.models)}: {number}, {chunk.panel['series_id'].nunique()} series",
@@ -219,12 +237,14 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         for name in chunk.models:
             if name in timed_out:
                 continue
+            model = for_next_fold(models[name], earlier.pop(name, None))
             ran = run_model(
-                partial(_fresh_forecast, models[name], train, spec.horizon),
+                partial(_fit_forecast, model, train, spec.horizon),
                 model=name,
                 stage="backtest",
                 where=f"{number} fold {fold}",
                 budget=spec.time_budget,
+                forecasts_of=lambda output: output[1],
                 series_names=chunk.series_names,
             )
             seconds[name] += ran.seconds
@@ -235,6 +255,8 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
                 if ran.timed_out:
                     timed_out.add(name)
                 continue
+            if hasattr(ran.output[0], "next_origin"):  # only those are worth keeping
+                earlier[name] = ran.output[0]
             report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {ran.seconds:.1f}s")
             pairs = test.merge(ran.forecasts, on=["series_id", "ds"], how="inner")
             pairs = pairs.assign(model=name, fold=fold)

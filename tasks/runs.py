@@ -66,7 +66,7 @@ def open_run(
     engine = make_engine(settings.database_url)
     lock, refused = None, None
     try:
-        init_db(engine)
+        init_db(engine, auto_migrate=settings.auto_migrate)
         lock = try_run_lock(settings.database_url)
         with engine.begin() as conn:
             if lock is None:

@@ -1,4 +1,4 @@
-"""The `tidecast` command: init-db, retrain, demo.
+"""The `tidecast` command: init-db, migrate, retrain, forecast, demo and the rest.
 
 Flags override `TIDECAST_*` environment variables. Every command ends with one line
 saying what it did and where the results are; a problem the user can fix is one
@@ -105,8 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tidecast", description="Retrain forecasting models and write forecasts for BI."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    init = commands.add_parser("init-db", help="create the tables and views (idempotent)")
+    init = commands.add_parser(
+        "init-db",
+        help="create the tables and views in an empty database, or check that its schema is "
+        "current, and re-create the views (idempotent)",
+    )
     _common(init)
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the database's schema to this tidecast's (back it up first)"
+    )
+    _common(migrate)
     retrain = commands.add_parser("retrain", help="run the retrain flow now (a manual flow run)")
     _common(retrain)
     _run_options(retrain)
@@ -198,8 +206,22 @@ def cmd_init_db(args: argparse.Namespace) -> str:
     from tidecast.db import init_db, safe_url
 
     settings = _settings(args)
-    init_db(_engine(settings), replace_views=True)
+    init_db(_engine(settings), replace_views=True, auto_migrate=settings.auto_migrate)
     return f"tables and views are ready in {safe_url(settings.database_url)}"
+
+
+def cmd_migrate(args: argparse.Namespace) -> str:
+    from tidecast.db import safe_url
+    from tidecast.schema import migrate
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    before, after = migrate(engine)
+    where = safe_url(settings.database_url)
+    if before == after:
+        return f"{where} is at revision {after}, this tidecast's: nothing to migrate"
+    found = f"revision {before}" if before else "no revision (empty, or from before migrations)"
+    return f"migrated {where} from {found} to revision {after}"
 
 
 def _run_retrain(settings) -> str:
@@ -255,7 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
     settings = _settings(args, horizon=18, freq="MS", season_length=12)
     engine = _engine(settings)
-    init_db(engine)
+    init_db(engine, auto_migrate=settings.auto_migrate)
     frame = m3_observations("monthly", "MS")
     loaded = replace_observations(engine, frame)
     report(
@@ -279,7 +301,7 @@ def cmd_champions(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     engine = _engine(settings)
-    init_db(engine)
+    init_db(engine, auto_migrate=settings.auto_migrate)
     history = champion_history(engine, args.series)
     if args.series is None:
         current = latest_champions(history)
@@ -315,7 +337,7 @@ def cmd_rollback(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     engine = _engine(settings)
-    init_db(engine)
+    init_db(engine, auto_migrate=settings.auto_migrate)
     lock = try_run_lock(settings.database_url)  # champions change: one writer at a time
     if lock is None:
         with engine.connect() as conn:
@@ -355,7 +377,8 @@ def cmd_report(args: argparse.Namespace) -> str:
     from tidecast.tasks.html_report import write_report
 
     settings = _settings(args)
-    init_db(_engine(settings))  # a database tidecast never ran on gets a clear message
+    # a database tidecast never ran on gets a clear message
+    init_db(_engine(settings), auto_migrate=settings.auto_migrate)
     path = write_report(settings, args.run_id, args.out, args.series)
     return f"report written to {path} (one file; open it in a browser, offline)"
 
@@ -382,6 +405,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
     "rollback": cmd_rollback,
     "champions": cmd_champions,
     "init-db": cmd_init_db,
+    "migrate": cmd_migrate,
     "retrain": cmd_retrain,
     "forecast": cmd_forecast,
     "demo": cmd_demo,

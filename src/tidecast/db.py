@@ -28,8 +28,8 @@ from sqlalchemy.exc import (
 )
 
 from tidecast.errors import DatabaseUnavailableError, TidecastError, is_outage
-from tidecast.sql import load_sql, split_statements
-from tidecast.sql.tables import metadata, observations
+from tidecast.sql.migrations import current_views, run_views
+from tidecast.sql.tables import observations
 
 
 def utcnow() -> datetime:
@@ -132,34 +132,21 @@ def check_connection(engine: Engine) -> None:
 VIEWS = ("latest_forecasts", "current_champions", "accuracy_summary", "backfill_accuracy")
 
 
-def init_db(engine: Engine, replace_views: bool = False) -> None:
-    """Create missing tables and views; `replace_views` also redefines existing views.
+def init_db(engine: Engine, replace_views: bool = False, auto_migrate: bool = False) -> None:
+    """Check that the schema is the one this tidecast writes (an empty database gets it;
+    one behind is migrated only with `auto_migrate`, else the error says to run `tidecast
+    migrate`); `replace_views` also redefines the views.
 
     Safe to run any number of times. Runs call it without `replace_views`, so a
     dashboard reading a view is never interrupted by its re-creation.
     """
+    from tidecast.schema import ensure_current
+
     check_connection(engine)
+    ensure_current(engine, auto_migrate)
     with engine.begin() as conn:
-        metadata.create_all(conn)
-        add_missing_columns(conn)
         if replace_views or not set(VIEWS) <= set(inspect(conn).get_view_names()):
-            for statement in split_statements(load_sql("latest_forecasts_view")):
-                conn.execute(text(statement))
-
-
-def add_missing_columns(conn: Connection) -> None:
-    """Add columns a newer tidecast defines to tables an older one created (all nullable).
-
-    The only schema change tidecast makes on its own: additive, so readers never break.
-    """
-    inspector = inspect(conn)
-    for table in metadata.sorted_tables:
-        existing = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in existing and column.nullable:
-                kind = column.type.compile(dialect=conn.dialect)
-                # names come from sql/tables.py, never from input
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            run_views(conn, current_views())
 
 
 def json_value(value: object) -> dict:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         exclude=True,
         repr=False,
     )
+    auto_migrate: bool = Field(
+        False,
+        description="Migrate a database whose schema is behind this tidecast's at the "
+        "start of every command; off by default, so a production database changes only "
+        "when someone runs `tidecast migrate`.",
+    )
     database_url_secret: str | None = Field(
         None,
         description="Name of a Prefect Secret block holding the database URL; when set, it "

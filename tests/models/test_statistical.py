@@ -47,3 +47,22 @@ def test_auto_ets_matches_statsforecast_run_directly():
         df=panel.rename(columns={"series_id": "unique_id"}), h=6
     )
     np.testing.assert_allclose(ours["yhat"].to_numpy(), direct["AutoETS"].to_numpy())
+
+
+def test_auto_ets_hands_its_chosen_forms_to_a_later_origin_and_searches_new_series():
+    from tidecast.models.statistical import AutoETS
+
+    panel = as_panel(synthetic_panel(n_series=4))
+    earlier = panel[panel.series_id != "S03"]
+    first = AutoETS(season_length=12, freq="MS").fit(earlier)
+    later = first.next_origin()
+    assert later.forms == first.forms_ and set(first.forms_) == {"S00", "S01", "S02"}
+    # Data a fresh search reads differently (a steep trend on every series)...
+    trended = panel.assign(y=panel["y"] * (1 + 0.2 * panel.groupby("series_id").cumcount()))
+    fresh = AutoETS(season_length=12, freq="MS").fit(trended)
+    refit = later.fit(trended)
+    assert any(fresh.forms_[s] != first.forms_[s] for s in first.forms_)
+    # ...keeps the forms chosen at the earlier origin, and searches the series it lacked.
+    assert {s: refit.forms_[s] for s in first.forms_} == first.forms_
+    assert refit.forms_["S03"] == fresh.forms_["S03"]
+    assert np.isfinite(refit.predict(6)["yhat"]).all()

@@ -51,14 +51,3 @@ def test_forecast_primary_key_rejects_a_second_row_for_the_same_run_series_and_t
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM forecasts")).scalar() == 1
     engine.dispose()
-
-
-def test_init_db_adds_a_column_that_an_older_tidecast_did_not_create(db_url):
-    engine = make_engine(db_url)
-    init_db(engine)
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE forecast_runs DROP COLUMN stage_seconds"))
-    assert "stage_seconds" not in {c["name"] for c in inspect(engine).get_columns("forecast_runs")}
-    init_db(engine)
-    assert "stage_seconds" in {c["name"] for c in inspect(engine).get_columns("forecast_runs")}
-    engine.dispose()

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import MODEL_CONTEXT, backtest_of
-from tidecast.models.base import sort_panel
+from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.registry import MODELS
 from tidecast.tasks.backtest import fold_split, series_chunks
 
@@ -78,6 +78,38 @@ def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
         first_fold.append(forecasts.loc[mine, ["series_id", "ds", "yhat"]].reset_index(drop=True))
     assert len(first_fold[0]) == H * panel.series_id.nunique()
     pd.testing.assert_frame_equal(first_fold[0], first_fold[1])
+
+
+class CountsOrigins:
+    """Forecasts how many earlier origins handed on to it (0 for a fresh copy)."""
+
+    def __init__(self, freq, handed=0):
+        self.freq, self.handed = freq, handed
+
+    def fit(self, panel):
+        self.last_ = panel.groupby("series_id")["ds"].max()
+        return self
+
+    def predict(self, h):
+        return (
+            future_frame(self.last_, h, self.freq)
+            .drop(columns="step")
+            .assign(yhat=float(self.handed))
+        )
+
+    def next_origin(self):
+        return CountsOrigins(self.freq, self.handed + 1)
+
+
+def test_a_model_hands_what_it_chose_on_to_the_next_fold_only(panel, monkeypatch):
+    monkeypatch.setitem(MODELS, "counts", CountsOrigins)
+    forecasts = run(panel, models=["counts"]).fold_forecasts
+    mine = forecasts[forecasts.model == "counts"]
+    assert mine.groupby("fold")["yhat"].unique().map(list).to_dict() == {
+        0: [0.0],
+        1: [1.0],
+        2: [2.0],
+    }
 
 
 def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):

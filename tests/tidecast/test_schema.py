@@ -1,0 +1,115 @@
+"""The schema's versions: an empty database gets the head, one behind is refused until
+`tidecast migrate`, one newer is refused always, and a failed migration changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from tidecast.cli import main
+from tidecast.db import init_db, make_engine
+from tidecast.errors import TidecastError
+from tidecast.schema import head, revision_of
+from tidecast.sql.tables import forecast_runs, metadata
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def _legacy(engine) -> None:
+    """A database as the tidecast before versioned migrations left it: its tables, one
+    run's row, no version table, and without a column that tidecast added later."""
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            forecast_runs.insert().values(
+                run_id="r1",
+                flow_name="retrain",
+                status="completed",
+                started_at=dt.datetime(2026, 1, 1),
+            )
+        )
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("ALTER TABLE forecast_runs DROP COLUMN stage_seconds"))
+
+
+def _columns(engine, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
+
+
+def test_an_empty_database_gets_the_head_revision_and_exactly_the_tables_of_tables_py(engine):
+    init_db(engine)
+    with engine.connect() as conn:
+        assert revision_of(conn) == head()
+        # what the migrations built is what sql/tables.py declares, to the column
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    init_db(engine)  # a current database is left as it is
+    assert {"latest_forecasts", "current_champions"} <= set(inspect(engine).get_view_names())
+
+
+def test_a_database_from_before_migrations_is_refused_until_migrated_and_keeps_its_rows(
+    engine, db_url, capsys
+):
+    _legacy(engine)
+    with pytest.raises(TidecastError, match="from before versioned migrations.*tidecast migrate"):
+        init_db(engine)
+    assert main(["retrain", "--database-url", db_url]) == 2  # no run starts on it
+    assert "tidecast migrate" in capsys.readouterr().err
+
+    assert main(["migrate", "--database-url", db_url]) == 0
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    assert said.startswith("migrated ") and f"to revision {head()}" in said
+    assert "stage_seconds" in _columns(engine, "forecast_runs")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT run_id FROM forecast_runs")).scalars().all() == ["r1"]
+        assert revision_of(conn) == head()
+    init_db(engine)
+    assert main(["migrate", "--database-url", db_url]) == 0
+    assert "nothing to migrate" in capsys.readouterr().out
+
+
+def test_auto_migrate_migrates_a_database_behind_at_the_start_of_a_run(engine):
+    _legacy(engine)
+    init_db(engine, auto_migrate=True)
+    assert "stage_seconds" in _columns(engine, "forecast_runs")
+    with engine.connect() as conn:
+        assert revision_of(conn) == head()
+
+
+def test_a_database_newer_than_this_tidecast_is_refused_even_by_migrate(engine, db_url, capsys):
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(TidecastError, match="9999_from_the_future, newer than this tidecast"):
+        init_db(engine, auto_migrate=True)
+    assert main(["migrate", "--database-url", db_url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "newer than this tidecast" in err
+    assert "Traceback" not in err
+
+
+def test_a_migration_that_fails_half_way_changes_nothing(engine, monkeypatch):
+    """The baseline creates every table, then the views; a failure at the views must take
+    the tables back with it (PostgreSQL's transactional DDL; SQLite in tidecast's own
+    transaction)."""
+    import tidecast.sql.migrations as migrations
+
+    def fails(conn, filename):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(migrations, "run_views", fails)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        init_db(engine)
+    assert inspect(engine).get_table_names() == []
+    monkeypatch.undo()
+    init_db(engine)
+    with engine.connect() as conn:
+        assert revision_of(conn) == head()
