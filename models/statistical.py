@@ -122,7 +122,6 @@ class AutoETS:
         bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
         y = ordered["y"].to_numpy(dtype=np.float64)
         forms = self.forms or {}
-        self.forms_: dict[Any, str] = {}
         self.states_: dict[Any, dict] = {}
         for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
             form = forms.get(name)
@@ -136,7 +135,6 @@ class AutoETS:
             except Exception:  # statsforecast raises many kinds; seasonal naive stands in
                 continue
             # Only what the point forecast needs: the fit's last state, not its history.
-            self.forms_[name] = fitted["components"]
             self.states_[name] = {
                 "components": fitted["components"],
                 "par": fitted["par"],
@@ -160,9 +158,14 @@ class AutoETS:
         out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
         return _with_fallback(out, self.fallback_, h)
 
+    @property
+    def forms_(self) -> dict[Any, str]:
+        """The form each fitted series has (a series whose fit failed has none)."""
+        return {name: state["components"] for name, state in self.states_.items()}
+
     def next_origin(self) -> AutoETS:
         """An unfitted AutoETS for a later origin of these series, with their forms fixed."""
-        return AutoETS(self.season_length, self.freq, forms=dict(self.forms_))
+        return AutoETS(self.season_length, self.freq, forms=self.forms_)
 
 
 class AutoARIMA(StatsForecastModel):

@@ -193,12 +193,10 @@ def fold_split(
 
 def for_next_fold(model: Forecaster, earlier: Forecaster | None) -> Forecaster:
     """The unfitted model a fold fits: what the same model fitted at the earlier origin
-    hands on (`next_origin()`, e.g. AutoETS's chosen forms) where it has that hook, else a
-    fresh copy. Handing forward in time never leaks: a later origin's history contains
+    hands on (`next_origin()`, e.g. AutoETS's chosen forms) when there is such a fit, else
+    a fresh copy. Handing forward in time never leaks: a later origin's history contains
     an earlier one's."""
-    if earlier is not None and hasattr(earlier, "next_origin"):
-        return earlier.next_origin()
-    return clone(model)
+    return earlier.next_origin() if earlier is not None else clone(model)
 
 
 def _fit_forecast(
@@ -222,7 +220,8 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     # A model past its budget on one fold would most likely be past it on the next
     # (which trains on more data), so it sits out the rest of this chunk.
     timed_out: set[str] = set()
-    earlier: dict[str, Forecaster] = {}  # each model's fit at the previous fold
+    # each model's fit at the previous fold, for the models with `next_origin()` only
+    earlier: dict[str, Forecaster] = {}
     report(
         "backtest",
         f"{', '.join(chunk.models)}: {number}, {chunk.panel['series_id'].nunique()} series",
@@ -255,7 +254,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
                 if ran.timed_out:
                     timed_out.add(name)
                 continue
-            if hasattr(ran.output[0], "next_origin"):  # only those are worth keeping
+            if hasattr(ran.output[0], "next_origin"):
                 earlier[name] = ran.output[0]
             report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {ran.seconds:.1f}s")
             pairs = test.merge(ran.forecasts, on=["series_id", "ds"], how="inner")

@@ -9,6 +9,8 @@ it fails.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 
@@ -43,7 +45,23 @@ from tidecast.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
 
+
 # Small, fast, seeded context for building any model in tests (see Settings.model_context).
+def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """`tidecast ARGS` as a user runs it: a process of its own, with no `TIDECAST_*`
+    setting but those in `env_extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tidecast.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 MODEL_CONTEXT = {
     "season_length": 12,
     "freq": "MS",

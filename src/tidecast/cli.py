@@ -202,6 +202,16 @@ def _engine(settings):
     return engine
 
 
+def _current_engine(settings):
+    """`_engine`, on a database whose schema is this tidecast's: created when the database
+    is empty; one behind is an error naming `tidecast migrate` (unless auto_migrate)."""
+    from tidecast.db import init_db
+
+    engine = _engine(settings)
+    init_db(engine, auto_migrate=settings.auto_migrate)
+    return engine
+
+
 def cmd_init_db(args: argparse.Namespace) -> str:
     from tidecast.db import init_db, safe_url
 
@@ -270,14 +280,13 @@ def cmd_forecast(args: argparse.Namespace) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> str:
-    from tidecast.db import init_db, replace_observations
+    from tidecast.db import replace_observations
     from tidecast.demo import m3_observations
     from tidecast.progress import report
     from tidecast.tasks.leaderboard import read_leaderboard
 
     settings = _settings(args, horizon=18, freq="MS", season_length=12)
-    engine = _engine(settings)
-    init_db(engine, auto_migrate=settings.auto_migrate)
+    engine = _current_engine(settings)
     frame = m3_observations("monthly", "MS")
     loaded = replace_observations(engine, frame)
     report(
@@ -295,13 +304,11 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
 
 def cmd_champions(args: argparse.Namespace) -> str:
-    from tidecast.db import init_db
     from tidecast.operator import champion_history, latest_champions, series_leaderboard
     from tidecast.tasks.ensembles import describe_members
 
     settings = _settings(args)
-    engine = _engine(settings)
-    init_db(engine, auto_migrate=settings.auto_migrate)
+    engine = _current_engine(settings)
     history = champion_history(engine, args.series)
     if args.series is None:
         current = latest_champions(history)
@@ -331,13 +338,11 @@ def cmd_champions(args: argparse.Namespace) -> str:
 
 
 def cmd_rollback(args: argparse.Namespace) -> str:
-    from tidecast.db import init_db
     from tidecast.operator import rollback_champions
     from tidecast.runlock import refusal, try_run_lock
 
     settings = _settings(args)
-    engine = _engine(settings)
-    init_db(engine, auto_migrate=settings.auto_migrate)
+    engine = _current_engine(settings)
     lock = try_run_lock(settings.database_url)  # champions change: one writer at a time
     if lock is None:
         with engine.connect() as conn:
@@ -373,12 +378,10 @@ def cmd_backfill(args: argparse.Namespace) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> str:
-    from tidecast.db import init_db
     from tidecast.tasks.html_report import write_report
 
     settings = _settings(args)
-    # a database tidecast never ran on gets a clear message
-    init_db(_engine(settings), auto_migrate=settings.auto_migrate)
+    _current_engine(settings)  # a database tidecast never ran on gets a clear message
     path = write_report(settings, args.run_id, args.out, args.series)
     return f"report written to {path} (one file; open it in a browser, offline)"
 

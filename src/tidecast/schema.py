@@ -1,6 +1,6 @@
 """The database schema's version, and the one check every command makes before using it.
 
-The schema is versioned with Alembic (`sql/migrations`). A database is in one of five
+The schema is versioned with Alembic (`sql/migrations`). A database is in one of four
 states; each gets one answer:
 
 * *empty* (none of tidecast's output tables): the migrations create the schema — nothing
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Literal
 
 from alembic.config import Config
@@ -43,9 +44,15 @@ def _config() -> Config:
     return config
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """The revision scripts, read once per process (every command checks the revision)."""
+    return ScriptDirectory.from_config(_config())
+
+
 def head() -> str:
     """The newest revision this tidecast knows."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def revision_of(conn: Connection) -> str | None:
@@ -59,8 +66,7 @@ def state_of(conn: Connection) -> tuple[State, str | None]:
     if revision is None:
         tables = set(inspect(conn).get_table_names())
         return ("empty" if not tables & _OUTPUT_TABLES else "behind"), None
-    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
-    if revision not in known:
+    if revision not in {script.revision for script in _scripts().walk_revisions()}:
         return "newer", revision
     return ("current" if revision == head() else "behind"), revision
 
@@ -114,23 +120,24 @@ def ensure_current(engine: Engine, auto_migrate: bool = False) -> None:
     if state == "newer":
         raise _newer(engine, revision)
     if state == "behind" and not auto_migrate:
-        from tidecast.db import safe_url
-
-        url = safe_url(engine.url.render_as_string(hide_password=False))
         found = f"revision {revision}" if revision else "tables from before versioned migrations"
         raise TidecastError(
-            f"database {url} has tidecast's schema at {found}; this tidecast needs revision "
-            f"{head()}: run `tidecast migrate --database-url …` with this database's URL "
+            f"database {_where(engine)} has tidecast's schema at {found}; this tidecast needs "
+            f"revision {head()}: run `tidecast migrate --database-url …` with this database's URL "
             "(back it up first), or set TIDECAST_AUTO_MIGRATE=true to migrate on every run"
         )
     migrate(engine)
 
 
-def _newer(engine: Engine, revision: str | None) -> TidecastError:
+def _where(engine: Engine) -> str:
+    """The database's URL as messages show it: without its password."""
     from tidecast.db import safe_url
 
-    url = safe_url(engine.url.render_as_string(hide_password=False))
+    return safe_url(engine.url.render_as_string(hide_password=False))
+
+
+def _newer(engine: Engine, revision: str | None) -> TidecastError:
     return TidecastError(
-        f"database {url} has tidecast's schema at revision {revision}, newer than this "
+        f"database {_where(engine)} has tidecast's schema at revision {revision}, newer than this "
         f"tidecast knows (up to {head()}): run the tidecast release that migrated it"
     )

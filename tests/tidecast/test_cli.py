@@ -12,24 +12,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from tests.conftest import load_observations
+from tests.conftest import load_observations, tidecast
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.sql.tables import metadata
 
 pytestmark = pytest.mark.slow  # real `tidecast` processes, each starting a Prefect server
-
-
-def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tidecast.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def count(url: str, sql: str) -> int:

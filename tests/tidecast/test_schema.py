@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from tests.conftest import tidecast
 from tidecast.cli import main
 from tidecast.db import init_db, make_engine
 from tidecast.errors import TidecastError
@@ -82,6 +83,28 @@ def test_auto_migrate_migrates_a_database_behind_at_the_start_of_a_run(engine):
     assert "stage_seconds" in _columns(engine, "forecast_runs")
     with engine.connect() as conn:
         assert revision_of(conn) == head()
+
+
+def test_the_commands_as_a_user_runs_them_migrate_and_tidecast_auto_migrate(
+    engine, db_url, tmp_path
+):
+    _legacy(engine)
+    refused = tidecast("init-db", "--database-url", db_url, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ")
+    assert "tidecast migrate" in refused.stderr and "Traceback" not in refused.stderr
+    migrated = tidecast(
+        "init-db",
+        "--database-url",
+        db_url,
+        cwd=tmp_path,
+        env_extra={"TIDECAST_AUTO_MIGRATE": "true"},
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert "stage_seconds" in _columns(engine, "forecast_runs")
+    with engine.connect() as conn:
+        assert revision_of(conn) == head()
+    again = tidecast("migrate", "--database-url", db_url, cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to migrate" in again.stdout
 
 
 def test_a_database_newer_than_this_tidecast_is_refused_even_by_migrate(engine, db_url, capsys):
