@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import TextClause, text
@@ -20,5 +21,7 @@ def load_query(name: str) -> TextClause:
 
 
 def split_statements(script: str) -> list[str]:
-    """Statements of a DDL script separated by `;` (the scripts here hold no literals with `;`)."""
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """Statements of a DDL script separated by `;`, its `--` comments left out (so a `;`
+    in a comment splits nothing). The scripts here hold no literals with `;` or `--`."""
+    code = re.sub(r"--[^\n]*", "", script)
+    return [part.strip() for part in code.split(";") if part.strip()]

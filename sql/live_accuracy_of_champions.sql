@@ -8,7 +8,7 @@ WITH live AS (
     JOIN current_champions AS c ON c.series_id = a.series_id AND c.model = a.model
     JOIN forecast_runs AS issued ON issued.run_id = a.forecast_run_id
     JOIN forecast_runs AS promoting ON promoting.run_id = c.run_id
-    WHERE a.ts > :since AND issued.started_at >= promoting.started_at
+    WHERE a.ts > :since AND issued.started_at >= promoting.started_at AND c.job = :job
     GROUP BY a.series_id, a.model
 ),
 backtest AS (
@@ -16,6 +16,7 @@ backtest AS (
     FROM backtest_scores AS b
     JOIN current_champions AS c
       ON c.series_id = b.series_id AND c.model = b.model AND c.run_id = b.run_id
+    WHERE c.job = :job
     GROUP BY b.series_id, b.model
 )
 SELECT live.series_id, live.model, live.live_mase, live.points, backtest.backtest_mase

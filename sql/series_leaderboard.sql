@@ -7,7 +7,7 @@ WHERE s.series_id = :series_id
   AND s.run_id = (
       SELECT r.run_id FROM forecast_runs AS r
       JOIN backtest_scores AS b ON b.run_id = r.run_id AND b.series_id = :series_id
-      WHERE r.status = 'completed'
+      WHERE r.status = 'completed' AND r.job = :job
       ORDER BY r.finished_at DESC, r.run_id DESC
       LIMIT 1)
 GROUP BY s.model

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 SERIES_ID_MAX = 255
+JOB_MAX = 64  # a job's name (tidecast.yaml); every run belongs to exactly one job
 
 metadata = MetaData(
     naming_convention={
@@ -44,6 +45,8 @@ forecast_runs = Table(
     "forecast_runs",
     metadata,
     Column("run_id", String(36), primary_key=True),
+    # The job the run belongs to: every table keyed by run_id is per job through it.
+    Column("job", String(JOB_MAX), nullable=False, index=True),
     Column("prefect_flow_run_id", String(36)),
     Column("flow_name", String(64), nullable=False),
     Column("status", String(16), nullable=False, index=True),  # running | completed | failed
@@ -64,6 +67,8 @@ forecast_runs = Table(
     Column("failures", JSON),
     Column("message", Text),  # why a run failed, or a summary of a completed one
     Column("code_version", String(64)),
+    Column("freq", String(16)),  # the pandas frequency the run forecast on, e.g. MS
+    Column("unit", String(64)),  # what the values measure (the job's `unit`), for BI
 )
 
 # Quarantine: raw values as text, so a value that is not even a number is kept as read.
@@ -137,6 +142,10 @@ forecasts = Table(
     Column("yhat_lower_95", Float),
     Column("yhat_upper_95", Float),
     Column("created_at", DateTime, nullable=False),
+    # The period `ts` labels: its first instant and the next period's (exclusive), so BI
+    # needs no calendar arithmetic whether the grid labels periods by start or end.
+    Column("period_start", DateTime),
+    Column("period_end", DateTime),
 )
 
 
@@ -200,6 +209,7 @@ degraded_series = Table(
 series_read_windows = Table(
     "series_read_windows",
     metadata,
+    Column("job", String(JOB_MAX), primary_key=True),
     Column("series_id", String(SERIES_ID_MAX), primary_key=True),
     Column("last_ts", DateTime, nullable=False),
     Column("read_from", DateTime, nullable=False),
@@ -211,6 +221,7 @@ series_read_windows = Table(
 backfill_forecasts = Table(
     "backfill_forecasts",
     metadata,
+    Column("job", String(JOB_MAX), primary_key=True),
     Column("cutoff", DateTime, primary_key=True),
     Column("series_id", String(SERIES_ID_MAX), primary_key=True),
     Column("ts", DateTime, primary_key=True),

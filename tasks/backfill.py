@@ -150,12 +150,14 @@ def score_backfill(
 def write_backfill(
     settings: Settings, run_id: str, cutoff: datetime, rows: pd.DataFrame | None
 ) -> int:
-    """Replace the cutoff's rows with these (None: none, for a skipped cutoff), in one
-    transaction (a rerun gives the same table)."""
+    """Replace the job's rows of the cutoff with these (None: none, for a skipped cutoff),
+    in one transaction (a rerun gives the same table)."""
+    table = backfill_forecasts
     with connected(settings.database_url, write=True) as conn:
-        conn.execute(delete(backfill_forecasts).where(backfill_forecasts.c.cutoff == cutoff))
+        conn.execute(
+            delete(table).where(table.c.cutoff == cutoff).where(table.c.job == settings.job)
+        )
         if rows is None:
             return 0
-        return insert_frame(
-            conn, backfill_forecasts, rows.assign(run_id=run_id, created_at=utcnow())
-        )
+        written = rows.assign(job=settings.job, run_id=run_id, created_at=utcnow())
+        return insert_frame(conn, table, written)

@@ -7,26 +7,37 @@ from sqlalchemy import column, inspect, select, table
 
 from tidecast.db import connected, json_value, read_frame
 from tidecast.errors import TidecastError
+from tidecast.jobs import job_flag, of_job
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
-    """The champion of each series as of the latest completed run (empty on a first run)."""
-    view = table("current_champions", column("series_id"), column("model"), column("members"))
-    return read_frame(settings.database_url, select(view.c.series_id, view.c.model, view.c.members))
+    """The job's champion of each series as of its latest completed run (empty on a first
+    run)."""
+    view = table(
+        "current_champions", column("series_id"), column("model"), column("members"), column("job")
+    )
+    chosen = select(view.c.series_id, view.c.model, view.c.members).where(
+        view.c.job == settings.job
+    )
+    return read_frame(settings.database_url, chosen)
 
 
 def read_last_retrain(settings: Settings) -> dict:
     """The parameters of the latest completed retrain, or a clear error if there is none."""
     with connected(settings.database_url) as conn:
         tables_exist = inspect(conn).has_table("forecast_runs")
-    found = read_frame(settings.database_url, load_query("last_retrain")) if tables_exist else None
+    found = (
+        read_frame(settings.database_url, load_query("last_retrain"), job=settings.job)
+        if tables_exist
+        else None
+    )
     if found is None or found.empty:
         raise TidecastError(
-            "no completed retrain run yet, so there are no champions to "
-            "forecast with: run `tidecast retrain` first"
+            f"no completed retrain run{of_job(settings.job)} yet, so there are no champions "
+            f"to forecast with: run `tidecast retrain{job_flag(settings.job)}` first"
         )
     return {**json_value(found["parameters"].iloc[0]), "run_id": found["run_id"].iloc[0]}
 

@@ -21,6 +21,7 @@ from sqlalchemy import Text, bindparam, cast, func, select
 
 from tidecast.db import connected, json_value
 from tidecast.errors import TidecastError
+from tidecast.jobs import of_job
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
@@ -94,13 +95,20 @@ def load_report_data(
     """What the report shows of retrain run `run_id` (default: the latest completed one)."""
     with connected(settings.database_url) as conn:
         if run_id is None:
-            found = _frame(conn, load_query("last_retrain"))
+            found = _frame(conn, load_query("last_retrain").bindparams(job=settings.job))
             if found.empty:
-                raise TidecastError("no completed retrain run to report on yet")
+                raise TidecastError(
+                    f"no completed retrain run{of_job(settings.job)} to report on yet"
+                )
             run_id = str(found["run_id"].iloc[0])
         run = _frame(conn, select(forecast_runs).where(forecast_runs.c.run_id == run_id))
         if run.empty or run["flow_name"].iloc[0] != "retrain":
             raise TidecastError(f"run {run_id} is not a retrain run in this database")
+        if run["job"].iloc[0] != settings.job:
+            raise TidecastError(
+                f"run {run_id} is a run of job {run['job'].iloc[0]!r}: add "
+                f"--job {run['job'].iloc[0]} to report on it"
+            )
         scores = _frame(
             conn,
             select(backtest_scores.c.series_id, backtest_scores.c.model, backtest_scores.c.fold,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Subquery,
     Text,
     TextClause,
+    and_,
     bindparam,
     cast,
     column,
@@ -146,7 +147,10 @@ def source_statement(
         window = series_read_windows
         # The source's ids may be of any type (integers, say); tidecast's are text, and
         # PostgreSQL refuses to compare the two while SQLite silently matches nothing.
-        statement = statement.outerjoin(window, window.c.series_id == cast(series_id, Text))
+        statement = statement.outerjoin(
+            window,
+            and_(window.c.series_id == cast(series_id, Text), window.c.job == settings.job),
+        )
         statement = statement.where(
             or_(window.c.read_from.is_(None), _maybe_from(ts, _date_before(window.c.read_from)))
         )
@@ -183,11 +187,11 @@ def read_windows(panel: pd.DataFrame, grid: Grid, lookback: int, run_id: str) ->
 def write_read_windows(
     settings: Settings, run_id: str, panel: pd.DataFrame, grid: Grid, season_length: int
 ) -> int:
-    """Replace `series_read_windows` with this run's (idempotent, one transaction)."""
+    """Replace the job's `series_read_windows` with this run's (idempotent, one transaction)."""
     lookback = settings.forecast_lookback_periods(season_length)
-    windows = read_windows(panel, grid, lookback, run_id)
+    windows = read_windows(panel, grid, lookback, run_id).assign(job=settings.job)
     with connected(settings.database_url, write=True) as conn:
-        conn.execute(delete(series_read_windows))
+        conn.execute(delete(series_read_windows).where(series_read_windows.c.job == settings.job))
         return insert_frame(conn, series_read_windows, windows)
 
 
@@ -197,7 +201,7 @@ def window_start(settings: Settings, periods: int | None) -> datetime | None:
     (read everything) when `periods` is None or the frequency is not known yet."""
     if periods is None:
         return None
-    found = read_frame(settings.database_url, load_query("last_watermark"))
+    found = read_frame(settings.database_url, load_query("last_watermark"), job=settings.job)
     if found.empty:
         freq = settings.freq
         if not freq:
@@ -235,13 +239,11 @@ def read_observations(
     try:
         streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
         result = streaming.execute(statement)
-        twice = sorted(c for c, n in Counter(result.keys()).items() if n > 1)
-        if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
+        try:
+            require_columns(list(result.keys()), source)
+        except TidecastError:
             result.close()  # an open cursor would keep SQLite's read lock past the error
-            raise TidecastError(
-                f"{source} returns the column(s) {', '.join(twice)} more than once; "
-                "return each of series_id, ts, value exactly once"
-            )
+            raise
         raw = fetch_in_batches(result)
     except DBAPIError as exc:
         if exc.connection_invalidated:  # the server went away mid-query: worth a retry
@@ -251,12 +253,6 @@ def read_observations(
     finally:
         conn.close()
         engine.dispose()
-    missing = [column for column in REQUIRED_COLUMNS if column not in raw.columns]
-    if missing:
-        raise TidecastError(
-            f"{source} must return the columns series_id, ts, value; "
-            f"missing: {', '.join(missing)} (it returned: {', '.join(raw.columns) or 'nothing'})"
-        )
     extra = [column for column in raw.columns if column not in REQUIRED_COLUMNS]
     if extra:
         report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
@@ -265,6 +261,43 @@ def read_observations(
         raw = _in_window(raw, settings, since, incremental)
     report("ingest", f"{len(raw)} rows read")
     return raw
+
+
+def require_columns(returned: list[str], source: str) -> None:
+    """Refuse a source that does not return each of series_id, ts, value exactly once."""
+    twice = sorted(c for c, n in Counter(returned).items() if n > 1)
+    if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
+        raise TidecastError(
+            f"{source} returns the column(s) {', '.join(twice)} more than once; "
+            "return each of series_id, ts, value exactly once"
+        )
+    missing = [column for column in REQUIRED_COLUMNS if column not in returned]
+    if missing:
+        raise TidecastError(
+            f"{source} must return the columns series_id, ts, value; "
+            f"missing: {', '.join(missing)} (it returned: {', '.join(returned) or 'nothing'})"
+        )
+
+
+def check_source(settings: Settings) -> list[str]:
+    """The columns the source returns, checked as a run checks them; no rows are read.
+
+    A source that fails or returns the wrong columns is a `TidecastError` naming it.
+    """
+    statement = source_statement(settings)
+    if isinstance(statement, TextClause):  # the user's query, run as written inside
+        statement = text(f"SELECT * FROM ({statement.text}) AS source_check WHERE 1 = 0")
+    else:
+        statement = statement.limit(0)
+    source = settings.source_description
+    try:
+        with connected(settings.database_url) as conn:
+            returned = list(conn.execute(statement).keys())
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"{source} failed: {reason}") from None
+    require_columns(returned, source)
+    return returned
 
 
 def _in_window(
@@ -280,7 +313,9 @@ def _in_window(
     if incremental:
         windows = read_frame(
             settings.database_url,
-            select(series_read_windows.c.series_id, series_read_windows.c.read_from),
+            select(series_read_windows.c.series_id, series_read_windows.c.read_from).where(
+                series_read_windows.c.job == settings.job
+            ),
         )
         read_from = pd.Series(
             pd.to_datetime(windows["read_from"]).to_numpy(), index=windows["series_id"]

@@ -78,6 +78,7 @@ def monitor_live_accuracy(
         settings.database_url,
         _with_datetime(load_query("unscored_forecasts"), "until"),
         until=until,
+        job=settings.job,
     )
     unscored["ts"] = pd.to_datetime(unscored["ts"])
     scored = score_against_actuals(unscored, panel, season_length)
@@ -91,7 +92,7 @@ def monitor_live_accuracy(
         live = pd.read_sql(
             _with_datetime(load_query("live_accuracy_of_champions"), "since"),
             conn,
-            params={"since": since},
+            params={"since": since, "job": settings.job},
         )
         flagged = degraded(live, settings.degradation_factor, settings.degradation_min_points)
         insert_frame(conn, degraded_series, flagged.assign(run_id=run_id, flagged_at=now))
@@ -103,8 +104,11 @@ def monitor_live_accuracy(
     return LiveAccuracy(scored=len(scored), degraded=flagged)
 
 
-def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float) -> list[str]:
-    """Emit `tidecast.accuracy.degraded` when any series degraded; notes for the run row."""
+def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
+    """Emit `tidecast.accuracy.degraded` when any series degraded; notes for the run row.
+
+    The event names the job (`tidecast.job`), so each job's retrain trigger reacts to
+    its own forecast runs only."""
     notes = [f"{accuracy.scored} forecast points scored against actuals"]
     if accuracy.degraded.empty:
         return notes
@@ -113,7 +117,11 @@ def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float) -> l
     series = accuracy.degraded["series_id"].astype(str).tolist()
     event = emit_event(
         event=DEGRADED_EVENT,
-        resource={"prefect.resource.id": f"tidecast.run.{run_id}", "tidecast.run-id": run_id},
+        resource={
+            "prefect.resource.id": f"tidecast.run.{run_id}",
+            "tidecast.run-id": run_id,
+            "tidecast.job": job,
+        },
         payload={"series": series[:1000], "count": len(series), "factor": factor},
     )
     sent = f" (event {event.id})" if event is not None else " (events are off)"

@@ -178,12 +178,17 @@ def retrain(run: Run) -> None:
     ctx = context_of(run, validated)
     previous = steps.io(read_current_champions, settings)
     done = retrain_models(ctx, validated.panel, previous, steps)
-    steps.io(write_results, settings, run.id, done.forecast, done)
+    steps.io(write_results, settings, run.id, validated.grid, done.forecast, done)
     steps.io(
         write_read_windows, settings, run.id, validated.panel, validated.grid, ctx.season_length
     )
     run.publish(
-        "leaderboard", run_id=run.id, validated=validated, scored=done.scored, chosen=done.chosen
+        "leaderboard",
+        run_id=run.id,
+        validated=validated,
+        scored=done.scored,
+        chosen=done.chosen,
+        job=settings.job,
     )
     run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, ctx.notes))
 
@@ -216,10 +221,14 @@ def forecast(run: Run, trained: dict) -> None:
     calibration = steps.io(read_calibration, settings, trained["run_id"])
     stored = steps.io(read_model_versions, settings, trained["run_id"])
     done = final_forecast(ctx, panel, chosen, calibration, steps, stored)
-    steps.io(write_results, settings, run.id, done)
+    steps.io(write_results, settings, run.id, validated.grid, done)
     steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
     notes = run.publish(
-        "degraded", run_id=run.id, accuracy=accuracy, factor=settings.degradation_factor
+        "degraded",
+        run_id=run.id,
+        accuracy=accuracy,
+        factor=settings.degradation_factor,
+        job=settings.job,
     )
     run.finish(run_summary(validated, chosen, done, settings=settings, notes=notes))
 

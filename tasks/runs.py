@@ -46,17 +46,20 @@ def open_run(
     parameters: dict[str, Any],
     prefect_flow_run_id: str | None = None,
 ) -> str:
-    """Create the tables if needed, take the database's run lock, and record the run.
+    """Create the tables if needed, take the job's run lock, and record the run.
 
-    One writing run per database at a time: when another run holds the lock, this one is
-    recorded as `failed` with a message naming the other, and `TidecastError` says so.
-    Holding the lock, any run still `running` is an orphan (its process died, which
-    released the lock) and is marked `failed`. Returns the new run id.
+    One writing run per job at a time (jobs never wait for each other): when another run
+    of the job holds the lock, this one is recorded as `failed` with a message naming the
+    other, and `TidecastError` says so. Holding the lock, any run of the job still
+    `running` is an orphan (its process died, which released the lock) and is marked
+    `failed`. Returns the new run id.
     """
     run_id = str(uuid.uuid4())
     now = utcnow()
     row = {
         "run_id": run_id,
+        "job": settings.job,
+        "unit": settings.unit,
         "prefect_flow_run_id": prefect_flow_run_id,
         "flow_name": flow_name,
         "started_at": now,
@@ -67,10 +70,10 @@ def open_run(
     lock, refused = None, None
     try:
         init_db(engine, auto_migrate=settings.auto_migrate)
-        lock = try_run_lock(settings.database_url)
+        lock = try_run_lock(settings.database_url, settings.job)
         with engine.begin() as conn:
             if lock is None:
-                refused = refusal(conn, f"this {flow_name} run")
+                refused = refusal(conn, f"this {flow_name} run", settings.job)
                 conn.execute(
                     forecast_runs.insert().values(
                         **row, status="failed", finished_at=now, message=refused
@@ -80,6 +83,7 @@ def open_run(
                 orphans = conn.execute(
                     update(forecast_runs)
                     .where(forecast_runs.c.status == "running")
+                    .where(forecast_runs.c.job == settings.job)
                     .values(
                         status="failed", finished_at=now, message=ORPHANED.format(run_id=run_id)
                     )

@@ -24,6 +24,7 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
         "data_watermark": validated.watermark,
         "series_skipped": validated.skipped,
         "gaps_filled": validated.gaps_filled,
+        "freq": validated.grid.freq,  # latest_forecasts shows it to BI
     }
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tidecast.db import connected, insert_frame, read_frame, replace_run_rows, utcnow
+from tidecast.frequency import Grid
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
@@ -39,11 +40,13 @@ def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) ->
 def write_results(
     settings: Settings,
     run_id: str,
+    grid: Grid,
     forecast: FinalForecast,
     retrained: Retrained | None = None,
 ) -> int:
     """A run's forecasts (and, for a retrain, its scores, champions, calibration, registry
-    rows and the champions' backtest forecasts), all or nothing.
+    rows and the champions' backtest forecasts), all or nothing. Forecast rows carry the
+    start and (exclusive) end of the period they forecast, on the run's `grid`.
 
     Rows an earlier attempt of the same run left are replaced, so a retried write gives
     the same tables. BI sees none of it until the run is marked completed.
@@ -56,7 +59,7 @@ def write_results(
         calibration, versions = retrained.calibration, forecast.versions
         fold_forecasts = retrained.scored.fold_forecasts
     rows = {
-        forecasts: forecast_rows.assign(created_at=now),
+        forecasts: _with_periods(forecast_rows, grid).assign(created_at=now),
         backtest_scores: scores,
         champions: None if chosen is None else chosen.assign(promoted_at=now),
         interval_calibration: None if calibration is None else pooled_rows(calibration),
@@ -70,6 +73,11 @@ def write_results(
                 insert_frame(conn, table_, frame.assign(run_id=run_id))
     report("write", f"{len(forecast_rows)} forecast rows written for run {run_id}")
     return len(forecast_rows)
+
+
+def _with_periods(rows: pd.DataFrame, grid: Grid) -> pd.DataFrame:
+    start, end = grid.period_bounds(rows["ts"])
+    return rows.assign(period_start=start.to_numpy(), period_end=end.to_numpy())
 
 
 def _champions_only(fold_forecasts: pd.DataFrame | None, chosen: pd.DataFrame | None):

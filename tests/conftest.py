@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from pathlib import Path
 
 # Prefect reads its settings at import: quiet, offline and isolated from ~/.prefect.
 _PREFECT_TEST_ENV = {
@@ -251,3 +252,61 @@ def run_env(monkeypatch, prefect_harness, tmp_path):
             monkeypatch.setenv(f"TIDECAST_{key.upper()}", value)
 
     return use
+
+
+# Three jobs in one database (tests/flows/test_jobs.py, tests/tidecast/test_serve.py):
+# daily, weekly and monthly series under the same ids, each job reading its own table.
+THREE_JOBS = """\
+jobs:
+  - name: daily
+    source_table: daily_obs
+    freq: D
+    horizon: 7
+    unit: orders
+  - name: weekly
+    source_table: weekly_obs
+    freq: W-MON
+    season_length: 4
+    horizon: 4
+  - name: monthly
+    source_table: monthly_obs
+    freq: MS
+    horizon: 6
+    unit: EUR
+"""
+
+
+def _job_panel(freq: str, start: str, periods: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range(start, periods=periods, freq=freq)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "series_id": f"S{i:02d}",
+                    "ts": stamps,
+                    "value": 50 + i + rng.normal(0, 1, periods),
+                }
+            )
+            for i in range(4)  # the same ids in every job
+        ],
+        ignore_index=True,
+    )
+
+
+def three_job_database(url: str, directory: Path) -> Path:
+    """Load the three jobs' source tables into `url`; write their jobs file into
+    `directory` and return its path."""
+    engine = make_engine(url)
+    init_db(engine)
+    sources = {
+        "daily_obs": _job_panel("D", "2026-01-01", 90, 1),
+        "weekly_obs": _job_panel("W-MON", "2024-01-01", 60, 2),
+        "monthly_obs": synthetic_panel(n_series=4, lengths=(48,)),
+    }
+    for name, frame in sources.items():
+        frame.to_sql(name, engine, index=False)
+    engine.dispose()
+    path = directory / "tidecast.yaml"
+    path.write_text(THREE_JOBS)
+    return path

@@ -8,6 +8,7 @@ same statements forever.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import text
@@ -18,9 +19,18 @@ from tidecast.sql import split_statements
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
 
+# SQLite has no CREATE OR REPLACE VIEW: there a view is dropped and created again.
+_REPLACE_VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+)")
+
+
 def run_views(conn: Connection, filename: str) -> None:
     """Run the view statements of `filename` (in this directory) on `conn`."""
     for statement in split_statements((MIGRATIONS_DIR / filename).read_text()):
+        if conn.dialect.name == "sqlite":
+            found = _REPLACE_VIEW.search(statement)
+            if found:
+                conn.execute(text(f"DROP VIEW IF EXISTS {found.group(1)}"))
+                statement = _REPLACE_VIEW.sub(r"CREATE VIEW \1", statement)
         conn.execute(text(statement))
 
 

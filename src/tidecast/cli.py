@@ -58,7 +58,21 @@ def _quiet_prefect_console(verbose: bool) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", help="SQLAlchemy URL (env TIDECAST_DATABASE_URL)")
+    _job_options(parser)
     parser.add_argument("--verbose", action="store_true", help="also show Prefect's own logs")
+
+
+def _job_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--job",
+        help="the job (declared in the jobs file) to run or show (default: default; env "
+        "TIDECAST_JOB)",
+    )
+    parser.add_argument(
+        "--jobs-file",
+        type=Path,
+        help="the file declaring the jobs (default: tidecast.yaml here; env TIDECAST_JOBS_FILE)",
+    )
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -166,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("--run-id", help="the retrain run (default: the latest completed one)")
     page.add_argument("--out", type=Path, help="file to write (default: artifacts/reports/)")
     page.add_argument("--series", action="append", help="a series to plot (repeatable)")
+    jobs = commands.add_parser(
+        "jobs",
+        help="list the jobs, show one's resolved settings, or validate them (each source "
+        "query runs and returns series_id, ts, value)",
+    )
+    jobs.add_argument("action", choices=["list", "show", "validate"])
+    _common(jobs)
     rollback = commands.add_parser(
         "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
     )
@@ -256,8 +277,8 @@ def _completed(kind: str, settings, run_id: str) -> str:
     counts = read_frame(settings.database_url, load_query("run_forecast_counts"), run_id=run_id)
     rows, series = int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
     return (
-        f"{kind} {run_id} completed: {rows} forecast rows for {series} series in "
-        f"latest_forecasts ({safe_url(settings.database_url)})"
+        f"{kind} {run_id} of job {settings.job} completed: {rows} forecast rows for {series} "
+        f"series in latest_forecasts ({safe_url(settings.database_url)})"
     )
 
 
@@ -309,7 +330,7 @@ def cmd_champions(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     engine = _current_engine(settings)
-    history = champion_history(engine, args.series)
+    history = champion_history(engine, settings.job, args.series)
     if args.series is None:
         current = latest_champions(history)
         print(current.head(args.limit).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -321,7 +342,7 @@ def cmd_champions(args: argparse.Namespace) -> str:
             "forecast it); check the id with `tidecast champions`"
         )
     print(f"Leaderboard of {args.series} in its latest backtest:")
-    board = series_leaderboard(engine, args.series)
+    board = series_leaderboard(engine, settings.job, args.series)
     print(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\nChampion history of {args.series}:")
     columns = ["promoted_at", "model", "members", "score", "previous_model", "reason", "flow_name"]
@@ -343,12 +364,13 @@ def cmd_rollback(args: argparse.Namespace) -> str:
 
     settings = _settings(args)
     engine = _current_engine(settings)
-    lock = try_run_lock(settings.database_url)  # champions change: one writer at a time
+    # champions change: one writer per job at a time
+    lock = try_run_lock(settings.database_url, settings.job)
     if lock is None:
         with engine.connect() as conn:
-            raise TidecastError(refusal(conn, "this rollback"))
+            raise TidecastError(refusal(conn, "this rollback", settings.job))
     try:
-        run_id, count = rollback_champions(engine, None if args.all else args.series)
+        run_id, count = rollback_champions(engine, settings.job, None if args.all else args.series)
     finally:
         lock.release()
     if count == 0:
@@ -386,19 +408,83 @@ def cmd_report(args: argparse.Namespace) -> str:
     return f"report written to {path} (one file; open it in a browser, offline)"
 
 
+def cmd_jobs(args: argparse.Namespace) -> str:
+    from tidecast.settings import declared_jobs
+
+    located = _settings(args) if args.action == "show" else None
+    names, path = declared_jobs(args.jobs_file)
+    where = str(path) if path else "no jobs file: the environment's settings are job default"
+    if args.action == "list":
+        import pandas as pd
+
+        rows = [_job_row(_settings(args, job=name)) for name in names]
+        print(pd.DataFrame(rows).to_string(index=False))
+        return f"{len(names)} job(s) ({where})"
+    if args.action == "show":
+        from tidecast.db import safe_url
+
+        shown = {"database_url": safe_url(located.database_url), **located.run_parameters()}
+        for key, value in shown.items():
+            print(f"{key}: {value}")
+        return f"settings of job {located.job} ({where})"
+    return _validate_jobs(args, [args.job] if args.job else names, where)
+
+
+def _job_row(settings) -> dict[str, object]:
+    return {
+        "job": settings.job,
+        "source": settings.source_table or settings.source_query.name,
+        "freq": settings.freq or "inferred",
+        "horizon": settings.horizon,
+        "preset": ",".join(settings.models) if settings.models else settings.preset,
+        "retrain": settings.retrain_cron,
+        "forecast": settings.forecast_cron,
+        "timezone": settings.schedule_timezone,
+        "unit": settings.unit or "",
+    }
+
+
+def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> str:
+    """Each job's settings built and its source run (no rows read); a line per job."""
+    from tidecast.tasks.ingest import check_source
+
+    failed = []
+    for name in names:
+        try:
+            settings = _settings(args, job=name)
+            _engine(settings)
+            check_source(settings)
+        except TidecastError as exc:
+            failed.append(name)
+            print(f"{name}: {exc}")
+            continue
+        print(f"{name}: ok ({settings.source_description} returns series_id, ts, value)")
+    if failed:
+        raise TidecastError(
+            f"{len(failed)} of {len(names)} job(s) are not valid: {', '.join(failed)} "
+            f"(the lines above say why; {where})"
+        )
+    return f"{len(names)} job(s) valid ({where})"
+
+
 def cmd_serve(args: argparse.Namespace) -> str:
     from tidecast.serving import serve_flows
+    from tidecast.settings import declared_jobs
 
-    settings = _settings(args)
+    names = [args.job] if args.job else declared_jobs(args.jobs_file)[0]
+    jobs = [_settings(args, job=name) for name in names]
+    settings = jobs[0]
     _engine(settings)
     # Served runs start in processes of their own from JSON parameters: each deployment
-    # gets the flags as its `settings` parameter (the rest of the settings come from the
-    # environment the runs inherit). The URL, a credential, never enters a parameter: it
-    # reaches the runs through this process's environment (or its Secret block).
+    # gets the flags and its job as its `settings` parameter (the rest of the settings
+    # come from the jobs file and the environment the runs inherit). The URL, a
+    # credential, never enters a parameter: it reaches the runs through this process's
+    # environment (or its Secret block).
     if not settings.database_url_secret:
         os.environ["TIDECAST_DATABASE_URL"] = settings.database_url
-    flags = {key: getattr(settings, key) for key in _flags(args) if key != "database_url"}
-    return serve_flows(settings, flags, args.retrain_every, args.forecast_every)
+    skip = {"database_url", "job", "jobs_file"}
+    flags = {key: getattr(settings, key) for key in _flags(args) if key not in skip}
+    return serve_flows(jobs, flags, args.retrain_every, args.forecast_every)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
@@ -406,6 +492,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
     "report": cmd_report,
     "backfill": cmd_backfill,
     "rollback": cmd_rollback,
+    "jobs": cmd_jobs,
     "champions": cmd_champions,
     "init-db": cmd_init_db,
     "migrate": cmd_migrate,

@@ -129,7 +129,13 @@ def check_connection(engine: Engine) -> None:
         raise describe_db_error(engine.url.render_as_string(hide_password=False), exc) from None
 
 
-VIEWS = ("latest_forecasts", "current_champions", "accuracy_summary", "backfill_accuracy")
+VIEWS = (
+    "latest_forecasts",
+    "forecast_history",
+    "current_champions",
+    "accuracy_summary",
+    "backfill_accuracy",
+)
 
 
 def init_db(engine: Engine, replace_views: bool = False, auto_migrate: bool = False) -> None:

@@ -57,6 +57,17 @@ class Grid:
         position, _ = self.positions(pd.Series([pd.Timestamp(ts)]))
         return self.timestamps(position + periods)[0]
 
+    def period_bounds(self, ts: pd.Series) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+        """(start, end) of the period each grid timestamp labels, the end exclusive (the
+        next period's start): BI's answer to "which days does this forecast cover",
+        whether the grid labels periods by their first day (MS) or their last (ME, W-SUN)."""
+        values = pd.DatetimeIndex(ts).as_unit("ns")
+        if self.step_ns is not None:
+            return values, values + pd.Timedelta(self.step_ns, unit="ns")
+        periods = values.to_period(self.period)
+        start = periods.to_timestamp(how="start").as_unit("ns")
+        return start, (periods + 1).to_timestamp(how="start").as_unit("ns")
+
     def _timestamps(self, periods: pd.PeriodIndex) -> pd.DatetimeIndex:
         how = "end" if self.anchored_end else "start"
         return periods.to_timestamp(how=how).normalize().as_unit("ns")

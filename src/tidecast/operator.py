@@ -10,10 +10,12 @@ from tidecast.sql import load_query
 from tidecast.tasks.leaderboard import champions_changed
 
 
-def champion_history(engine: Engine, series_id: str | None = None) -> pd.DataFrame:
-    """Every completed run's champion decision, oldest first."""
+def champion_history(engine: Engine, job: str, series_id: str | None = None) -> pd.DataFrame:
+    """Every champion decision of the job's completed runs, oldest first."""
     with engine.connect() as conn:
-        history = pd.read_sql(load_query("champion_history"), conn, params={"series_id": series_id})
+        history = pd.read_sql(
+            load_query("champion_history"), conn, params={"series_id": series_id, "job": job}
+        )
     return history.assign(promoted_at=pd.to_datetime(history["promoted_at"]))
 
 
@@ -27,14 +29,16 @@ def latest_champions(history: pd.DataFrame) -> pd.DataFrame:
     return latest[["series_id", "model", "score", "since", "reason"]].reset_index(drop=True)
 
 
-def series_leaderboard(engine: Engine, series_id: str) -> pd.DataFrame:
-    """One series' models by mean backtest MASE in the latest completed run."""
+def series_leaderboard(engine: Engine, job: str, series_id: str) -> pd.DataFrame:
+    """One series' models by mean backtest MASE in the job's latest completed run."""
     with engine.connect() as conn:
-        return pd.read_sql(load_query("series_leaderboard"), conn, params={"series_id": series_id})
+        return pd.read_sql(
+            load_query("series_leaderboard"), conn, params={"series_id": series_id, "job": job}
+        )
 
 
-def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[str, int]:
-    """Reinstate the previous champion of the given series (all when None).
+def rollback_champions(engine: Engine, job: str, series_ids: list[str] | None) -> tuple[str, int]:
+    """Reinstate the previous champion of the given series of the job (all when None).
 
     Recorded as a completed `rollback` run whose `champions` rows carry the reinstated
     model (and its ensemble members), so history shows who, when and why. Series without
@@ -45,7 +49,7 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
     from tidecast.db import insert_frame, utcnow
     from tidecast.sql.tables import champions, forecast_runs
 
-    history = champion_history(engine)
+    history = champion_history(engine, job)
     run_id = str(uuid.uuid4())
     if series_ids is not None:
         unknown = sorted(set(series_ids) - set(history["series_id"]))
@@ -83,6 +87,7 @@ def rollback_champions(engine: Engine, series_ids: list[str] | None) -> tuple[st
         conn.execute(
             forecast_runs.insert().values(
                 run_id=run_id,
+                job=job,
                 flow_name="rollback",
                 status="completed",
                 started_at=now,

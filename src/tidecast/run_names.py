@@ -6,17 +6,19 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _horizon(parameters: dict[str, Any]) -> int | None:
-    if parameters.get("horizon"):
-        return parameters["horizon"]
+def _setting(parameters: dict[str, Any], name: str) -> Any:
+    """A setting of the run: its own parameter, else its `settings` parameter's."""
+    if parameters.get(name):
+        return parameters[name]
     given = parameters.get("settings")
     if isinstance(given, dict):
-        return given.get("horizon")
-    return getattr(given, "horizon", None)
+        return given.get(name)
+    return getattr(given, name, None)
 
 
 def run_name(kind: str) -> Callable[[], str]:
-    """The `flow_run_name` of a flow: its kind and, where the run sets it, the horizon.
+    """The `flow_run_name` of a flow: its kind, its job and, where the run sets it, the
+    horizon (`retrain-daily-sales-h28`).
 
     The forecast flow without a horizon uses its last retrain's, unknown at naming time.
     """
@@ -25,10 +27,10 @@ def run_name(kind: str) -> Callable[[], str]:
         from prefect.runtime import flow_run
 
         parameters = flow_run.parameters
-        horizon = _horizon(parameters)
-        what = kind
+        horizon = _setting(parameters, "horizon")
+        what = f"{kind}-{_setting(parameters, 'job') or 'default'}"
         if parameters.get("start") and parameters.get("end"):  # a backfill's cutoffs
-            what = f"{kind}-{parameters['start']}..{parameters['end']}"
+            what = f"{what}-{parameters['start']}..{parameters['end']}"
         return f"{what}-h{horizon}" if horizon else what
 
     return name

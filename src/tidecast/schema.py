@@ -94,8 +94,9 @@ def _transaction(engine: Engine) -> Iterator[Connection]:
                 raw.isolation_level = level
 
 
-def migrate(engine: Engine) -> tuple[str | None, str]:
-    """Upgrade the database to the head revision in one transaction: (before, after)."""
+def migrate(engine: Engine, target: str = "head") -> tuple[str | None, str]:
+    """Upgrade the database to `target` (default: the head revision) in one transaction:
+    (before, after)."""
     from alembic import command
 
     with _transaction(engine) as conn:
@@ -104,8 +105,8 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
             raise _newer(engine, before)
         config = _config()
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return before, head()
+        command.upgrade(config, target)
+    return before, head() if target == "head" else target
 
 
 def ensure_current(engine: Engine, auto_migrate: bool = False) -> None:

@@ -102,16 +102,18 @@ def _schedule(cron: str, every_seconds: float | None, timezone: str) -> Any:
 
 
 def serve_flows(
-    settings: Settings,
+    jobs: list[Settings],
     flags: dict[str, Any],
     retrain_every: float | None = None,
     forecast_every: float | None = None,
 ) -> str:
-    """Serve `retrain` and `forecast` on their schedules until SIGTERM or Ctrl-C.
+    """Serve every job's `retrain` and `forecast` on the job's schedules until SIGTERM or
+    Ctrl-C: deployments `retrain/<job>` and `forecast/<job>`.
 
-    `flags` (the settings the command line gave, without the database URL) become each
-    deployment's `settings` parameter. `*_every` (seconds) replace the cron schedules,
-    for trying things out.
+    `flags` (the settings the command line gave, without the database URL) and the job
+    become each deployment's `settings` parameter; each run builds the job's settings
+    from them, the jobs file and the environment. `*_every` (seconds) replace the cron
+    schedules, for trying things out.
     """
     from prefect.settings import PREFECT_API_URL
 
@@ -122,7 +124,7 @@ def serve_flows(
                 "answer; start it, or unset PREFECT_API_URL to let serve start a local one"
             )
         report("serve", f"using the Prefect server at {PREFECT_API_URL.value()}")
-        _serve(settings, flags, retrain_every, forecast_every)
+        _serve(jobs, flags, retrain_every, forecast_every)
         return "stopped serving"
     report(
         "serve",
@@ -134,12 +136,12 @@ def serve_flows(
         from prefect.settings import temporary_settings
 
         with temporary_settings({PREFECT_API_URL: api_url}):
-            _serve(settings, flags, retrain_every, forecast_every)
+            _serve(jobs, flags, retrain_every, forecast_every)
     return "stopped serving; the local Prefect server is stopped"
 
 
 def _serve(
-    settings: Settings,
+    jobs: list[Settings],
     flags: dict[str, Any],
     retrain_every: float | None,
     forecast_every: float | None,
@@ -155,26 +157,37 @@ def _serve(
     one_at_a_time = ConcurrencyLimitConfig(
         limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
     )
-    retrain_when = _schedule(settings.retrain_cron, retrain_every, settings.schedule_timezone)
-    forecast_when = _schedule(settings.forecast_cron, forecast_every, settings.schedule_timezone)
-    deployments = [
-        retrain.to_deployment(
-            name="retrain",
-            parameters={"settings": flags},
-            concurrency_limit=one_at_a_time,
-            paused=False,
-            schedule=retrain_when,
-            triggers=[retrain_on_degradation()],
-        ),
-        forecast_flow.to_deployment(
-            name="forecast",
-            parameters={"settings": flags},
-            concurrency_limit=one_at_a_time,
-            paused=False,
-            schedule=forecast_when,
-        ),
-    ]
-    report("serve", f"retrain: {_describe(retrain_when)}; forecast: {_describe(forecast_when)}")
+    deployments = []
+    for settings in jobs:
+        job = settings.job
+        given = {**flags, "job": job}
+        if settings.jobs_file is not None:
+            given["jobs_file"] = str(settings.jobs_file)
+        zone = settings.schedule_timezone
+        retrain_when = _schedule(settings.retrain_cron, retrain_every, zone)
+        forecast_when = _schedule(settings.forecast_cron, forecast_every, zone)
+        deployments += [
+            retrain.to_deployment(
+                name=job,
+                parameters={"settings": given},
+                concurrency_limit=one_at_a_time,
+                paused=False,
+                schedule=retrain_when,
+                triggers=[retrain_on_degradation(job)],
+            ),
+            forecast_flow.to_deployment(
+                name=job,
+                parameters={"settings": given},
+                concurrency_limit=one_at_a_time,
+                paused=False,
+                schedule=forecast_when,
+            ),
+        ]
+        report(
+            "serve",
+            f"job {job}: retrain/{job} {_describe(retrain_when)}; "
+            f"forecast/{job} {_describe(forecast_when)}",
+        )
     report("serve", "serving; SIGTERM or Ctrl-C stops")
     # SIGTERM (systemd, docker stop, kill) ends serve the way Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -186,9 +199,10 @@ def _serve(
         signal.signal(signal.SIGTERM, previous)
 
 
-def retrain_on_degradation() -> Any:
-    """The trigger that runs retrain when a forecast run publishes degraded accuracy: at
-    once, then at most once a day however many forecast runs say so (as in prefect.yaml)."""
+def retrain_on_degradation(job: str) -> Any:
+    """The trigger that runs the job's retrain when one of the job's forecast runs
+    publishes degraded accuracy: at once, then at most once a day however many forecast
+    runs say so (as in prefect.yaml)."""
     from datetime import timedelta
 
     from prefect.events import DeploymentEventTrigger
@@ -197,7 +211,7 @@ def retrain_on_degradation() -> Any:
 
     return DeploymentEventTrigger(
         expect={DEGRADED_EVENT},
-        match={"prefect.resource.id": "tidecast.run.*"},
+        match={"prefect.resource.id": "tidecast.run.*", "tidecast.job": job},
         threshold=1,
         within=timedelta(days=1),
     )

@@ -1,4 +1,6 @@
-"""The one settings object: `TIDECAST_*` environment variables, overridden by CLI flags.
+"""The one settings object of a run: the job's, from the CLI flags (or a deployment's
+parameters), then the job's entry in the jobs file (`tidecast.jobs`), then `TIDECAST_*`
+environment variables, then the defaults.
 
 It is built once at the edge (the CLI or a flow's entry) and passed down; no other
 module reads the environment.
@@ -12,9 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from tidecast.errors import TidecastError
+from tidecast.jobs import DEFAULT_JOB, JOB_NAME, job_entry, job_names, jobs_file_path
 from tidecast.sql import SQL_DIR
 
 # A table or schema name tidecast will put into SQL: plain identifiers only (PostgreSQL's
@@ -31,6 +39,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TIDECAST_", extra="forbid", frozen=True)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The job's entry ranks between what is given (flags, a deployment's parameters)
+        # and the environment (what every job shares).
+        return (init_settings, JobFileSource(settings_cls), env_settings)
+
     # Excluded from every dump and repr: the settings travel to a flow as its `settings`
     # parameter, and Prefect records parameters (as model_dump) where anyone can read them.
     database_url: str = Field(
@@ -44,6 +65,23 @@ class Settings(BaseSettings):
         description="Migrate a database whose schema is behind this tidecast's at the "
         "start of every command; off by default, so a production database changes only "
         "when someone runs `tidecast migrate`.",
+    )
+    job: str = Field(
+        DEFAULT_JOB,
+        description="The forecasting job this run belongs to (a name in the jobs file, "
+        "tidecast.yaml); `default` is the set-up given by the environment alone. Its "
+        "rows carry the name, so jobs share one database.",
+    )
+    jobs_file: Path | None = Field(
+        None,
+        description="The file declaring the jobs (a `jobs:` list); default tidecast.yaml "
+        "in the working directory when there is one.",
+    )
+    unit: str | None = Field(
+        None,
+        max_length=64,
+        description="What the values measure (units, EUR, kWh): shown to BI in "
+        "latest_forecasts and forecast_history.",
     )
     database_url_secret: str | None = Field(
         None,
@@ -318,6 +356,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("job")
+    @classmethod
+    def _job_name(cls, value: str) -> str:
+        if not JOB_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a job name: lowercase letters, digits, _ and - (at most 64), "
+                "starting with a letter or digit"
+            )
+        return value
+
     @field_validator("dask_address")
     @classmethod
     def _scheduler_address(cls, value: str | None) -> str | None:
@@ -364,6 +412,35 @@ class Settings(BaseSettings):
         return value
 
 
+class JobFileSource(PydanticBaseSettingsSource):
+    """The settings the jobs file declares for the job being built (tidecast.jobs)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole entry
+
+    def __call__(self) -> dict[str, Any]:
+        job, path = _which_job(self.current_state)
+        if not JOB_NAME.fullmatch(job):
+            return {}  # the job field's own check names the problem
+        entry = job_entry(path, job, self.settings_cls.model_fields)
+        return {**entry, "jobs_file": path} if path is not None else entry
+
+
+def _which_job(given: dict[str, Any]) -> tuple[str, Path | None]:
+    """(job, jobs file) of settings being built: as given, else from the environment."""
+    job = given.get("job") or os.environ.get("TIDECAST_JOB") or DEFAULT_JOB
+    if not isinstance(job, str) or not JOB_NAME.fullmatch(job):
+        return str(job), None
+    return job, jobs_file_path(given.get("jobs_file") or os.environ.get("TIDECAST_JOBS_FILE"))
+
+
+def declared_jobs(jobs_file: Path | None = None) -> tuple[list[str], Path | None]:
+    """The jobs there are, and the file declaring them (`jobs_file`, else
+    TIDECAST_JOBS_FILE, else tidecast.yaml here; without one: job default alone)."""
+    path = jobs_file_path(jobs_file or os.environ.get("TIDECAST_JOBS_FILE"))
+    return job_names(path, Settings.model_fields), path
+
+
 def _default_source_query() -> Path:
     """The source query a user edits: the working directory's, not site-packages'."""
     here = Path("sql") / "source_observations.sql"
@@ -371,9 +448,11 @@ def _default_source_query() -> Path:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings from the environment plus explicit overrides (None means unset).
+    """Build the settings of one job from the flags (`overrides`; None means unset), the
+    job's entry in the jobs file, and the environment, in that order of priority.
 
-    Invalid values become one `TidecastError` naming the setting and how to set it.
+    Invalid values become one `TidecastError` naming the setting (and the job, for a
+    value from the jobs file) and how to set it.
     """
     return resolve_secret(_validated({k: v for k, v in overrides.items() if v is not None}))
 
@@ -392,11 +471,16 @@ def _validated(given: dict[str, Any]) -> Settings:
     except TidecastError:
         raise
     except ValidationError as exc:
+        job, path = _which_job(given)
+        entry = job_entry(path, job, Settings.model_fields) if JOB_NAME.fullmatch(job) else {}
         problems = []
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"]) or "settings"
-            flag = f"--{name.replace('_', '-')}"
-            problems.append(f"{name} (flag {flag} or TIDECAST_{name.upper()}): {error['msg']}")
+            if error["loc"] and error["loc"][0] in entry and error["loc"][0] not in given:
+                where = f"job {job!r} in {path}"
+            else:
+                where = f"flag --{name.replace('_', '-')} or TIDECAST_{name.upper()}"
+            problems.append(f"{name} ({where}): {error['msg']}")
         raise TidecastError("invalid setting: " + "; ".join(problems)) from None
 
 

@@ -21,7 +21,7 @@ def test_a_retrain_run_is_named_by_its_horizon_and_logs_its_progress(
     APILogHandler().flush()
     flow_run_id = runs(loaded_db)["prefect_flow_run_id"].iloc[0]
     with get_client(sync_client=True) as client:
-        assert client.read_flow_run(flow_run_id).name == "retrain-h6"
+        assert client.read_flow_run(flow_run_id).name == "retrain-default-h6"
         logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
     lines = [log.message for log in logs]
     assert any(line.startswith("[backtest]") for line in lines), lines

@@ -239,7 +239,7 @@ def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_
     run_env(loaded_db)
     run_id = retrain(horizon=H, freq="MS")
     flow_run_id = runs(loaded_db).set_index("run_id").loc[run_id, "prefect_flow_run_id"]
-    keys = ["tidecast-leaderboard", "tidecast-run-summary"]
+    keys = ["tidecast-leaderboard-default", "tidecast-run-summary-default"]
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
             artifact_filter=ArtifactFilter(
@@ -249,10 +249,10 @@ def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_
         )
     latest = {artifact.key: artifact for artifact in sorted(found, key=lambda a: a.created)}
     assert set(latest) == set(keys)
-    board = latest["tidecast-leaderboard"].data
+    board = latest["tidecast-leaderboard-default"].data
     board = board if isinstance(board, str) else str(board)
     assert "mean_mase" in board and "series_won" in board and "seasonal_naive" in board
-    summary = latest["tidecast-run-summary"].data
+    summary = latest["tidecast-run-summary-default"].data
     assert run_id in summary and "rows read: 360" in summary and "champions changed" in summary
 
 

@@ -187,12 +187,12 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
         prefect_cli("work-pool", "create", "tidecast", "--type", "process")
         prefect_cli("deploy", "--all", "--no-prompt")
         for name, entrypoint in [
-            ("retrain/retrain", "tidecast.flows.retrain.retrain"),
-            ("forecast/forecast", "tidecast.flows.forecast.forecast_flow"),
+            ("retrain/default", "tidecast.flows.retrain.retrain"),
+            ("forecast/default", "tidecast.flows.forecast.forecast_flow"),
         ]:
             assert _get(f"{api}/deployments/name/{name}")["entrypoint"] == entrypoint
         created = prefect_cli(
-            "deployment", "run", "retrain/retrain",
+            "deployment", "run", "retrain/default",
             "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
         )  # fmt: skip
         [flow_run_id] = re.findall(r"UUID: ([0-9a-f-]{36})", created) or [created]

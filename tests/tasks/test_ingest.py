@@ -79,8 +79,8 @@ def test_an_incremental_read_starts_each_series_at_its_window(
             conn,
             series_read_windows,
             pd.DataFrame(
-                {"series_id": ["S00"], "last_ts": [read_from], "read_from": [read_from],
-                 "run_id": ["r"]}
+                {"job": ["default"], "series_id": ["S00"], "last_ts": [read_from],
+                 "read_from": [read_from], "run_id": ["r"]}
             ),
         )  # fmt: skip
     engine.dispose()
@@ -152,8 +152,8 @@ def test_windows_on_text_timestamps_compare_instants_not_strings(
             conn,
             series_read_windows,
             pd.DataFrame(
-                {"series_id": ["S00"], "last_ts": [read_from], "read_from": [read_from],
-                 "run_id": ["r"]}
+                {"job": ["default"], "series_id": ["S00"], "last_ts": [read_from],
+                 "read_from": [read_from], "run_id": ["r"]}
             ),
         )  # fmt: skip
     engine.dispose()

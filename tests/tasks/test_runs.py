@@ -32,7 +32,11 @@ def test_a_run_left_running_by_a_dead_process_is_marked_orphaned(db_url, setting
     with engine.begin() as conn:  # what a killed run leaves: `running`, and no lock held
         conn.execute(
             insert(forecast_runs).values(
-                run_id="dead-run", flow_name="retrain", status="running", started_at=utcnow()
+                run_id="dead-run",
+                job="default",
+                flow_name="retrain",
+                status="running",
+                started_at=utcnow(),
             )
         )
     engine.dispose()
@@ -45,3 +49,19 @@ def test_a_run_left_running_by_a_dead_process_is_marked_orphaned(db_url, setting
     )
     assert pd.notna(runs.loc["dead-run", "finished_at"])
     close_run(settings, new, "completed")
+
+
+def test_a_run_of_another_job_still_running_is_not_taken_for_an_orphan(
+    db_url, settings_for, tmp_path, monkeypatch
+):
+    """Jobs have their own locks, so a run of another job may well be running: a run of
+    this job must leave it alone (only its own job's leftovers are orphans)."""
+    (tmp_path / "tidecast.yaml").write_text("jobs:\n  - name: daily\n  - name: weekly\n")
+    monkeypatch.setenv("TIDECAST_JOBS_FILE", str(tmp_path / "tidecast.yaml"))
+    weekly = open_run(settings_for(db_url, job="weekly"), "retrain", {})
+    daily = open_run(settings_for(db_url, job="daily"), "retrain", {})  # at once
+    runs = read_runs(settings_for(db_url, job="daily")).set_index("run_id")
+    assert runs.loc[weekly, "status"] == "running" and runs.loc[weekly, "job"] == "weekly"
+    assert runs.loc[daily, "status"] == "running" and runs.loc[daily, "job"] == "daily"
+    close_run(settings_for(db_url, job="daily"), daily, "completed")
+    close_run(settings_for(db_url, job="weekly"), weekly, "completed")

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow  # real `tidecast` processes, each starting a Pref
 # Options that are not settings: what a command does, not how a run is configured.
 NOT_SETTINGS = {"command", "verbose", "start", "end", "series", "limit", "all", "run_id", "out"}
 NOT_SETTINGS |= {"retrain_every", "forecast_every"}  # serve's intervals replace its crons
+NOT_SETTINGS |= {"action"}  # tidecast jobs list|show|validate
 
 
 def test_every_option_of_every_command_is_a_setting_or_named_as_not_one():

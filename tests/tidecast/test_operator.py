@@ -16,6 +16,7 @@ def record_run(engine, run_id, day, rows):
         conn.execute(
             forecast_runs.insert().values(
                 run_id=run_id,
+                job="default",
                 flow_name="retrain",
                 status="completed",
                 started_at=when,
@@ -66,13 +67,13 @@ def engine(db_url):
 
 
 def test_current_champions_say_since_when(engine):
-    current = latest_champions(champion_history(engine)).set_index("series_id")
+    current = latest_champions(champion_history(engine, "default")).set_index("series_id")
     assert current.loc["a", "since"] == pd.Timestamp("2026-01-01")  # champion in both runs
     assert current.loc["b", "since"] == pd.Timestamp("2026-01-08")
 
 
 def test_rollback_reinstates_the_previous_champion_with_its_members(engine):
-    run_id, count = rollback_champions(engine, ["b"])
+    run_id, count = rollback_champions(engine, "default", ["b"])
     assert count == 1
     with engine.connect() as conn:
         now = pd.read_sql(text("SELECT * FROM current_champions"), conn).set_index("series_id")
@@ -84,28 +85,28 @@ def test_rollback_reinstates_the_previous_champion_with_its_members(engine):
     assert now.loc["b", "previous_model"] == "auto_ets"
     assert now.loc["a", "model"] == "naive"  # not asked for: untouched
     assert run["flow_name"] == "rollback" and run["status"] == "completed"
-    history = champion_history(engine, "b")
+    history = champion_history(engine, "default", "b")
     assert history["reason"].iloc[-1] == "rolled back by an operator"
 
 
 def test_rollback_all_skips_series_without_a_different_previous_champion(engine):
-    _, count = rollback_champions(engine, None)
+    _, count = rollback_champions(engine, "default", None)
     assert count == 1
 
 
 def test_rollback_of_an_unknown_series_names_it(engine):
     with pytest.raises(TidecastError, match="zzz"):
-        rollback_champions(engine, ["zzz"])
+        rollback_champions(engine, "default", ["zzz"])
 
 
 def test_rollback_on_a_database_without_champions_changes_nothing(db_url):
     engine = make_engine(db_url)
     init_db(engine)
     try:
-        _, count = rollback_champions(engine, None)
+        _, count = rollback_champions(engine, "default", None)
         assert count == 0
         with pytest.raises(TidecastError, match="no champion recorded for series"):
-            rollback_champions(engine, ["a"])
+            rollback_champions(engine, "default", ["a"])
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM forecast_runs")).scalar() == 0
             assert conn.execute(text("SELECT COUNT(*) FROM champions")).scalar() == 0

@@ -14,7 +14,7 @@ from tests.conftest import tidecast
 from tidecast.cli import main
 from tidecast.db import init_db, make_engine
 from tidecast.errors import TidecastError
-from tidecast.schema import head, revision_of
+from tidecast.schema import head, migrate, revision_of
 from tidecast.sql.tables import forecast_runs, metadata
 
 
@@ -28,7 +28,7 @@ def engine(db_url):
 def _legacy(engine) -> None:
     """A database as the tidecast before versioned migrations left it: its tables, one
     run's row, no version table, and without a column that tidecast added later."""
-    init_db(engine)
+    migrate(engine, "0001")
     with engine.begin() as conn:
         conn.execute(
             forecast_runs.insert().values(
@@ -134,5 +134,121 @@ def test_a_migration_that_fails_half_way_changes_nothing(engine, monkeypatch):
     assert inspect(engine).get_table_names() == []
     monkeypatch.undo()
     init_db(engine)
+    with engine.connect() as conn:
+        assert revision_of(conn) == head()
+
+
+def _before_jobs(engine) -> None:
+    """A database at revision 0001 (before jobs) holding one completed run's rows."""
+    migrate(engine, "0001")
+    day = dt.datetime(2026, 1, 1)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO forecast_runs (run_id, flow_name, status, started_at, finished_at) "
+                "VALUES ('r1', 'retrain', 'completed', :day, :day)"
+            ),
+            {"day": day},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO forecasts (run_id, series_id, ts, step, model, yhat, created_at) "
+                "VALUES ('r1', 'S1', :day, 1, 'naive', 5.0, :day)"
+            ),
+            {"day": day},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO series_read_windows (series_id, last_ts, read_from, run_id) "
+                "VALUES ('S1', :day, :day, 'r1')"
+            ),
+            {"day": day},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO backfill_forecasts (cutoff, series_id, ts, step, model, yhat, "
+                "run_id, created_at) VALUES (:day, 'S1', :day, 1, 'naive', 5.0, 'r1', :day)"
+            ),
+            {"day": day},
+        )
+
+
+def _contents(engine) -> dict[str, tuple]:
+    """Per table: its row count and a checksum of its rows (the sorted rows' text)."""
+    with engine.connect() as conn:
+        tables = sorted(set(inspect(conn).get_table_names()) - {"alembic_version"})
+        found = {}
+        for table in tables:
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+            # columns the migration adds are left out, so before and after compare
+            kept = [{k: str(v) for k, v in row.items() if k not in _ADDED} for row in rows]
+            found[table] = (len(rows), hash(tuple(sorted(str(sorted(r.items())) for r in kept))))
+    return found
+
+
+_ADDED = {"job", "freq", "unit", "period_start", "period_end"}
+
+
+def test_a_database_from_before_jobs_migrates_with_every_row_in_job_default(engine):
+    _before_jobs(engine)
+    before = _contents(engine)
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:  # what a BI user built on the view: must survive (CREATE OR REPLACE VIEW)
+        with engine.begin() as conn:
+            conn.execute(
+                text("CREATE VIEW bi_sales AS SELECT series_id, yhat FROM latest_forecasts")
+            )
+    assert migrate(engine) == ("0001", head())
+    assert _contents(engine) == before  # every row kept, to the value
+    with engine.connect() as conn:
+        if postgres:
+            assert conn.execute(text("SELECT series_id, yhat FROM bi_sales")).all() == [("S1", 5.0)]
+        for table in ("forecast_runs", "series_read_windows", "backfill_forecasts"):
+            jobs = conn.execute(text(f"SELECT job FROM {table}")).scalars().all()
+            assert jobs == ["default"], table
+        latest = conn.execute(text("SELECT run_id, job, series_id FROM latest_forecasts")).all()
+        assert [tuple(row) for row in latest] == [("r1", "default", "S1")]
+        keys = inspect(conn).get_pk_constraint("series_read_windows")["constrained_columns"]
+        assert keys == ["job", "series_id"]
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    # the default that filled the old rows is gone: a writer must name the job
+    with pytest.raises(Exception, match="(?i)not.null|null value"):
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO forecast_runs (run_id, flow_name, status, started_at) "
+                    "VALUES ('r2', 'retrain', 'running', :day)"
+                ),
+                {"day": dt.datetime(2026, 2, 1)},
+            )
+
+
+def test_the_jobs_migration_failing_at_its_views_leaves_the_database_at_0001(engine, monkeypatch):
+    """SQLite re-creates two tables to change their keys, PostgreSQL alters them; either
+    way a failure at the last step (the views) must leave revision 0001's tables and rows."""
+    import tidecast.sql.migrations as migrations
+
+    _before_jobs(engine)
+    real = migrations.run_views
+
+    def fails_at_0002(conn, filename):
+        if filename == "views_0002.sql":
+            raise RuntimeError("interrupted")
+        real(conn, filename)
+
+    monkeypatch.setattr(migrations, "run_views", fails_at_0002)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        migrate(engine)
+    with engine.connect() as conn:
+        assert revision_of(conn) == "0001"
+    assert "job" not in _columns(engine, "forecast_runs")
+    assert "job" not in _columns(engine, "series_read_windows")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT series_id FROM series_read_windows")).scalars().all() == [
+            "S1"
+        ]
+        assert conn.execute(text("SELECT COUNT(*) FROM latest_forecasts")).scalar() == 1
+    monkeypatch.undo()
+    migrate(engine)
     with engine.connect() as conn:
         assert revision_of(conn) == head()

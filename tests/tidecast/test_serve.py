@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from tests.conftest import query
+from tests.conftest import query, three_job_database
 from tidecast.db import make_engine
 from tidecast.serving import _healthy, local_prefect_server
 
@@ -137,10 +138,10 @@ def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_complete
     run([*prefect, "work-pool", "create", "tidecast", "--type", "process"], env)
     run([*prefect, "deploy", "--all", "--no-prompt"], env)
     listed = run([*prefect, "deployment", "ls"], env)
-    assert "retrain/retrain" in listed and "forecast/forecast" in listed
-    schedules = run([*prefect, "deployment", "inspect", "retrain/retrain"], env)
+    assert "retrain/default" in listed and "forecast/default" in listed
+    schedules = run([*prefect, "deployment", "inspect", "retrain/default"], env)
     assert "0 2 * * 0" in schedules
-    automations = run([*prefect, "automation", "inspect", "--json", "retrain__automation_1"], env)
+    automations = run([*prefect, "automation", "inspect", "--json", "default__automation_1"], env)
     assert "tidecast.accuracy.degraded" in automations and "run-deployment" in automations
     assert '"within": 86400' in automations.replace(".0", "")  # at most once a day
     assert "CANCEL_NEW" in schedules  # a run asked for while one runs is not queued
@@ -148,7 +149,7 @@ def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_complete
     overdue = run([*prefect, "automation", "inspect", "--json", "tidecast-retrain-overdue"], env)
     assert '"posture": "Proactive"' in overdue and "prefect.flow-run.Completed" in overdue
     # a manual run with parameters, picked up by a worker (as the README shows)
-    run([*prefect, "deployment", "run", "retrain/retrain", "--param", "horizon=6"], env)
+    run([*prefect, "deployment", "run", "retrain/default", "--param", "horizon=6"], env)
     run([*prefect, "worker", "start", "--pool", "tidecast", "--run-once"], env, timeout=600)
     runs = query(loaded_db, "SELECT status, parameters FROM forecast_runs")
     assert runs["status"].tolist() == ["completed"], runs
@@ -169,3 +170,55 @@ def test_serve_says_when_the_configured_prefect_server_does_not_answer(tmp_path)
         in (done.stderr)
     )
     assert "Traceback" not in done.stderr
+
+
+def test_serve_runs_every_jobs_retrain_on_its_own_schedule_into_one_database(db_url, tmp_path):
+    """Three jobs of tidecast.yaml (daily, weekly, monthly; their own tables, the same
+    series ids), served by one `tidecast serve` on a real Prefect server: each job's
+    deployment runs, and latest_forecasts holds all three, each from its own run."""
+    three_job_database(db_url, tmp_path)  # tidecast.yaml in serve's working directory
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        served = subprocess.Popen(
+            [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "15",
+             "--forecast-every", "3600", "--database-url", db_url],
+            cwd=tmp_path, env=clean_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            done = pd.DataFrame()
+            while time.monotonic() < deadline:
+                assert served.poll() is None, log.read_text()[-3000:]
+                try:
+                    done = query(
+                        db_url,
+                        "SELECT job, run_id FROM forecast_runs "
+                        "WHERE flow_name = 'retrain' AND status = 'completed'",
+                    )
+                except Exception:  # the first run creates nothing; the tables exist already
+                    pass
+                if set(done.get("job", [])) == {"daily", "weekly", "monthly"}:
+                    break
+                time.sleep(1)
+            served.send_signal(signal.SIGTERM)
+            returncode = served.wait(timeout=90)
+        finally:
+            try:
+                os.killpg(served.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    output = log.read_text()
+    assert returncode == 0, output[-3000:]
+    for job in ("daily", "weekly", "monthly"):
+        assert f"job {job}: retrain/{job} every 15 s" in output
+    latest = query(db_url, "SELECT job, run_id, series_id FROM latest_forecasts")
+    assert set(latest["job"]) == {"daily", "weekly", "monthly"}, output[-3000:]
+    completed = (
+        query(db_url, "SELECT job, run_id FROM forecast_runs WHERE status = 'completed'")
+        .groupby("job")["run_id"]
+        .agg(set)
+    )
+    for job, rows in latest.groupby("job"):
+        assert set(rows["run_id"]) <= completed[job]  # each job's rows from its own run
+        assert set(rows["series_id"]) == {"S00", "S01", "S02", "S03"}
