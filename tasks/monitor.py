@@ -104,6 +104,16 @@ def monitor_live_accuracy(
     return LiveAccuracy(scored=len(scored), degraded=flagged)
 
 
+def degradation_resource(run_id: str, job: str) -> dict[str, str]:
+    """The resource a degradation event is about: the forecast run, labelled with its job
+    (what each job's retrain trigger matches on, `tidecast.serving`)."""
+    return {
+        "prefect.resource.id": f"tidecast.run.{run_id}",
+        "tidecast.run-id": run_id,
+        "tidecast.job": job,
+    }
+
+
 def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
     """Emit `tidecast.accuracy.degraded` when any series degraded; notes for the run row.
 
@@ -117,11 +127,7 @@ def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float, job:
     series = accuracy.degraded["series_id"].astype(str).tolist()
     event = emit_event(
         event=DEGRADED_EVENT,
-        resource={
-            "prefect.resource.id": f"tidecast.run.{run_id}",
-            "tidecast.run-id": run_id,
-            "tidecast.job": job,
-        },
+        resource=degradation_resource(run_id, job),
         payload={"series": series[:1000], "count": len(series), "factor": factor},
     )
     sent = f" (event {event.id})" if event is not None else " (events are off)"

@@ -97,3 +97,25 @@ def test_a_job_runs_at_once_while_another_process_holds_another_jobs_lock(three_
     runs = query(url, "SELECT job, status FROM forecast_runs ORDER BY started_at")
     assert runs.values.tolist() == [["daily", "completed"], ["weekly", "failed"]]
     assert set(query(url, "SELECT run_id FROM latest_forecasts")["run_id"]) == {daily}
+
+
+def test_backfill_and_the_report_are_per_job(three_jobs, tmp_path):
+    """Backfills of two jobs both stay in backfill_forecasts (keyed by job too), and the
+    report of a job shows its own runs and refuses another job's."""
+    from tidecast.flows.backfill import backfill
+    from tidecast.tasks.html_report import write_report
+
+    url = three_jobs
+    daily = retrain(settings=load_settings(job="daily"))
+    backfill("2026-03-20", "2026-03-21", settings=load_settings(job="daily"))
+    backfill("2025-01-06", "2025-01-13", settings=load_settings(job="weekly"))
+    rows = query(url, "SELECT job, cutoff FROM backfill_forecasts")
+    assert rows.groupby("job")["cutoff"].nunique().to_dict() == {"daily": 2, "weekly": 2}
+    assert set(query(url, "SELECT job FROM backfill_accuracy")["job"]) == {"daily", "weekly"}
+
+    weekly = load_settings(job="weekly")
+    with pytest.raises(TidecastError, match="no completed retrain run of job 'weekly'"):
+        write_report(weekly, None, tmp_path / "weekly.html")
+    with pytest.raises(TidecastError, match=f"run {daily} is a run of job 'daily'"):
+        write_report(weekly, daily, tmp_path / "weekly.html")
+    assert write_report(load_settings(job="daily"), None, tmp_path / "daily.html").is_file()

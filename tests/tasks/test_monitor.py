@@ -48,3 +48,27 @@ def test_degraded_series_need_enough_points_and_the_factor():
         }
     )
     assert degraded(live, factor=1.5, min_points=3)["series_id"].tolist() == ["bad"]
+
+
+def test_each_jobs_retrain_trigger_matches_its_own_degradation_events_only():
+    """The resource a degradation event carries, matched as Prefect matches a trigger: by
+    `tidecast serve`'s trigger for a job, and by prefect.yaml's for job `default`."""
+    from pathlib import Path
+
+    import yaml
+    from prefect.events.schemas.events import Resource, ResourceSpecification
+
+    from tidecast.serving import retrain_on_degradation
+    from tidecast.tasks.monitor import degradation_resource
+
+    daily_event = Resource(degradation_resource("run-1", "daily"))
+    weekly_event = Resource(degradation_resource("run-2", "weekly"))
+    served = retrain_on_degradation("daily").match
+    assert served.matches(daily_event) and not served.matches(weekly_event)
+
+    prefect_yaml = Path(__file__).resolve().parents[2] / "prefect.yaml"
+    deployments = yaml.safe_load(prefect_yaml.read_text())["deployments"]
+    [declared] = [trigger for d in deployments for trigger in d.get("triggers", [])]
+    yaml_match = ResourceSpecification(declared["match"])
+    assert yaml_match.matches(Resource(degradation_resource("run-3", "default")))
+    assert not yaml_match.matches(daily_event)
