@@ -307,6 +307,7 @@ def three_job_database(url: str, directory: Path) -> Path:
     for name, frame in sources.items():
         frame.to_sql(name, engine, index=False)
     engine.dispose()
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "tidecast.yaml"
     path.write_text(THREE_JOBS)
     return path

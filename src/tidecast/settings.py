@@ -431,13 +431,18 @@ def _which_job(given: dict[str, Any]) -> tuple[str, Path | None]:
     job = given.get("job") or os.environ.get("TIDECAST_JOB") or DEFAULT_JOB
     if not isinstance(job, str) or not JOB_NAME.fullmatch(job):
         return str(job), None
-    return job, jobs_file_path(given.get("jobs_file") or os.environ.get("TIDECAST_JOBS_FILE"))
+    return job, _jobs_file(given.get("jobs_file"))
+
+
+def _jobs_file(given: str | Path | None) -> Path | None:
+    """The jobs file: `given`, else TIDECAST_JOBS_FILE, else tidecast.yaml here, else None."""
+    return jobs_file_path(given or os.environ.get("TIDECAST_JOBS_FILE"))
 
 
 def declared_jobs(jobs_file: Path | None = None) -> tuple[list[str], Path | None]:
-    """The jobs there are, and the file declaring them (`jobs_file`, else
-    TIDECAST_JOBS_FILE, else tidecast.yaml here; without one: job default alone)."""
-    path = jobs_file_path(jobs_file or os.environ.get("TIDECAST_JOBS_FILE"))
+    """The jobs there are, and the file declaring them (`_jobs_file`; without one: job
+    default alone)."""
+    path = _jobs_file(jobs_file)
     return job_names(path, Settings.model_fields), path
 
 

@@ -12,7 +12,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import query, synthetic_panel
+from tests.conftest import query, synthetic_panel, three_job_database
 from tests.tidecast.test_cli import tidecast
 from tidecast.cli import build_parser
 from tidecast.db import init_db, make_engine
@@ -137,3 +137,25 @@ def test_a_temporary_prefect_server_that_does_not_start_in_time_is_one_error_lin
     assert done.returncode == 2, done.stderr[-3000:]
     assert done.stderr.startswith("error: Prefect's temporary server did not start within 1 s")
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_job_and_jobs_file_flags_reach_the_run_and_jobs_validate(tmp_path):
+    """`--job` and `--jobs-file` as a user types them: the job's entry (its table, horizon
+    and unit) reaches the run, which is recorded under the job; `jobs validate` checks it."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    jobs_file = three_job_database(url, tmp_path / "elsewhere")
+    common = ["--database-url", url, "--jobs-file", str(jobs_file)]
+    checked = tidecast("jobs", "validate", *common, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "3 job(s) valid" in checked.stdout
+    done = tidecast(
+        "retrain", "--job", "monthly", "--models", "naive,seasonal_naive", *common, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = query(url, "SELECT job, unit, parameters FROM forecast_runs")
+    assert run[["job", "unit"]].values.tolist() == [["monthly", "EUR"]]
+    parameters = json.loads(run["parameters"].iloc[0])
+    assert parameters["source_table"] == "monthly_obs" and parameters["horizon"] == 6
+    refused = tidecast("retrain", "--job", "yearly", *common, cwd=tmp_path)
+    assert refused.returncode == 2 and "job 'yearly' is not declared" in refused.stderr
+    assert "Traceback" not in refused.stderr
