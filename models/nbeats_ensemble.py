@@ -10,17 +10,24 @@ members. What makes N-BEATS work on short, heterogeneous panels like M3, kept he
   are masked out of the loss, so short yearly series still train every lookback;
 * each window (inputs and targets) is divided by the largest absolute input value, so
   one network serves series of any level;
-* Adam with gradient clipping, the learning rate halved three times towards the end.
+* Adam with gradient clipping, the learning rate halved three times towards the end
+  (fine-tuning at a later backtest origin runs at that last rate).
 
 The budget is counted in passes over the training windows (`passes`), bounded by
 `min_steps`/`max_steps`, so a small panel trains in seconds and a large one in minutes;
 `max_seconds` per member is a safety net that a quiet machine does not reach
 (`time_capped_` says when it did, since the result then depends on the machine's load).
 Seeded: on CPU the same data and seed give the same forecasts unless a cap was reached.
+
+In a backtest, each member fitted at one origin is fine-tuned at the next
+(`next_origin()`, `fine_tune` of the budget from the earlier origin's weights): honest,
+since the later origin's history contains the earlier one's. The final fit on the full
+history always trains from scratch.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Self
 
@@ -28,9 +35,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tidecast.models.base import future_frame, positions_from_end, sort_panel
+from tidecast.models.base import future_frame, get_params, positions_from_end, sort_panel
 from tidecast.models.networks import NBeatsNet
-from tidecast.models.neural import step_budget, torch_device
+from tidecast.models.neural import cpu_state, step_budget, torch_device
 
 LOSSES = ("smape", "mape", "mase")
 
@@ -111,6 +118,8 @@ class NBeatsEnsemble:
         learning_rate: float = 1e-3,
         seed: int = 0,
         device: str | None = None,
+        warm_start: tuple[dict, ...] | None = None,
+        fine_tune: float | None = 0.25,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -129,31 +138,51 @@ class NBeatsEnsemble:
         self.learning_rate = learning_rate
         self.seed = seed
         self.device = device
+        self.warm_start = warm_start  # each member's weights at an earlier origin
+        self.fine_tune = fine_tune  # share of the budget from them; None: from scratch
 
     def _network(self, lookback: int) -> NBeatsNet:
         return NBeatsNet(1, self.horizon, lookback, self.blocks, self.width, self.layers)
 
-    def steps_for(self, windows: int) -> int:
-        """Training steps of one member on `windows` cut points (`step_budget`)."""
-        return step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
+    def steps_for(self, windows: int, warm: bool = False) -> int:
+        """Training steps of one member on `windows` cut points (`step_budget`); from an
+        earlier origin's weights (`warm`), `fine_tune` of them."""
+        steps = step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
+        return max(1, math.ceil(steps * self.fine_tune)) if warm else steps
+
+    def _members(self) -> list[tuple[int, str]]:
+        lookbacks = [k * self.horizon for k in self.lookbacks]
+        return [(lookback, loss) for lookback in lookbacks for loss in self.losses]
+
+    def next_origin(self) -> Self:
+        """The model of the next (later) backtest origin: each member fine-tuned from this
+        fit's weights."""
+        weights = None
+        if self.fine_tune is not None:
+            weights = tuple(cpu_state(network) for _, network in self.networks_)
+        return type(self)(**{**get_params(self), "warm_start": weights})
 
     def fit(self, panel: pd.DataFrame) -> Self:
-        h, lookbacks = self.horizon, [k * self.horizon for k in self.lookbacks]
-        keep = max(lookbacks) + self.history_limit * h
+        h, members = self.horizon, self._members()
+        keep = max(lookback for lookback, _ in members) + self.history_limit * h
         self.layout_ = layout = _Layout(panel, keep, h, self.season_length)
         # cut points: k points before a series' end (1 <= k <= its recent history), so each
         # window has at least one input and one target point
         cuts = np.maximum(np.minimum(layout.kept - 1, self.history_limit * h), 0)
         trainable = np.flatnonzero(cuts >= 1)
-        self.steps_ = self.steps_for(int(cuts.sum()))
+        warm = self.warm_start if self.fine_tune is not None else None
+        warm = warm if warm and len(warm) == len(members) else None
+        self.warm_started_ = warm is not None
+        self.steps_ = self.steps_for(int(cuts.sum()), warm=self.warm_started_)
         self.time_capped_ = False
         self.networks_: list[tuple[int, torch.nn.Module]] = []
         device = torch_device(self.device)
-        for index, (lookback, loss) in enumerate(
-            (lb, loss) for lb in lookbacks for loss in self.losses
-        ):
+        for index, (lookback, loss) in enumerate(members):
             torch.manual_seed(self.seed + index)  # the initial weights too
-            network = self._network(lookback).to(device)
+            network = self._network(lookback)
+            if warm is not None:
+                network.load_state_dict(warm[index])
+            network = network.to(device)
             if len(trainable):
                 capped = self._train(network, lookback, loss, trainable, cuts, self.seed + index)
                 self.time_capped_ |= capped
@@ -173,8 +202,14 @@ class NBeatsEnsemble:
         """Train one member in place; True when the time cap stopped it."""
         layout, h, device = self.layout_, self.horizon, next(network.parameters()).device
         rng = np.random.default_rng(seed)
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        halve_at = {int(self.steps_ * share) for share in (0.5, 0.75, 0.9)}
+        if self.warm_started_:
+            # fine-tuning continues where a fresh fit's schedule ends (three halvings): at
+            # the full rate, Adam's first steps would throw the trained weights about
+            rate, halve_at = self.learning_rate / 8, set()
+        else:
+            rate = self.learning_rate
+            halve_at = {int(self.steps_ * share) for share in (0.5, 0.75, 0.9)}
+        optimizer = torch.optim.Adam(network.parameters(), lr=rate)
         offsets_in = np.arange(-lookback, 0)
         offsets_out = np.arange(h)
         started = time.perf_counter()

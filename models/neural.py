@@ -5,6 +5,11 @@ mean absolute error, early stopping on a validation slice taken from the end of 
 training data (so from before any backtest cutoff), and a budget in passes over the
 training windows (`passes`, between `min_steps` and `max_steps` steps) with a time cap in
 seconds as a safety net.
+
+In a backtest, the network fitted at one origin is fine-tuned at the next
+(`next_origin()`): it starts from the earlier origin's weights and trains `fine_tune` of
+its budget. Honest, since the later origin's history contains the earlier one's; the
+final fit on the full history always trains from scratch.
 Seeded: on CPU the same data and seed give the same forecasts, as long as training stops
 by steps or early stopping rather than by the time budget (`time_capped_` says when it
 did, and the pipeline records it on the run row). Uses CUDA when available.
@@ -23,7 +28,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tidecast.models.base import future_frame
+from tidecast.models.base import future_frame, get_params
 from tidecast.models.features import season_angles
 from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
 from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
@@ -34,6 +39,11 @@ def torch_device(name: str | None) -> torch.device:
     if name:
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cpu_state(network: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the network's `state_dict` on the CPU: later training leaves it as it is."""
+    return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
 
 
 def step_budget(
@@ -68,6 +78,8 @@ class TorchForecaster:
         seed: int = 0,
         device: str | None = None,
         mixed_precision: bool | None = None,
+        warm_start: dict | None = None,
+        fine_tune: float | None = 0.25,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -84,13 +96,17 @@ class TorchForecaster:
         self.seed = seed
         self.device = device
         self.mixed_precision = mixed_precision
+        self.warm_start = warm_start  # weights of an earlier origin's fit (`next_origin`)
+        self.fine_tune = fine_tune  # share of the budget from them; None: from scratch
 
     def _network(self, n_features: int, lookback: int) -> nn.Module:
         raise NotImplementedError
 
-    def steps_for(self, windows: int) -> int:
-        """The step budget of a fit on `windows` training windows (`step_budget`)."""
-        return step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
+    def steps_for(self, windows: int, warm: bool = False) -> int:
+        """The step budget of a fit on `windows` training windows (`step_budget`); from an
+        earlier origin's weights (`warm`), `fine_tune` of it."""
+        steps = step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
+        return max(1, math.ceil(steps * self.fine_tune)) if warm else steps
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
@@ -131,12 +147,17 @@ class TorchForecaster:
             # passes stops training then.
             is_train, is_val = np.ones(len(x), bool), np.zeros(len(x), bool)
         self.training_windows_ = int(is_train.sum())
-        max_steps = self.steps_for(self.training_windows_)
+        warm = self._warm_weights(int(x.shape[-1]), lookback)
+        max_steps = self.steps_for(self.training_windows_, warm=warm is not None)
         train_idx = torch.as_tensor(np.flatnonzero(is_train), device=device)
         val_idx = torch.as_tensor(np.flatnonzero(is_val), device=device)
 
         torch.manual_seed(self.seed)
-        network = self._network(x.shape[-1], lookback).to(device)
+        network = self._network(x.shape[-1], lookback)
+        if warm is not None:
+            network.load_state_dict(warm)
+        network = network.to(device)
+        self.warm_started_ = warm is not None
         optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
         sampler = torch.Generator(device="cpu").manual_seed(self.seed)
         loss_fn = nn.L1Loss()
@@ -178,13 +199,28 @@ class TorchForecaster:
         self.last_ = last_windows(panel, lookback)
         return self
 
+    def _warm_weights(self, n_features: int, lookback: int) -> dict | None:
+        """The earlier origin's `state_dict` when it fits this network's shape, else None."""
+        blob = self.warm_start if self.fine_tune is not None else None
+        if blob and (blob["n_features"], blob["lookback"]) == (n_features, lookback):
+            return blob["state_dict"]
+        return None
+
+    def _weights(self) -> dict:
+        return {
+            "state_dict": cpu_state(self.network_),
+            "n_features": self.n_features_,
+            "lookback": self._lookback(),
+        }
+
+    def next_origin(self) -> Self:
+        """The model of the next (later) backtest origin: fine-tuned from this fit's weights."""
+        weights = self._weights() if self.fine_tune is not None else None
+        return type(self)(**{**get_params(self), "warm_start": weights})
+
     def save_weights(self, path: Path) -> None:
         """The network's `state_dict` and shape, loadable with `torch.load(weights_only=True)`."""
-        state = {key: value.cpu() for key, value in self.network_.state_dict().items()}
-        torch.save(
-            {"state_dict": state, "n_features": self.n_features_, "lookback": self._lookback()},
-            path,
-        )
+        torch.save(self._weights(), path)
 
     def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
         """Stored weights, conditioned on the newest window of each series in `panel`."""

@@ -6,8 +6,8 @@ naive forecast instead, and is listed in the forecast frame's `attrs["fallbacks"
 (the backtest records it).
 
 AutoETS runs statsforecast's ETS per series itself (rather than through the
-`StatsForecast` engine) so that it can keep each series' chosen form: a later backtest
-origin re-estimates that form instead of searching all of them again (`next_origin`).
+`StatsForecast` engine), keeping only the last state each forecast needs, and can fix
+each series' form (`forms`).
 """
 
 from __future__ import annotations
@@ -103,10 +103,10 @@ class AutoETS:
 
     `forms` (series -> statsforecast's component code such as "MAND") fixes a series'
     form; only its parameters are estimated, which costs a fifteenth to a fiftieth of the
-    search on monthly data (BENCHMARKS.md). `next_origin()` hands the forms this fit chose
-    on to the model of a later backtest origin: honest, since the later origin's history
-    contains this one's, and the search then runs once per backtest, not once per fold.
-    The final fit on the full history always searches.
+    search on monthly data (BENCHMARKS.md). The backtest does not hand the forms chosen at
+    one origin on to the next: it did, and the later folds then scored 4-10% worse than a
+    search at the same origin on M3 monthly and quarterly (BENCHMARKS.md, section 3), so
+    the backtest no longer estimated what the final fit (a search) would score.
     """
 
     def __init__(self, season_length: int, freq: str, forms: dict[Any, str] | None = None) -> None:
@@ -162,10 +162,6 @@ class AutoETS:
     def forms_(self) -> dict[Any, str]:
         """The form each fitted series has (a series whose fit failed has none)."""
         return {name: state["components"] for name, state in self.states_.items()}
-
-    def next_origin(self) -> AutoETS:
-        """An unfitted AutoETS for a later origin of these series, with their forms fixed."""
-        return AutoETS(self.season_length, self.freq, forms=self.forms_)
 
 
 class AutoARIMA(StatsForecastModel):

@@ -4,9 +4,9 @@ Cutoffs are `h` apart and the last fold ends at each series' last observation. A
 series gets as many folds (up to `folds`) as its history allows with at least
 `min_train_length` points before the cutoff. Work is done per chunk of series.
 
-A fold fits a fresh copy of each model, except that a model may hand what it chose at
-the previous origin on to the next (`next_origin`): AutoETS searches its forms once per
-backtest and re-estimates them at the later origins.
+A fold fits a fresh copy of each model, except that a model may hand what it learnt at
+the previous origin on to the next (`next_origin`): the torch models fine-tune the
+earlier origin's weights instead of training from scratch.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def fold_split(
 
 def for_next_fold(model: Forecaster, earlier: Forecaster | None) -> Forecaster:
     """The unfitted model a fold fits: what the same model fitted at the earlier origin
-    hands on (`next_origin()`, e.g. AutoETS's chosen forms) when there is such a fit, else
+    hands on (`next_origin()`, e.g. a network's weights) when there is such a fit, else
     a fresh copy. Handing forward in time never leaks: a later origin's history contains
     an earlier one's."""
     return earlier.next_origin() if earlier is not None else clone(model)

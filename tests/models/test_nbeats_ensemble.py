@@ -65,3 +65,21 @@ def test_predicting_past_the_trained_horizon_is_refused(context):
     model = small_ensemble(context).fit(as_panel(synthetic_panel(n_series=3)))
     with pytest.raises(ValueError, match="horizon 12"):
         model.predict(13)
+
+
+def test_the_next_origin_fine_tunes_every_member_instead_of_training_from_scratch(context):
+    panel = as_panel(synthetic_panel(n_series=6, seed=2))
+    earlier = small_ensemble(context, min_steps=40).fit(panel)
+    later = earlier.next_origin()
+    assert len(later.warm_start) == len(earlier.networks_) == 2
+    later.fit(panel)
+    assert later.warm_started_ and not earlier.warm_started_
+    assert later.steps_ == int(np.ceil(earlier.steps_ * later.fine_tune)) < earlier.steps_
+    before = earlier.predict(12)["yhat"].to_numpy()
+    one_step = earlier.next_origin()
+    one_step.fine_tune = 1e-9
+    near = one_step.fit(panel).predict(12)["yhat"].to_numpy()
+    far = small_ensemble(context, min_steps=1, max_steps=1).fit(panel).predict(12)
+    assert one_step.steps_ == 1
+    assert np.abs(near - before).mean() < 0.2 * np.abs(far["yhat"].to_numpy() - before).mean()
+    np.testing.assert_array_equal(earlier.predict(12)["yhat"].to_numpy(), before)

@@ -77,3 +77,29 @@ def test_mixed_precision_trains_and_forecasts_close_to_full_precision(name, cont
     # bfloat16 keeps ~3 significant digits; 40 steps of training drift a little further
     scale = panel.groupby("series_id")["y"].mean().mean()
     assert np.abs(half["yhat"] - full["yhat"]).mean() < 0.2 * scale
+
+
+@pytest.mark.parametrize("name", ["lstm", "nbeats"])
+def test_the_next_origin_fine_tunes_this_fit_instead_of_training_from_scratch(name, context):
+    panel = as_panel(synthetic_panel(n_series=24, seed=3))
+    earlier = build_model(name, **context)
+    earlier.patience = 10_000  # only the budget stops training
+    earlier.fit(panel)
+    later = earlier.next_origin()
+    assert later.warm_start is not None and not hasattr(later, "network_")  # unfitted
+    later.fit(panel)
+    assert later.warm_started_ and not earlier.warm_started_
+    budget = earlier.steps_for(earlier.training_windows_)
+    assert later.steps_ <= int(np.ceil(budget * later.fine_tune)) < budget
+    # starting from the earlier weights, one step lands next to the earlier forecasts;
+    # one step from fresh weights does not
+    one_step = earlier.next_origin()
+    one_step.fine_tune = 1e-9
+    fresh = build_model(name, **{**context, "max_steps": 1, "min_steps": 1})
+    before = earlier.predict(12)["yhat"].to_numpy()
+    near = one_step.fit(panel).predict(12)["yhat"].to_numpy()
+    far = fresh.fit(panel).predict(12)["yhat"].to_numpy()
+    assert one_step.steps_ == 1
+    assert np.abs(near - before).mean() < 0.2 * np.abs(far - before).mean()
+    # the handed-on weights are a copy: fine-tuning leaves the earlier fit as it was
+    np.testing.assert_array_equal(earlier.predict(12)["yhat"].to_numpy(), before)

@@ -49,20 +49,18 @@ def test_auto_ets_matches_statsforecast_run_directly():
     np.testing.assert_allclose(ours["yhat"].to_numpy(), direct["AutoETS"].to_numpy())
 
 
-def test_auto_ets_hands_its_chosen_forms_to_a_later_origin_and_searches_new_series():
+def test_auto_ets_with_forms_fixed_estimates_only_their_parameters():
     from tidecast.models.statistical import AutoETS
 
     panel = as_panel(synthetic_panel(n_series=4))
-    earlier = panel[panel.series_id != "S03"]
-    first = AutoETS(season_length=12, freq="MS").fit(earlier)
-    later = first.next_origin()
-    assert later.forms == first.forms_ and set(first.forms_) == {"S00", "S01", "S02"}
-    # Data a fresh search reads differently (a steep trend on every series)...
+    searched = AutoETS(season_length=12, freq="MS").fit(panel)
+    # data a search reads differently (a steep trend on every series)...
     trended = panel.assign(y=panel["y"] * (1 + 0.2 * panel.groupby("series_id").cumcount()))
     fresh = AutoETS(season_length=12, freq="MS").fit(trended)
-    refit = later.fit(trended)
-    assert any(fresh.forms_[s] != first.forms_[s] for s in first.forms_)
-    # ...keeps the forms chosen at the earlier origin, and searches the series it lacked.
-    assert {s: refit.forms_[s] for s in first.forms_} == first.forms_
-    assert refit.forms_["S03"] == fresh.forms_["S03"]
-    assert np.isfinite(refit.predict(6)["yhat"]).all()
+    assert any(fresh.forms_[s] != searched.forms_[s] for s in searched.forms_)
+    # ...keeps the forms it is given, and searches the series it is given none for
+    given = {s: form for s, form in searched.forms_.items() if s != "S03"}
+    fixed = AutoETS(season_length=12, freq="MS", forms=given).fit(trended)
+    assert {s: fixed.forms_[s] for s in given} == given
+    assert fixed.forms_["S03"] == fresh.forms_["S03"]
+    assert np.isfinite(fixed.predict(6)["yhat"]).all()

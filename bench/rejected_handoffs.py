@@ -1,0 +1,101 @@
+"""Two rejected experiments, kept so their figures can be reproduced (BENCHMARKS.md,
+section 3): statistical models that hand what their search chose at one backtest origin
+on to the next, which only re-estimates the parameters.
+
+* `EtsHandingForms` (`auto_ets_forms`): AutoETS handing each series' form on; tidecast's
+  AutoETS did so from commit 01e0d08 until this experiment measured it.
+* `ArimaHandingOrders` (`auto_arima_orders`): statsforecast's AutoARIMA run per series,
+  handing each series' orders and constant terms on.
+
+Both were several times cheaper, and both made the later folds score worse than a
+search at the same origin (the choice made `h` periods earlier no longer fits as well),
+so the backtest no longer estimated the final fit, which searches: tidecast's `auto_ets`
+and `auto_arima` search at every origin. `bench/next_origin.py --models auto_ets_forms`
+(or `auto_arima_orders`) registers and measures them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from statsforecast import models as sf
+
+from tidecast.models.base import future_frame, sort_panel
+from tidecast.models.baselines import SeasonalNaive
+from tidecast.models.statistical import AutoETS, _with_fallback
+
+# (p, d, q, P, D, Q, period, with a mean, with a drift): what an ARIMA search chose
+ArimaOrder = tuple[int, int, int, int, int, int, int, bool, bool]
+
+
+class EtsHandingForms(AutoETS):
+    def next_origin(self) -> EtsHandingForms:
+        return EtsHandingForms(self.season_length, self.freq, forms=self.forms_)
+
+
+class ArimaHandingOrders:
+    def __init__(
+        self, season_length: int, freq: str, orders: dict[Any, ArimaOrder] | None = None
+    ) -> None:
+        self.season_length = season_length
+        self.freq = freq
+        self.orders = orders
+
+    def _fit_one(self, y: np.ndarray, order: ArimaOrder | None) -> dict:
+        from statsforecast.arima import Arima
+
+        if order is None:  # the search, exactly as `StatsForecast(AutoARIMA)` runs it
+            return sf.AutoARIMA(season_length=self.season_length).fit(y).model_
+        p, d, q, seasonal_p, seasonal_d, seasonal_q, period, mean, drift = order
+        return Arima(
+            y,
+            order=(p, d, q),
+            seasonal={"order": (seasonal_p, seasonal_d, seasonal_q), "period": period},
+            include_mean=mean,
+            include_drift=drift,
+            method="CSS-ML",  # as the search's own final fit
+        )
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        ordered = sort_panel(panel)
+        codes, names = pd.factorize(ordered["series_id"], sort=False)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
+        y = ordered["y"].to_numpy(dtype=np.float64)
+        orders = self.orders or {}
+        self.fits_: dict[Any, dict] = {}
+        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
+            try:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    self.fits_[name] = self._fit_one(y[start:stop], orders.get(name))
+            except Exception:  # seasonal naive stands in, as in tidecast's models
+                continue
+        self.series_ = names
+        self.last_ds_ = ordered.groupby("series_id", sort=False)["ds"].last()
+        self.fallback_ = SeasonalNaive(self.season_length, self.freq).fit(panel)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        from statsforecast.arima import forecast_arima
+
+        out = future_frame(self.last_ds_, h, self.freq).drop(columns="step")
+        yhat = np.full((len(self.series_), h), np.nan)
+        for row, name in enumerate(self.series_):
+            if name in self.fits_:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    yhat[row] = forecast_arima(self.fits_[name], h)["mean"]
+        out["yhat"] = yhat.ravel()
+        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+        return _with_fallback(out, self.fallback_, h)
+
+    def next_origin(self) -> ArimaHandingOrders:
+        orders = {}
+        for name, fitted in self.fits_.items():
+            p, q, seasonal_p, seasonal_q, period, d, seasonal_d = fitted["arma"]
+            terms = fitted["coef"]
+            orders[name] = (
+                p, d, q, seasonal_p, seasonal_d, seasonal_q, period,
+                "intercept" in terms, "drift" in terms,
+            )  # fmt: skip
+        return ArimaHandingOrders(self.season_length, self.freq, orders=orders)
