@@ -306,10 +306,16 @@ class Settings(BaseSettings):
 
     @property
     def source_description(self) -> str:
-        """Where observations come from, as messages name it."""
-        if self.source_table:
-            return f"the source table {self.source_table} (TIDECAST_SOURCE_TABLE)"
-        return f"the source query {self.source_query}"
+        """Where observations come from, as messages name it: a table with the setting to
+        change (the job's entry in the jobs file, when it set the table), or the query file."""
+        if not self.source_table:
+            return f"the source query {self.source_query}"
+        entry = job_entry(self.jobs_file, self.job, Settings.model_fields) if self.jobs_file else {}
+        if entry.get("source_table") == self.source_table:
+            where = f"source_table of job {self.job} in {self.jobs_file}"
+        else:
+            where = "TIDECAST_SOURCE_TABLE"
+        return f"the source table {self.source_table} ({where})"
 
     def model_context(self, season_length: int, freq: str) -> dict[str, Any]:
         """What every model may be built with; each takes the parameters it names."""

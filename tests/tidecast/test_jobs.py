@@ -122,6 +122,8 @@ def test_jobs_list_show_and_validate(jobs_file, tmp_path, capsys):
     assert main(["jobs", "validate", "--database-url", url]) == 2
     out, err = capsys.readouterr()
     assert "daily: ok" in out and "monthly: the source table finance.kpis" in out
+    # named as the file's setting, not the environment's
+    assert f"(source_table of job monthly in {jobs_file})" in out
     assert err.startswith("error: 1 of 2 job(s) are not valid: monthly")
     (tmp_path / "sql" / "daily.sql").write_text("SELECT 'a' AS series_id, 1.0 AS value")
     assert main(["jobs", "validate", "--job", "daily", "--database-url", url]) == 2
