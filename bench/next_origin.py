@@ -52,12 +52,14 @@ def backtest(train: pd.DataFrame, subset: str, model: str, handed_on: bool, seed
     context = settings.model_context(season_length, freq)
     shipped = MODELS[model]
     MODELS[model] = shipped if handed_on else from_scratch(shipped)
-    spec = BacktestSpec([model], horizon, FOLDS, season_length, context)
-    plan = backtest_plan(train, spec, chunk_size=10**9)
-    started = time.perf_counter()
-    parts = [backtest_chunk(chunk) for chunk in plan.chunks]
-    seconds = time.perf_counter() - started
-    MODELS[model] = shipped
+    try:
+        spec = BacktestSpec([model], horizon, FOLDS, season_length, context)
+        plan = backtest_plan(train, spec, chunk_size=10**9)
+        started = time.perf_counter()
+        parts = [backtest_chunk(chunk) for chunk in plan.chunks]
+        seconds = time.perf_counter() - started
+    finally:
+        MODELS[model] = shipped
     scores = pd.concat([part.scores for part in parts], ignore_index=True)
     return scores[scores["model"] == model], seconds
 

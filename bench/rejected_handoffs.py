@@ -16,15 +16,12 @@ and `auto_arima` search at every origin. `bench/next_origin.py --models auto_ets
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from statsforecast import models as sf
 
-from tidecast.models.base import future_frame, sort_panel
-from tidecast.models.baselines import SeasonalNaive
-from tidecast.models.statistical import AutoETS, _with_fallback
+from tidecast.models.statistical import AutoETS, PerSeriesModel
 
 # (p, d, q, P, D, Q, period, with a mean, with a drift): what an ARIMA search chose
 ArimaOrder = tuple[int, int, int, int, int, int, int, bool, bool]
@@ -35,7 +32,7 @@ class EtsHandingForms(AutoETS):
         return EtsHandingForms(self.season_length, self.freq, forms=self.forms_)
 
 
-class ArimaHandingOrders:
+class ArimaHandingOrders(PerSeriesModel):
     def __init__(
         self, season_length: int, freq: str, orders: dict[Any, ArimaOrder] | None = None
     ) -> None:
@@ -43,55 +40,32 @@ class ArimaHandingOrders:
         self.freq = freq
         self.orders = orders
 
-    def _fit_one(self, y: np.ndarray, order: ArimaOrder | None) -> dict:
+    def _fit_one(self, name: Any, y: np.ndarray) -> dict:
         from statsforecast.arima import Arima
 
-        if order is None:  # the search, exactly as `StatsForecast(AutoARIMA)` runs it
-            return sf.AutoARIMA(season_length=self.season_length).fit(y).model_
-        p, d, q, seasonal_p, seasonal_d, seasonal_q, period, mean, drift = order
-        return Arima(
-            y,
-            order=(p, d, q),
-            seasonal={"order": (seasonal_p, seasonal_d, seasonal_q), "period": period},
-            include_mean=mean,
-            include_drift=drift,
-            method="CSS-ML",  # as the search's own final fit
-        )
+        order = (self.orders or {}).get(name)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if order is None:  # the search, exactly as `StatsForecast(AutoARIMA)` runs it
+                return sf.AutoARIMA(season_length=self.season_length).fit(y).model_
+            p, d, q, seasonal_p, seasonal_d, seasonal_q, period, mean, drift = order
+            return Arima(
+                y,
+                order=(p, d, q),
+                seasonal={"order": (seasonal_p, seasonal_d, seasonal_q), "period": period},
+                include_mean=mean,
+                include_drift=drift,
+                method="CSS-ML",  # as the search's own final fit
+            )
 
-    def fit(self, panel: pd.DataFrame) -> Self:
-        ordered = sort_panel(panel)
-        codes, names = pd.factorize(ordered["series_id"], sort=False)
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
-        y = ordered["y"].to_numpy(dtype=np.float64)
-        orders = self.orders or {}
-        self.fits_: dict[Any, dict] = {}
-        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
-            try:
-                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    self.fits_[name] = self._fit_one(y[start:stop], orders.get(name))
-            except Exception:  # seasonal naive stands in, as in tidecast's models
-                continue
-        self.series_ = names
-        self.last_ds_ = ordered.groupby("series_id", sort=False)["ds"].last()
-        self.fallback_ = SeasonalNaive(self.season_length, self.freq).fit(panel)
-        return self
-
-    def predict(self, h: int) -> pd.DataFrame:
+    def _forecast_one(self, state: dict, h: int) -> np.ndarray:
         from statsforecast.arima import forecast_arima
 
-        out = future_frame(self.last_ds_, h, self.freq).drop(columns="step")
-        yhat = np.full((len(self.series_), h), np.nan)
-        for row, name in enumerate(self.series_):
-            if name in self.fits_:
-                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    yhat[row] = forecast_arima(self.fits_[name], h)["mean"]
-        out["yhat"] = yhat.ravel()
-        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-        return _with_fallback(out, self.fallback_, h)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return forecast_arima(state, h)["mean"]
 
     def next_origin(self) -> ArimaHandingOrders:
         orders = {}
-        for name, fitted in self.fits_.items():
+        for name, fitted in self.states_.items():
             p, q, seasonal_p, seasonal_q, period, d, seasonal_d = fitted["arma"]
             terms = fitted["coef"]
             orders[name] = (

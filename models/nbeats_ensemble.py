@@ -27,7 +27,6 @@ history always trains from scratch.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Self
 
@@ -37,7 +36,7 @@ import torch
 
 from tidecast.models.base import future_frame, get_params, positions_from_end, sort_panel
 from tidecast.models.networks import NBeatsNet
-from tidecast.models.neural import cpu_state, step_budget, torch_device
+from tidecast.models.neural import cpu_state, fine_tuned_steps, step_budget, torch_device
 
 LOSSES = ("smape", "mape", "mase")
 
@@ -148,7 +147,7 @@ class NBeatsEnsemble:
         """Training steps of one member on `windows` cut points (`step_budget`); from an
         earlier origin's weights (`warm`), `fine_tune` of them."""
         steps = step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
-        return max(1, math.ceil(steps * self.fine_tune)) if warm else steps
+        return fine_tuned_steps(steps, self.fine_tune) if warm else steps
 
     def _members(self) -> list[tuple[int, str]]:
         lookbacks = [k * self.horizon for k in self.lookbacks]

@@ -46,6 +46,12 @@ def cpu_state(network: nn.Module) -> dict[str, torch.Tensor]:
     return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
 
 
+def fine_tuned_steps(steps: int, share: float) -> int:
+    """The steps of a fit that starts from an earlier origin's weights: `share` of the
+    `steps` a fit from scratch would train, at least one."""
+    return max(1, math.ceil(steps * share))
+
+
 def step_budget(
     passes: float, windows: int, batch_size: int, min_steps: int, max_steps: int
 ) -> int:
@@ -106,7 +112,7 @@ class TorchForecaster:
         """The step budget of a fit on `windows` training windows (`step_budget`); from an
         earlier origin's weights (`warm`), `fine_tune` of it."""
         steps = step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
-        return max(1, math.ceil(steps * self.fine_tune)) if warm else steps
+        return fine_tuned_steps(steps, self.fine_tune) if warm else steps
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)

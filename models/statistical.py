@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast import models as sf
+from statsforecast.ets import ets_f, pegelsfcast_C
 
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.baselines import SeasonalNaive
@@ -97,7 +98,48 @@ def _with_fallback(out: pd.DataFrame, fallback: SeasonalNaive, h: int) -> pd.Dat
     return out
 
 
-class AutoETS:
+class PerSeriesModel:
+    """Base for models fitted series by series in this process: a subclass says how one
+    series is fitted (`_fit_one`, which raises when it cannot be) and forecast
+    (`_forecast_one`); a series whose fit raised gets seasonal naive's forecast."""
+
+    season_length: int
+    freq: str
+
+    def _fit_one(self, name: Any, y: np.ndarray) -> dict:
+        raise NotImplementedError
+
+    def _forecast_one(self, state: dict, h: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        ordered = sort_panel(panel)
+        codes, names = pd.factorize(ordered["series_id"], sort=False)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
+        y = ordered["y"].to_numpy(dtype=np.float64)
+        self.states_: dict[Any, dict] = {}
+        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
+            try:
+                self.states_[name] = self._fit_one(name, y[start:stop])
+            except Exception:  # statsforecast raises many kinds; seasonal naive stands in
+                continue
+        self.series_ = names
+        self.last_ds_ = ordered.groupby("series_id", sort=False)["ds"].last()
+        self.fallback_ = SeasonalNaive(self.season_length, self.freq).fit(panel)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        out = future_frame(self.last_ds_, h, self.freq).drop(columns="step")
+        yhat = np.full((len(self.series_), h), np.nan)
+        for row, name in enumerate(self.series_):
+            if name in self.states_:
+                yhat[row] = self._forecast_one(self.states_[name], h)
+        out["yhat"] = yhat.ravel()
+        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+        return _with_fallback(out, self.fallback_, h)
+
+
+class AutoETS(PerSeriesModel):
     """statsforecast's AutoETS: per series, the ETS form (error, trend, damping, season)
     with the lowest AICc, and its parameters.
 
@@ -114,49 +156,24 @@ class AutoETS:
         self.freq = freq
         self.forms = forms
 
-    def fit(self, panel: pd.DataFrame) -> Self:
-        from statsforecast.ets import ets_f
+    def _fit_one(self, name: Any, y: np.ndarray) -> dict:
+        form = (self.forms or {}).get(name)
+        fitted = ets_f(
+            y,
+            m=self.season_length,
+            model=form[:3] if form else "ZZZ",
+            damped=form[3] == "D" if form else None,
+        )
+        # Only what the point forecast needs: the fit's last state, not its history.
+        return {
+            "components": fitted["components"],
+            "par": fitted["par"],
+            "m": fitted["m"],
+            "states": fitted["states"][-1:].copy(),
+        }
 
-        ordered = sort_panel(panel)
-        codes, names = pd.factorize(ordered["series_id"], sort=False)
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
-        y = ordered["y"].to_numpy(dtype=np.float64)
-        forms = self.forms or {}
-        self.states_: dict[Any, dict] = {}
-        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
-            form = forms.get(name)
-            try:
-                fitted = ets_f(
-                    y[start:stop],
-                    m=self.season_length,
-                    model=form[:3] if form else "ZZZ",
-                    damped=form[3] == "D" if form else None,
-                )
-            except Exception:  # statsforecast raises many kinds; seasonal naive stands in
-                continue
-            # Only what the point forecast needs: the fit's last state, not its history.
-            self.states_[name] = {
-                "components": fitted["components"],
-                "par": fitted["par"],
-                "m": fitted["m"],
-                "states": fitted["states"][-1:].copy(),
-            }
-        self.series_ = names
-        self.last_ds_ = ordered.groupby("series_id", sort=False)["ds"].last()
-        self.fallback_ = SeasonalNaive(self.season_length, self.freq).fit(panel)
-        return self
-
-    def predict(self, h: int) -> pd.DataFrame:
-        from statsforecast.ets import pegelsfcast_C
-
-        out = future_frame(self.last_ds_, h, self.freq).drop(columns="step")
-        yhat = np.full((len(self.series_), h), np.nan)
-        for row, name in enumerate(self.series_):
-            if name in self.states_:
-                yhat[row] = pegelsfcast_C(h, self.states_[name])
-        out["yhat"] = yhat.ravel()
-        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-        return _with_fallback(out, self.fallback_, h)
+    def _forecast_one(self, state: dict, h: int) -> np.ndarray:
+        return pegelsfcast_C(h, state)
 
     @property
     def forms_(self) -> dict[Any, str]:
