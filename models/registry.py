@@ -33,7 +33,9 @@ class ModelInfo:
     include it only for panels of at least this many series; with fewer the run skips it
     and says why (a cost rule for global networks, whose minutes of training do not pay
     on few series: BENCHMARKS.md section 1). Naming a model in `TIDECAST_MODELS`
-    overrides both rules.
+    overrides both rules. `covariates`: the entry takes the run's covariates (future
+    and past, docs/covariates.md); presets include it only in runs that have some, beside
+    the same model without them, so promotion compares the two on the same folds.
     """
 
     cls: str  # "module:Class" in tidecast.models, imported when a model of it is first built
@@ -42,6 +44,7 @@ class ModelInfo:
     presets: tuple[Preset, ...] = ()
     max_season_length: int | None = None
     min_series: int | None = None
+    covariates: bool = False
 
 
 INFO: dict[str, ModelInfo] = {
@@ -58,6 +61,15 @@ INFO: dict[str, ModelInfo] = {
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
     "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning"),
+    "ridge_cov": ModelInfo(
+        "regression:RidgeLags", "machine_learning", presets=PRESETS, covariates=True
+    ),
+    "hgb_cov": ModelInfo(
+        "regression:GradientBoostingLags",
+        "machine_learning",
+        presets=("default", "best"),
+        covariates=True,
+    ),
     "lstm": ModelInfo("neural:LSTM", "neural"),
     "gru": ModelInfo("neural:GRU", "neural"),
     "transformer": ModelInfo("neural:Transformer", "neural"),
@@ -85,14 +97,20 @@ class _Classes(dict):
 MODELS: dict[str, type] = _Classes({name: info.cls for name, info in INFO.items()})
 
 
-def preset_models(preset: Preset, season_length: int, n_series: int | None = None) -> list[str]:
+def preset_models(
+    preset: Preset,
+    season_length: int,
+    n_series: int | None = None,
+    with_covariates: bool = False,
+) -> list[str]:
     """The zoo of a preset for data of this season length and (when known) this many
-    series, in registry order."""
+    series, in registry order; the entries taking covariates only `with_covariates`."""
     too_few = too_few_series(preset, n_series)
     return [
         name
         for name, info in INFO.items()
         if preset in info.presets
+        and (with_covariates or not info.covariates)
         and (
             preset == "best"
             or info.max_season_length is None
@@ -122,15 +140,33 @@ def combination_members(model_names: list[str]) -> list[str]:
     return [name for name in model_names if name in INFO and INFO[name].combination]
 
 
+COVARIATE_PARAMETERS = ("future_covariates", "past_covariates")
+
+
+def uses_covariates(name: str) -> bool:
+    """Whether the registry entry `name` takes the run's covariates."""
+    return name in INFO and INFO[name].covariates
+
+
 def build_model(name: str, **context: Any) -> Forecaster:
     """An unfitted model by registry name.
 
     `context` holds what the run knows (season_length, freq, horizon, seed, n_jobs,
-    max_steps, max_seconds, …); each model takes the parts its constructor names.
+    max_steps, max_seconds, the covariates' names, …); each model takes the parts its
+    constructor names, and only entries marked `covariates` take the covariates.
     """
     cls = MODELS[name]
     accepted = inspect.signature(cls.__init__).parameters
+    if not uses_covariates(name):
+        accepted = {
+            key: value for key, value in accepted.items() if key not in COVARIATE_PARAMETERS
+        }
     return cls(**{key: value for key, value in context.items() if key in accepted})
+
+
+def model_uses_covariates(model: Forecaster) -> bool:
+    """Whether a built model was given covariates to use."""
+    return bool(getattr(model, "uses_covariates", False))
 
 
 def is_global(model: Forecaster) -> bool:

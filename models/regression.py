@@ -3,6 +3,10 @@
 One model learns from windows of every series: inputs are the last `lookback` values
 scaled by the window's own mean and spread, plus the season position; outputs are the
 next `horizon` values on the same scale (one output per step).
+
+Built with `future_covariates` / `past_covariates` (the registry's `ridge_cov` and
+`hgb_cov`), the panel's columns of those names are inputs too (models/covariates.py),
+and `predict` takes the future covariates of the steps ahead.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-from tidecast.models.base import future_frame
+from tidecast.models.base import future_frame, sort_panel
+from tidecast.models.covariates import CovariateDesign, ahead_array, level_ratio
 from tidecast.models.features import design_matrix
-from tidecast.models.windows import default_lookback, last_windows, training_windows
+from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
 
 
 class LagRegressor:
@@ -33,6 +38,8 @@ class LagRegressor:
         lookback: int | None = None,
         max_windows: int = 200_000,
         seed: int = 0,
+        future_covariates: tuple[str, ...] = (),
+        past_covariates: tuple[str, ...] = (),
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -40,6 +47,12 @@ class LagRegressor:
         self.lookback = lookback
         self.max_windows = max_windows
         self.seed = seed
+        self.future_covariates = tuple(future_covariates)
+        self.past_covariates = tuple(past_covariates)
+
+    @property
+    def uses_covariates(self) -> bool:
+        return bool(self.future_covariates or self.past_covariates)
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
@@ -50,25 +63,56 @@ class LagRegressor:
     def _predict(self, features: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _features(
+        self, windows: Windows, ordered: pd.DataFrame, ahead: np.ndarray | None = None
+    ) -> np.ndarray:
+        features = design_matrix(windows, self.freq, self.season_length)
+        if not self.uses_covariates:
+            return features
+        covariates = self.covariates_.features(
+            windows, ordered, self._lookback(), self.horizon, ahead
+        )
+        return np.hstack([features, covariates])
+
+    def _condition(self, panel: pd.DataFrame) -> None:
+        """The newest window of each series (and its covariates' history) to forecast from."""
+        self.history_ = sort_panel(panel) if self.uses_covariates else None
+        if self.uses_covariates:
+            self.covariates_ = CovariateDesign.fit(
+                self.history_, list(self.future_covariates), list(self.past_covariates)
+            )
+        self.last_ = last_windows(panel, self._lookback())
+
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback = self._lookback()
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )
-        features = design_matrix(windows, self.freq, self.season_length)
+        self._condition(panel)
+        features = self._features(windows, self.history_)
         self.estimators_ = self._fit_estimators(features, windows.targets)
-        self.last_ = last_windows(panel, lookback)
         return self
 
-    def predict(self, h: int) -> pd.DataFrame:
+    def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecasts of every fitted series; with covariates, of those whose `future`
+        (`series_id`, `ds` and the future covariates) covers all `horizon` steps."""
         if h > self.horizon:
             raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
-        scaled = self._predict(design_matrix(self.last_, self.freq, self.season_length))
-        values = self.last_.unscale(scaled)[:, :h]
-        last_ds = pd.Series(self.last_.end_times, index=self.last_.series_ids)
+        last, ahead = self.last_, None
+        if self.uses_covariates:
+            ahead = ahead_array(
+                future, last.series_ids, last.end_times, self.horizon, self.freq,
+                list(self.future_covariates),
+            )  # fmt: skip
+        scaled = self._predict(self._features(last, self.history_, ahead))
+        values = last.unscale(scaled)[:, :h]
+        last_ds = pd.Series(last.end_times, index=last.series_ids)
         out = future_frame(last_ds, h, self.freq)
         out["yhat"] = values.reshape(-1)
-        return out.drop(columns="step")
+        if ahead is not None:  # a series without its future covariates gets no forecast
+            covered = ~np.isnan(ahead).any(axis=(1, 2))
+            out = out[np.repeat(covered, h)]
+        return out.drop(columns="step").reset_index(drop=True)
 
 
 class RidgeLags(LagRegressor):
@@ -93,20 +137,73 @@ class RidgeLags(LagRegressor):
             ridge = Ridge(alpha=1.0)
             ridge.coef_, ridge.intercept_ = arrays["coef"], arrays["intercept"]
         self.estimators_ = [ridge]
-        self.last_ = last_windows(panel, self._lookback())
+        self._condition(panel)
+        expected = design_width(self, panel)
+        if ridge.coef_.shape[1] != expected:
+            raise ValueError(
+                f"stored coefficients take {ridge.coef_.shape[1]} inputs, this model "
+                f"{expected} (the covariates changed since the retrain)"
+            )
         return self
 
 
 class GradientBoostingLags(LagRegressor):
-    """Histogram gradient boosting, one model per step (direct multi-step)."""
+    """Histogram gradient boosting, one model per step (direct multi-step).
+
+    With covariates, the model of step k sees each covariate's mean over the input points,
+    the window's level over its spread (trees find interactions themselves), and the
+    future covariates at step k only: a few columns instead of every step's, since one
+    tree ensemble per step costs in proportion to its columns.
+    """
+
+    def _features(
+        self, windows: Windows, ordered: pd.DataFrame, ahead: np.ndarray | None = None
+    ) -> np.ndarray:
+        features = design_matrix(windows, self.freq, self.season_length)
+        if not self.uses_covariates:
+            return features
+        inputs, targets = self.covariates_.parts(
+            windows, ordered, self._lookback(), self.horizon, ahead
+        )
+        return np.hstack(
+            [
+                features,
+                inputs.mean(axis=1),
+                level_ratio(windows)[:, None],
+                targets.reshape(len(targets), -1),
+            ]
+        )
+
+    def _step_columns(self, width: int, step: int) -> np.ndarray | slice:
+        """The columns the model of `step` (from 0) is fitted on."""
+        if not self.uses_covariates:
+            return slice(None)
+        kf = len(self.future_covariates)
+        shared = width - self.horizon * kf
+        return np.r_[0:shared, shared + step * kf : shared + (step + 1) * kf]
 
     def _fit_estimators(self, features, targets):
         return [
             HistGradientBoostingRegressor(
                 loss="absolute_error", max_iter=100, learning_rate=0.1, random_state=self.seed
-            ).fit(features, targets[:, step])
+            ).fit(features[:, self._step_columns(features.shape[1], step)], targets[:, step])
             for step in range(targets.shape[1])
         ]
 
     def _predict(self, features):
-        return np.column_stack([estimator.predict(features) for estimator in self.estimators_])
+        width = features.shape[1]
+        return np.column_stack(
+            [
+                estimator.predict(features[:, self._step_columns(width, step)])
+                for step, estimator in enumerate(self.estimators_)
+            ]
+        )
+
+
+def design_width(model: RidgeLags, panel: pd.DataFrame) -> int:
+    """How many inputs the ridge `model`, conditioned on `panel`, feeds its estimator."""
+    lookback = model._lookback()
+    plain = lookback + 2  # the scaled lags and the target's season position
+    steps = len(model.future_covariates) * (lookback + model.horizon)
+    steps += len(model.past_covariates) * lookback
+    return plain + 2 * steps

@@ -31,6 +31,16 @@ class Windows:
     loc: np.ndarray  # (n_windows,)
     scale: np.ndarray  # (n_windows,)
     series_ids: np.ndarray  # (n_series,)
+    # (n_windows,) row of each window's first input point in the series-sorted panel
+    # (`sort_panel`), and each series' first row there: where covariates are looked up
+    first_row: np.ndarray | None = None
+    series_start: np.ndarray | None = None
+
+    def rows(self, offsets: np.ndarray) -> np.ndarray:
+        """(n_windows, len(offsets)) sorted-panel rows at `offsets` from each window's
+        first input point, clipped to its series' first row (as `last_windows` pads)."""
+        rows = self.first_row[:, None] + np.asarray(offsets)[None, :]
+        return np.maximum(rows, self.series_start[self.series_index][:, None])
 
     def unscale(self, values: np.ndarray) -> np.ndarray:
         """Model outputs in the series' own units."""
@@ -105,6 +115,8 @@ def build_windows(
         loc=loc,
         scale=scale,
         series_ids=series_ids_of(ordered),
+        first_row=chosen,
+        series_start=starts,
     )
 
 
@@ -148,4 +160,6 @@ def last_windows(panel: pd.DataFrame, lookback: int) -> Windows:
         loc=loc,
         scale=scale,
         series_ids=series_ids_of(ordered),
+        first_row=ends - lookback,
+        series_start=starts,
     )

@@ -69,6 +69,11 @@ forecast_runs = Table(
     Column("code_version", String(64)),
     Column("freq", String(16)),  # the pandas frequency the run forecast on, e.g. MS
     Column("unit", String(64)),  # what the values measure (the job's `unit`), for BI
+    # covariate rows (tasks/covariates.py), NULL when the job has no covariate source:
+    # read = used + rejected, as for observations
+    Column("covariate_rows_read", Integer),
+    Column("covariate_rows_rejected", Integer),
+    Column("covariate_rows_used", Integer),
 )
 
 # Quarantine: raw values as text, so a value that is not even a number is kept as read.
@@ -80,6 +85,22 @@ rejected_observations = Table(
     Column("series_id", Text),
     Column("ts", Text),
     Column("value", Text),
+    Column("check_name", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Covariate quarantine, like rejected_observations (raw values as text).
+rejected_covariates = Table(
+    "rejected_covariates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("series_id", Text),
+    Column("ts", Text),
+    Column("name", Text),
+    Column("value", Text),
+    Column("kind", Text),
+    Column("known_at", Text),
     Column("check_name", String(64), nullable=False),
     Column("reason", Text, nullable=False),
 )

@@ -20,10 +20,11 @@ import pandas as pd
 
 from tidecast.metrics import insample_scale, score_errors
 from tidecast.models.base import Forecaster, clone, positions_from_end, sort_panel
-from tidecast.models.registry import build_model, is_global
+from tidecast.models.registry import build_model, is_global, model_uses_covariates
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
 from tidecast.tasks.context import RunContext
+from tidecast.tasks.covariates import CovariateInput, Covariates, with_history
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import interval_coverage
@@ -120,6 +121,7 @@ class BacktestChunk:
     spec: BacktestSpec
     names: pd.Index
     first_code: int = 0
+    covariates: CovariateInput | None = None  # series as codes, for the covariate models
 
     def series_names(self, codes) -> pd.Index:
         return self.names.take(np.asarray(codes, dtype=np.int64) - self.first_code).map(str)
@@ -150,26 +152,65 @@ def series_chunks(
     return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def coded_covariates(covariates: Covariates, names: pd.Index, freq: str) -> CovariateInput:
+    """The covariates of the series `names`, their series as the codes the backtest uses
+    (NaN: every series); values of other series are left out."""
+    values = covariates.values
+    code_of = pd.Series(np.arange(len(names)), index=pd.Index(names).astype(str))
+    keep = values["series_id"].isna() | values["series_id"].isin(code_of.index)
+    values = values[keep.to_numpy()]
+    coded = values.assign(series_id=values["series_id"].map(code_of).astype(float))
+    return CovariateInput(coded, covariates.kinds, freq)
+
+
 def backtest_plan(
-    panel: pd.DataFrame, spec: BacktestSpec, chunk_size: int, workers: int = 1
+    panel: pd.DataFrame,
+    spec: BacktestSpec,
+    chunk_size: int,
+    workers: int = 1,
+    covariates: Covariates | None = None,
 ) -> BacktestPlan:
     """Local models per chunk of series (one chunk per worker at least); global models,
-    which learn from all series at once, in one chunk of every series."""
+    which learn from all series at once, in one chunk of every series. A chunk with
+    models that use covariates carries those of its series."""
     ordered = sort_panel(panel)
     codes, names = pd.factorize(ordered["series_id"], sort=False)
     ordered = ordered.assign(series_id=codes)
     models = {name: build_model(name, **spec.context) for name in spec.model_names}
     local = [name for name, model in models.items() if not is_global(model)]
     global_ = [name for name, model in models.items() if is_global(model)]
+    coded = None
+    if covariates is not None and any(map(model_uses_covariates, models.values())):
+        coded = coded_covariates(covariates, names, spec.context["freq"])
+
+    def inputs_of(part: pd.DataFrame, names_in: list[str]) -> CovariateInput | None:
+        if coded is None or not any(model_uses_covariates(models[n]) for n in names_in):
+            return None
+        return coded.for_series(pd.Index(part["series_id"].unique()).astype(float))
+
     chunks = []
     if local:
         parts = series_chunks(ordered, chunk_size, workers)
         for number, part in enumerate(parts, start=1):
             first, last = int(part["series_id"].iloc[0]), int(part["series_id"].iloc[-1])
             label = f"chunk {number}/{len(parts)}"
-            chunks.append(BacktestChunk(part, local, label, spec, names[first : last + 1], first))
+            chunks.append(
+                BacktestChunk(
+                    part,
+                    local,
+                    label,
+                    spec,
+                    names[first : last + 1],
+                    first,
+                    inputs_of(part, local),
+                )  # fmt: skip
+            )
     if global_ and len(ordered):
-        chunks.append(BacktestChunk(ordered, global_, "all series", spec, names))
+        chunks.append(
+            BacktestChunk(
+                ordered, global_, "all series", spec, names, 0, inputs_of(ordered, global_)
+            )
+        )
     return BacktestPlan(chunks, names, spec)
 
 
@@ -200,10 +241,12 @@ def for_next_fold(model: Forecaster, earlier: Forecaster | None) -> Forecaster:
 
 
 def _fit_forecast(
-    model: Forecaster, train: pd.DataFrame, horizon: int
+    model: Forecaster, train: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
 ) -> tuple[Forecaster, pd.DataFrame]:
     fitted = model.fit(train)
-    return fitted, fitted.predict(horizon)
+    if future is None:
+        return fitted, fitted.predict(horizon)
+    return fitted, fitted.predict(horizon, future=future)
 
 
 def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
@@ -214,6 +257,8 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     """
     spec, number = chunk.spec, chunk.label
     models = {name: build_model(name, **spec.context) for name in chunk.models}
+    with_covariates = {name for name, model in models.items() if model_uses_covariates(model)}
+    covariates = chunk.covariates if with_covariates else None
     min_train = min_train_length(spec.season_length)
     seconds: dict[str, float] = defaultdict(float)
     scores, fold_forecasts, failures = [], [], []
@@ -233,12 +278,25 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         scale = insample_scale(train, spec.season_length)
         cutoff = train.groupby("series_id", sort=True)["ds"].last().rename("cutoff")
         test = test.join(scale, on="series_id").join(cutoff, on="series_id")
+        train_x = future = None
+        if covariates is not None:  # as known at each series' cutoff (known_at)
+            history, future = covariates.frames(cutoff.astype("datetime64[ns]"), spec.horizon)
+            history = history.assign(series_id=history["series_id"].astype(np.int64))
+            future = future.assign(series_id=future["series_id"].astype(np.int64))
+            train_x = with_history(train, history, list(covariates.kinds))
         for name in chunk.models:
             if name in timed_out:
                 continue
             model = for_next_fold(models[name], earlier.pop(name, None))
+            uses = covariates is not None and name in with_covariates
             ran = run_model(
-                partial(_fit_forecast, model, train, spec.horizon),
+                partial(
+                    _fit_forecast,
+                    model,
+                    train_x if uses else train,
+                    spec.horizon,
+                    future if uses else None,
+                ),  # fmt: skip
                 model=name,
                 stage="backtest",
                 where=f"{number} fold {fold}",
@@ -310,7 +368,9 @@ def combine_backtests(parts: list[ChunkBacktest], plan: BacktestPlan) -> Backtes
     )
 
 
-def plan_backtest(ctx: RunContext, panel: pd.DataFrame) -> BacktestPlan:
+def plan_backtest(
+    ctx: RunContext, panel: pd.DataFrame, covariates: Covariates | None = None
+) -> BacktestPlan:
     """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
     settings = ctx.settings
     spec = BacktestSpec(
@@ -323,4 +383,4 @@ def plan_backtest(ctx: RunContext, panel: pd.DataFrame) -> BacktestPlan:
         metric=settings.selection_metric,
         time_budget=settings.model_time_budget_seconds,
     )
-    return backtest_plan(panel, spec, settings.chunk_size, settings.workers)
+    return backtest_plan(panel, spec, settings.chunk_size, settings.workers, covariates)

@@ -11,6 +11,7 @@ from tidecast.jobs import job_flag, of_job
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
+from tidecast.sql.tables import backtest_scores
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
@@ -57,3 +58,11 @@ def champions_for_series(series_ids: pd.Index, current: pd.DataFrame) -> pd.Data
             f"{int(new.sum())} series have no champion yet: seasonal_naive until the next retrain",
         )
     return chosen.rename_axis("series_id").reset_index()[["series_id", "model", "members"]]
+
+
+def read_backtest_scores(settings: Settings, run_id: str) -> pd.DataFrame:
+    """The backtest scores of one run (the forecast flow's fallbacks are chosen on them)."""
+    return read_frame(
+        settings.database_url,
+        select(backtest_scores).where(backtest_scores.c.run_id == run_id),
+    )

@@ -11,18 +11,24 @@ from tidecast.settings import Settings
 class RunContext:
     """A run's settings and id, and the season length, frequency and number of series its
     data has (known once the data is validated: inferred there unless the settings fix
-    them)."""
+    them), and the names of its covariates by kind."""
 
     settings: Settings
     run_id: str
     season_length: int
     freq: str
     n_series: int | None = None
+    future_covariates: tuple[str, ...] = ()
+    past_covariates: tuple[str, ...] = ()
+
+    @property
+    def has_covariates(self) -> bool:
+        return bool(self.future_covariates or self.past_covariates)
 
     @property
     def model_names(self) -> list[str]:
         """The models this run backtests (`Settings.backtest_models`)."""
-        return self.settings.backtest_models(self.season_length, self.n_series)
+        return self.settings.backtest_models(self.season_length, self.n_series, self.has_covariates)
 
     @property
     def notes(self) -> list[str]:
@@ -32,4 +38,6 @@ class RunContext:
     @property
     def model_context(self) -> dict:
         """What models are built with (`Settings.model_context`)."""
-        return self.settings.model_context(self.season_length, self.freq)
+        return self.settings.model_context(
+            self.season_length, self.freq, self.future_covariates, self.past_covariates
+        )

@@ -15,11 +15,12 @@ import pandas as pd
 
 from tidecast.metrics import interval_scale
 from tidecast.models.base import Forecaster, sort_panel
-from tidecast.models.registry import build_model, is_global
+from tidecast.models.registry import build_model, is_global, model_uses_covariates
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tidecast.tasks.backtest import BacktestResult, series_chunks
 from tidecast.tasks.context import RunContext
+from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series, with_history
 from tidecast.tasks.ensembles import combine
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
@@ -48,6 +49,7 @@ def _fit_and_forecast(
     horizon: int,
     stored: StoredModels | None,
     series_wanted: int,
+    future: pd.DataFrame | None = None,
 ) -> tuple[Forecaster, pd.DataFrame, list[str]]:
     """The fitted (or loaded) model, its forecasts, and a note if stored weights were refused."""
     notes = []
@@ -69,6 +71,8 @@ def _fit_and_forecast(
             f"series, forecasting {series_wanted}",
         )
         model.fit(history)
+    if future is not None:  # the future covariates of the steps ahead
+        return model, model.predict(horizon, future=future), notes
     return model, model.predict(horizon), notes
 
 
@@ -86,8 +90,12 @@ def fit_and_predict(
     store: ArtifactStore | None = None,
     stored: StoredModels | None = None,
     time_budget: float | None = None,
+    covariates: CovariateInput | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[Failure]]:
     """Forecasts (`series_id`, `ds`, `model`, `yhat`) of each needed model for its series.
+
+    A model that uses covariates gets every value known now (the newest vintage): in its
+    history and, for the steps ahead, the `future` ones.
 
     With `stored` (the forecast flow), a model whose weights were kept by the last
     retrain is loaded and conditioned on the newest data instead of refitted; with `store`
@@ -100,8 +108,13 @@ def fit_and_predict(
         # A global model learns from every series, as in the backtest; a local one only
         # needs the series that use it.
         history = ordered if is_global(model) else ordered[ordered["series_id"].isin(wanted)]
+        future = None
+        if covariates is not None and model_uses_covariates(model):
+            last = history.groupby("series_id", sort=False)["ds"].max()
+            known, future = covariates.frames(last, horizon, as_of_cutoff=False)
+            history = with_history(history, known, list(covariates.kinds))
         ran = run_model(
-            partial(_fit_and_forecast, name, model, history, horizon, stored, len(wanted)),
+            partial(_fit_and_forecast, name, model, history, horizon, stored, len(wanted), future),
             model=name,
             stage="final fit",
             where="the final fit",
@@ -140,6 +153,7 @@ class FitChunk:
     store: ArtifactStore | None = None
     stored: StoredModels | None = None
     time_budget: float | None = None
+    covariates: CovariateInput | None = None
 
 
 @dataclass
@@ -174,7 +188,7 @@ def final_fit_chunk(chunk: FitChunk) -> FitResult:
     store = chunk.store and ArtifactStore(chunk.store.directory, chunk.store.run_id)
     forecasts, notes, failures = fit_and_predict(
         chunk.panel, chunk.needed, chunk.horizon, chunk.context, store, chunk.stored,
-        chunk.time_budget,
+        chunk.time_budget, chunk.covariates,
     )  # fmt: skip
     return FitResult(forecasts, notes, failures, [] if store is None else store.versions)
 
@@ -194,6 +208,7 @@ def final_fit_plan(
     stored: StoredModels | None = None,
     time_budget: float | None = None,
     nonnegative: bool = False,
+    covariates: CovariateInput | None = None,
 ) -> ForecastPlan:
     """Local models' final fits per chunk of the series that need them (one chunk per
     worker at least); the global models' once, on every series, as in the backtest."""
@@ -209,20 +224,36 @@ def final_fit_plan(
     }  # fmt: skip
     using_local = ordered[ordered["series_id"].isin(local["series_id"])]
     parts = series_chunks(using_local, chunk_size, workers)
-    chunks = [
-        FitChunk(
-            part,
-            local[local["series_id"].isin(part["series_id"].unique())],
-            label=f"chunk {number}/{len(parts)}",
-            **shared,
-        )  # fmt: skip
-        for number, part in enumerate(parts, start=1)
-    ]
-    if global_names:
+
+    def inputs_of(part: pd.DataFrame, names: pd.Series) -> CovariateInput | None:
+        if covariates is None or not any(
+            model_uses_covariates(build_model(name, **context)) for name in names.unique()
+        ):
+            return None
+        return covariates.for_series(pd.Index(part["series_id"].unique()))
+
+    chunks = []
+    for number, part in enumerate(parts, start=1):
+        wanted = local[local["series_id"].isin(part["series_id"].unique())]
         chunks.append(
             FitChunk(
-                ordered, needed[needed["model"].isin(global_names)], label="all series", **shared
-            )
+                part,
+                wanted,
+                label=f"chunk {number}/{len(parts)}",
+                covariates=inputs_of(part, wanted["model"]),
+                **shared,
+            )  # fmt: skip
+        )
+    if global_names:
+        wanted = needed[needed["model"].isin(global_names)]
+        chunks.append(
+            FitChunk(
+                ordered,
+                wanted,
+                label="all series",
+                covariates=inputs_of(ordered, wanted["model"]),
+                **shared,
+            )  # fmt: skip
         )
     return ForecastPlan(
         chunks, ordered, champions, members, quantiles, horizon, season_length, context,
@@ -318,6 +349,65 @@ def members_of(champions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def uncovered_series(
+    panel: pd.DataFrame,
+    champions: pd.DataFrame,
+    covariates: CovariateInput,
+    horizon: int,
+    context: dict,
+) -> pd.Index:
+    """The series whose champion (or a member of it) uses covariates whose `future` values
+    do not cover every one of the `horizon` steps after the series' last observation."""
+    needed = models_needed(champions, members_of(champions))
+    using = [
+        n for n in needed["model"].unique() if model_uses_covariates(build_model(n, **context))
+    ]
+    relying = pd.Index(needed.loc[needed["model"].isin(using), "series_id"].unique())
+    if relying.empty:
+        return relying
+    last = panel[panel["series_id"].isin(relying)].groupby("series_id")["ds"].max()
+    _, future = covariates.for_series(relying).frames(last, horizon, as_of_cutoff=False)
+    return relying.difference(covered_series(future, last, horizon))
+
+
+def without_uncovered_covariates(
+    ctx: RunContext,
+    panel: pd.DataFrame,
+    champions: pd.DataFrame,
+    covariates: Covariates | None,
+    fallbacks: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The champions to forecast with: a series whose champion needs future covariates
+    that do not cover the horizon is forecast by `fallbacks` (its best candidate that
+    needs none), and a note says so. The champions table itself is not changed."""
+    if covariates is None or fallbacks is None or champions.empty:
+        return champions, []
+    inputs = CovariateInput(covariates.values, covariates.kinds, ctx.freq)
+    horizon = ctx.settings.horizon
+    uncovered = uncovered_series(panel, champions, inputs, horizon, ctx.model_context)
+    if uncovered.empty:
+        return champions, []
+    replacement = fallbacks.set_index("series_id").reindex(uncovered)
+    replacement = replacement.fillna({"model": "seasonal_naive"})
+    rows = champions["series_id"].isin(uncovered).to_numpy()
+    chosen = champions.copy()
+    if "members" not in chosen:
+        chosen["members"] = None
+    chosen.loc[rows, "model"] = chosen.loc[rows, "series_id"].map(replacement["model"]).to_numpy()
+    chosen.loc[rows, "members"] = (
+        chosen.loc[rows, "series_id"].map(replacement["members"]).to_numpy()
+    )
+    names = ", ".join(map(str, uncovered[:5])) + (", …" if len(uncovered) > 5 else "")
+    used = chosen.loc[rows, "model"].value_counts().to_dict()
+    note = (
+        f"{len(uncovered)} series forecast without covariates by their best candidate "
+        f"that needs none ({used}): their future covariates do not cover the {horizon} "
+        f"steps ahead ({names}); `tidecast covariates check` lists what is missing"
+    )
+    report("forecast", note)
+    return chosen, [note]
+
+
 def plan_final_fits(
     ctx: RunContext,
     panel: pd.DataFrame,
@@ -325,6 +415,7 @@ def plan_final_fits(
     calibration: pd.DataFrame,
     stored_versions: pd.DataFrame | None = None,
     keep_artifacts: bool = True,
+    covariates: Covariates | None = None,
 ) -> ForecastPlan:
     """The final forecast of the champions (with their `members`), intervals from `calibration`.
 
@@ -351,6 +442,9 @@ def plan_final_fits(
         stored=None if stored_versions is None else StoredModels(stored_versions),
         time_budget=settings.model_time_budget_seconds,
         nonnegative=settings.nonnegative,
+        covariates=None
+        if covariates is None
+        else CovariateInput(covariates.values, covariates.kinds, ctx.freq),
     )
 
 

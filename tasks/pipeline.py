@@ -24,10 +24,19 @@ from tidecast.tasks.backfill import cutoffs_between, history_at, score_backfill,
 from tidecast.tasks.backtest import BacktestResult, backtest_chunk, combine_backtests, plan_backtest
 from tidecast.tasks.champions import (
     champions_for_series,
+    read_backtest_scores,
     read_current_champions,
     read_last_retrain,
 )
 from tidecast.tasks.context import RunContext
+from tidecast.tasks.covariates import (
+    Covariates,
+    covariates_configured,
+    enforce_covariate_threshold,
+    known_by,
+    prepare_covariates,
+    read_covariates,
+)
 from tidecast.tasks.forecast import (
     FinalForecast,
     Retrained,
@@ -35,10 +44,11 @@ from tidecast.tasks.forecast import (
     calibrate_intervals,
     final_fit_chunk,
     plan_final_fits,
+    without_uncovered_covariates,
 )
 from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
 from tidecast.tasks.monitor import monitor_live_accuracy
-from tidecast.tasks.promote import NO_PREVIOUS, promote_champions
+from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
 from tidecast.tasks.summary import backfill_summary, run_summary
 from tidecast.tasks.validate import (
     ValidatedPanel,
@@ -106,32 +116,49 @@ class Run:
 
 
 def context_of(run: Run, validated: ValidatedPanel) -> RunContext:
-    """The run's context, now that its data's season length and frequency are known."""
+    """The run's context, now that its data's season length, frequency and covariates
+    are known."""
+    covariates = validated.covariates
     return RunContext(
         run.settings,
         run.id,
         validated.season_length,
         validated.grid.freq,
         n_series=len(validated.series_ids),
+        future_covariates=covariates.future_names if covariates else (),
+        past_covariates=covariates.past_names if covariates else (),
     )
 
 
 def read_validated(
     run: Run, since: datetime | None = None, incremental: bool = False
 ) -> ValidatedPanel:
-    """The source's rows, validated; the rejected ones stored with their reasons. Fails the
-    run (after storing them) when too many rows were rejected."""
-    raw = run.steps.io(read_observations, run.settings, since, incremental)
-    validated = run.steps.step(validate_observations, raw, run.settings)
+    """The source's rows, validated, and the job's covariates (read whole: their newest
+    values are what forecasts use); the rejected rows of both stored with their reasons.
+    Fails the run (after storing them) when too many rows were rejected."""
+    settings = run.settings
+    raw = run.steps.io(read_observations, settings, since, incremental)
+    validated = run.steps.step(validate_observations, raw, settings)
     run.validated = validated
-    run.steps.io(write_quarantine, run.settings, run.id, validated.rejected)
-    enforce_rejection_threshold(validated, run.settings)
+    covariates = None
+    if covariates_configured(settings) or settings.holidays:
+        raw_covariates = run.steps.io(read_covariates, settings)
+        covariates = run.steps.step(
+            prepare_covariates, raw_covariates, validated.grid, validated.panel, settings
+        )
+    validated.covariates = covariates
+    rejected_covariates = None if covariates is None else covariates.rejected
+    run.steps.io(write_quarantine, settings, run.id, validated.rejected, rejected_covariates)
+    enforce_rejection_threshold(validated, settings)
+    enforce_covariate_threshold(covariates, settings.max_rejected_share)
     return validated
 
 
-def backtest(ctx: RunContext, panel: pd.DataFrame, steps: Steps) -> BacktestResult:
+def backtest(
+    ctx: RunContext, panel: pd.DataFrame, steps: Steps, covariates: Covariates | None = None
+) -> BacktestResult:
     """Every candidate's rolling-origin backtest on every series, in chunks of series."""
-    plan = steps.step(plan_backtest, ctx, panel, stage="backtest")
+    plan = steps.step(plan_backtest, ctx, panel, covariates, stage="backtest")
     parts = steps.map(backtest_chunk, plan.chunks, stage="backtest")
     return steps.step(combine_backtests, parts, plan, stage="backtest")
 
@@ -144,14 +171,24 @@ def final_forecast(
     steps: Steps,
     stored_versions: pd.DataFrame | None = None,
     keep_artifacts: bool = True,
+    covariates: Covariates | None = None,
+    fallbacks: pd.DataFrame | None = None,
 ) -> FinalForecast:
-    """The champions refitted (or loaded) on the full history, with intervals."""
-    plan = steps.step(
-        plan_final_fits, ctx, panel, champions, calibration, stored_versions, keep_artifacts,
+    """The champions refitted (or loaded) on the full history, with intervals. A series
+    whose champion's future covariates do not cover the horizon is forecast by its entry
+    in `fallbacks` instead."""
+    to_forecast, notes = steps.step(
+        without_uncovered_covariates, ctx, panel, champions, covariates, fallbacks,
         stage="forecast",
     )  # fmt: skip
+    plan = steps.step(
+        plan_final_fits, ctx, panel, to_forecast, calibration, stored_versions, keep_artifacts,
+        covariates, stage="forecast",
+    )  # fmt: skip
     parts = steps.map(final_fit_chunk, plan.chunks, stage="forecast")
-    return steps.step(assemble_forecasts, plan, parts, stage="forecast")
+    done = steps.step(assemble_forecasts, plan, parts, stage="forecast")
+    done.notes[:0] = notes
+    return done
 
 
 def retrain_models(
@@ -160,13 +197,20 @@ def retrain_models(
     previous: pd.DataFrame,
     steps: Steps,
     keep_artifacts: bool = True,
+    covariates: Covariates | None = None,
 ) -> Retrained:
     """Backtest ► promote ► calibrate ► final forecast: a retrain's compute, on `panel`."""
-    scored = backtest(ctx, panel, steps)
+    scored = backtest(ctx, panel, steps, covariates)
     series_ids = pd.Index(panel["series_id"].unique())
     chosen = steps.step(promote_champions, scored, series_ids, ctx, previous)
     calibration = steps.step(calibrate_intervals, scored)
-    forecast = final_forecast(ctx, panel, chosen, calibration, steps, None, keep_artifacts)
+    fallbacks = None
+    if covariates is not None:
+        metric = ctx.settings.selection_metric
+        fallbacks = steps.step(best_without_covariates, scored.scores, series_ids, metric)
+    forecast = final_forecast(
+        ctx, panel, chosen, calibration, steps, None, keep_artifacts, covariates, fallbacks
+    )
     return Retrained(scored, chosen, calibration, forecast)
 
 
@@ -177,7 +221,7 @@ def retrain(run: Run) -> None:
     validated = read_validated(run, since)
     ctx = context_of(run, validated)
     previous = steps.io(read_current_champions, settings)
-    done = retrain_models(ctx, validated.panel, previous, steps)
+    done = retrain_models(ctx, validated.panel, previous, steps, covariates=validated.covariates)
     steps.io(write_results, settings, run.id, validated.grid, done.forecast, done)
     steps.io(
         write_read_windows, settings, run.id, validated.panel, validated.grid, ctx.season_length
@@ -220,7 +264,18 @@ def forecast(run: Run, trained: dict) -> None:
     # calibration and weights of the same retrain whose settings this run uses
     calibration = steps.io(read_calibration, settings, trained["run_id"])
     stored = steps.io(read_model_versions, settings, trained["run_id"])
-    done = final_forecast(ctx, panel, chosen, calibration, steps, stored)
+    covariates, fallbacks = validated.covariates, None
+    if covariates is not None:  # the retrain's best candidates without covariates
+        scores = steps.io(read_backtest_scores, settings, trained["run_id"])
+        fallbacks = steps.step(
+            best_without_covariates,
+            scores,
+            validated.series_ids,
+            trained.get("selection_metric", "mase"),
+        )
+    done = final_forecast(
+        ctx, panel, chosen, calibration, steps, stored, True, covariates, fallbacks
+    )
     steps.io(write_results, settings, run.id, validated.grid, done)
     steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
     notes = run.publish(
@@ -244,7 +299,10 @@ def backfill(run: Run, start: str, end: str) -> None:
         seen = history_at(panel, cutoff, ctx.settings.horizon, ctx.season_length)
         rows = None
         if not seen.empty:
-            done = retrain_models(ctx, seen, NO_PREVIOUS, run.steps, keep_artifacts=False)
+            as_known = known_by(validated.covariates, validated.grid, cutoff)
+            done = retrain_models(
+                ctx, seen, NO_PREVIOUS, run.steps, keep_artifacts=False, covariates=as_known
+            )
             rows = score_backfill(done.forecast.rows, panel, seen, cutoff, ctx.season_length)
         written.append(run.steps.io(write_backfill, run.settings, run.id, cutoff, rows))
     run.finish(backfill_summary(validated, written))

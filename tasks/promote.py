@@ -47,14 +47,21 @@ def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
 
     A single model is the default only without a combination: on the training data's own
     validation folds a model that won the pooled backtest (ridge on M3 "other") did worse
-    than the combination on the next, unseen fold (BENCHMARKS.md, section 1). Seasonal
+    than the combination on the next, unseen fold (BENCHMARKS.md, section 1). Models
+    that use the run's covariates are the exception (docs/covariates.md). Seasonal
     naive is the default when it beats that choice pooled over the run's series: the
     seasonal-naive floor, applied where the evidence is (per series it replaces the
     default only like any other candidate, with clear evidence on every fold).
     """
+    from tidecast.models.registry import uses_covariates
+
     fixed = [c for c in candidates if is_fixed_choice(c) and mean[c].notna().any()]
     combinations = [c for c in fixed if c.startswith("ensemble_")]
-    pool = combinations or fixed
+    # Models using the run's covariates stand beside the combination: they know what the
+    # history alone cannot tell (a promotion next week), and pooled over every series and
+    # fold a covariate that does not help shows as no gain.
+    with_covariates = [c for c in fixed if uses_covariates(c)]
+    pool = [*combinations, *with_covariates] if combinations else fixed
     if not pool:
         return None
     # The floor, pooled: a default behind seasonal naive over all series is no default.
@@ -243,3 +250,34 @@ def promote_champions(
         override_min_folds=settings.override_min_folds,
     )
     return with_members(chosen, scored.members)
+
+
+def best_without_covariates(
+    scores: pd.DataFrame, series_ids: pd.Index, metric: str
+) -> pd.DataFrame:
+    """`series_id`, `model`, `members`: per series the candidate with the best mean
+    backtest score among the fixed choices that need no covariates (seasonal naive where
+    none was scored on every fold): what forecasts a series whose future covariates do
+    not cover the horizon."""
+    from tidecast.models.registry import combination_members, uses_covariates
+
+    names = [
+        name for name in pd.unique(scores["model"])
+        if is_fixed_choice(name) and not uses_covariates(name)
+    ]  # fmt: skip
+    mean, _ = _mean_scores(scores[scores["model"].isin(names)], series_ids, names, metric)
+    chosen = pd.Series("seasonal_naive", index=series_ids, dtype=object)
+    if len(mean.columns):
+        values = mean.to_numpy(dtype=float)
+        scored = ~np.isnan(values).all(axis=1)
+        best = np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1)
+        chosen[scored] = np.asarray(mean.columns)[best[scored]]
+    members = ",".join(combination_members([n for n in names if not n.startswith("ensemble_")]))
+    members = members or None
+    return pd.DataFrame(
+        {
+            "series_id": series_ids,
+            "model": chosen.to_numpy(),
+            "members": np.where(chosen.to_numpy() == "ensemble_stats", members, None),
+        }
+    )

@@ -25,6 +25,18 @@ def _input_fields(validated: ValidatedPanel | None) -> dict[str, Any]:
         "series_skipped": validated.skipped,
         "gaps_filled": validated.gaps_filled,
         "freq": validated.grid.freq,  # latest_forecasts shows it to BI
+        **_covariate_fields(validated),
+    }
+
+
+def _covariate_fields(validated: ValidatedPanel) -> dict[str, Any]:
+    covariates = validated.covariates
+    if covariates is None or not covariates.rows_read:
+        return {}
+    return {
+        "covariate_rows_read": covariates.rows_read,
+        "covariate_rows_rejected": len(covariates.rejected),
+        "covariate_rows_used": covariates.rows_used,
     }
 
 
@@ -47,7 +59,8 @@ def run_summary(
     if "previous_model" in chosen:
         message.append(f"{int(champions_changed(chosen).sum())} champions changed")
     failures = [*(scored.failures if scored else []), *forecast.failures]
-    message += validated.notes + [failure.text for failure in failures]
+    covariate_notes = validated.covariates.notes if validated.covariates is not None else []
+    message += validated.notes + covariate_notes + [failure.text for failure in failures]
     message += forecast.notes + (notes or [])
     return {
         **_input_fields(validated),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from tidecast.schemas import (
 )
 from tidecast.settings import Settings
 
+if TYPE_CHECKING:
+    from tidecast.tasks.covariates import Covariates
+
 REJECTED_COLUMNS = ["series_id", "ts", "value", "check_name", "reason"]
 
 
@@ -37,6 +41,7 @@ class ValidatedPanel:
     rows_read: int
     gaps_filled: int = 0
     notes: list[str] = field(default_factory=list)
+    covariates: Covariates | None = None  # set once they are read (tasks/covariates.py)
 
     @property
     def series_ids(self) -> pd.Index:

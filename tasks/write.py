@@ -20,6 +20,7 @@ from tidecast.sql.tables import (
     model_versions,
     rejected_observations,
 )
+from tidecast.sql.tables import rejected_covariates as rejected_covariates_table
 from tidecast.tasks.intervals import pooled_rows
 from tidecast.tasks.leaderboard import leaderboard
 
@@ -27,14 +28,27 @@ if TYPE_CHECKING:
     from tidecast.tasks.forecast import FinalForecast, Retrained
 
 
-def write_quarantine(settings: Settings, run_id: str, rejected: pd.DataFrame) -> int:
-    """Store every rejected row with its check and reason (replacing an earlier attempt's)."""
+def write_quarantine(
+    settings: Settings,
+    run_id: str,
+    rejected: pd.DataFrame,
+    rejected_covariates: pd.DataFrame | None = None,
+) -> int:
+    """Store every rejected row (observations, and covariates when the job has them) with
+    its check and reason, replacing an earlier attempt's."""
     with connected(settings.database_url, write=True) as conn:
-        replace_run_rows(conn, [rejected_observations], run_id)
+        replace_run_rows(conn, [rejected_observations, rejected_covariates_table], run_id)
         written = insert_frame(conn, rejected_observations, rejected.assign(run_id=run_id))
+        covariates = 0
+        if rejected_covariates is not None and len(rejected_covariates):
+            covariates = insert_frame(
+                conn, rejected_covariates_table, rejected_covariates.assign(run_id=run_id)
+            )
     if written:
         report("quarantine", f"{written} rows written to rejected_observations")
-    return written
+    if covariates:
+        report("quarantine", f"{covariates} rows written to rejected_covariates")
+    return written + covariates
 
 
 def write_results(

@@ -112,9 +112,11 @@ def backtest_of(
     folds: int = 3,
     chunk_size: int = 1000,
     ensemble_top_k: int = 0,
+    covariates=None,
 ):
     """The pipeline's backtest of `models` (and seasonal naive, always a candidate) on a
-    panel of monthly series, run in this process as the flows run it."""
+    panel of monthly series, run in this process as the flows run it; with `covariates`
+    (tidecast.tasks.covariates.Covariates) for the models that use them."""
     from tidecast.tasks.context import RunContext
     from tidecast.tasks.pipeline import InProcess, backtest
 
@@ -129,8 +131,13 @@ def backtest_of(
         train_max_steps=MODEL_CONTEXT["max_steps"],
         train_max_seconds=MODEL_CONTEXT["max_seconds"],
     )
-    ctx = RunContext(settings, "test", MODEL_CONTEXT["season_length"], MODEL_CONTEXT["freq"])
-    return backtest(ctx, panel, InProcess())
+    names = {} if covariates is None else {
+        "future_covariates": covariates.future_names, "past_covariates": covariates.past_names
+    }  # fmt: skip
+    ctx = RunContext(
+        settings, "test", MODEL_CONTEXT["season_length"], MODEL_CONTEXT["freq"], **names
+    )
+    return backtest(ctx, panel, InProcess(), covariates)
 
 
 def synthetic_panel(
@@ -311,3 +318,34 @@ def three_job_database(url: str, directory: Path) -> Path:
     path = directory / "tidecast.yaml"
     path.write_text(THREE_JOBS)
     return path
+
+
+def covariate_rows(observations: pd.DataFrame, horizon: int = 6, seed: int = 0) -> pd.DataFrame:
+    """Covariates of a monthly panel, as a covariate source returns them: `promo`
+    (future, one series' own, through `horizon` months past its end) and `footfall`
+    (past, to its end); `series_id`, `ts`, `name`, `value`, `kind`, `known_at` (NULL)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for sid, rows in observations.groupby("series_id", sort=True):
+        start, end = rows["ts"].min(), rows["ts"].max()
+        ahead = pd.date_range(start, end + pd.DateOffset(months=horizon), freq="MS")
+        seen = pd.date_range(start, end, freq="MS")
+        promo = (rng.random(len(ahead)) < 0.25).astype(float)
+        footfall = rng.normal(100, 10, len(seen)).round(1)
+        frames += [
+            pd.DataFrame({"series_id": sid, "ts": ahead, "name": "promo", "value": promo,
+                          "kind": "future"}),
+            pd.DataFrame({"series_id": sid, "ts": seen, "name": "footfall", "value": footfall,
+                          "kind": "past"}),
+        ]  # fmt: skip
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(known_at=pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]"))
+
+
+def covariates_of(rows: pd.DataFrame):
+    """`covariate_rows`-like rows as validated covariates (tidecast.tasks.covariates)."""
+    from tidecast.tasks.covariates import Covariates
+
+    values = rows.rename(columns={"ts": "ds"})[["series_id", "ds", "name", "value", "known_at"]]
+    kinds = dict(rows.groupby("name", sort=True)["kind"].first())
+    return Covariates(values.reset_index(drop=True), kinds, rows_read=len(rows))

@@ -112,6 +112,16 @@ def _source_option(parser: argparse.ArgumentParser) -> None:
         help="table or schema.table with series_id, ts, value, read instead of the source "
         "query (env TIDECAST_SOURCE_TABLE)",
     )
+    parser.add_argument(
+        "--covariates-table",
+        help="table of covariates: series_id, ts, name, value, kind[, known_at] "
+        "(env TIDECAST_COVARIATES_TABLE; docs/covariates.md)",
+    )
+    parser.add_argument(
+        "--holidays",
+        help="holiday regions whose calendars become covariates, e.g. US,DE-BY "
+        "(env TIDECAST_HOLIDAYS)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     jobs.add_argument("action", choices=["list", "show", "validate"])
     _common(jobs)
+    covariates = commands.add_parser(
+        "covariates",
+        help="check the job's covariates: each one's rows, span and whether its future "
+        "values cover the horizon of every series (what is missing)",
+    )
+    covariates.add_argument("action", choices=["check"])
+    _common(covariates)
+    covariates.add_argument("--horizon", type=int, help="steps ahead to check (default: the job's)")
+    covariates.add_argument("--freq", help="pandas frequency such as MS; inferred when not given")
+    _source_option(covariates)
     rollback = commands.add_parser(
         "rollback", help="reinstate the previous champion of some series, then refresh forecasts"
     )
@@ -430,6 +450,46 @@ def cmd_jobs(args: argparse.Namespace) -> str:
     return _validate_jobs(args, [args.job] if args.job else names, where)
 
 
+def cmd_covariates(args: argparse.Namespace) -> str:
+    """`covariates check`: the job's observations and covariates read and validated as a
+    run reads them (nothing written), and each covariate's coverage printed."""
+    import pandas as pd
+
+    from tidecast.tasks.covariates import (
+        covariates_configured,
+        coverage,
+        prepare_covariates,
+        read_covariates,
+    )
+    from tidecast.tasks.ingest import read_observations
+    from tidecast.tasks.validate import validate_observations
+
+    settings = _settings(args)
+    if not (covariates_configured(settings) or settings.holidays):
+        raise TidecastError(
+            f"job {settings.job} has no covariates: set covariates_table, covariates_query "
+            "or holidays (docs/covariates.md)"
+        )
+    _current_engine(settings)
+    validated = validate_observations(read_observations(settings), settings)
+    covariates = prepare_covariates(
+        read_covariates(settings), validated.grid, validated.panel, settings
+    )
+    table = coverage(covariates, validated.panel, validated.grid.freq, settings.horizon)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print(table.to_string(index=False))
+    for note in covariates.notes:
+        print(note)
+    future = table[table["kind"] == "future"]
+    short = future[future["missing"] != ""]
+    lacking = f"; {len(short)} future covariate(s) miss some series (the column missing)"
+    return (
+        f"{len(table)} covariate(s) of job {settings.job}, {covariates.rows_read} rows read, "
+        f"{len(covariates.rejected)} rejected; horizon {settings.horizon}"
+        + (lacking if len(short) else "; every future covariate covers every series")
+    )
+
+
 def _job_row(settings) -> dict[str, object]:
     return {
         "job": settings.job,
@@ -446,6 +506,7 @@ def _job_row(settings) -> dict[str, object]:
 
 def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> str:
     """Each job's settings built and its source run (no rows read); a line per job."""
+    from tidecast.tasks.covariates import check_covariate_source, covariate_source_description
     from tidecast.tasks.ingest import check_source
 
     failed = []
@@ -454,11 +515,17 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
             settings = _settings(args, job=name)
             _engine(settings)
             check_source(settings)
+            has_covariates = check_covariate_source(settings) is not None
         except TidecastError as exc:
             failed.append(name)
             print(f"{name}: {exc}")
             continue
-        print(f"{name}: ok ({settings.source_description} returns series_id, ts, value)")
+        also = (
+            f"; {covariate_source_description(settings)} returns the covariate columns"
+            if has_covariates
+            else ""
+        )
+        print(f"{name}: ok ({settings.source_description} returns series_id, ts, value{also})")
     if failed:
         raise TidecastError(
             f"{len(failed)} of {len(names)} job(s) are not valid: {', '.join(failed)} "
@@ -493,6 +560,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
     "backfill": cmd_backfill,
     "rollback": cmd_rollback,
     "jobs": cmd_jobs,
+    "covariates": cmd_covariates,
     "champions": cmd_champions,
     "init-db": cmd_init_db,
     "migrate": cmd_migrate,

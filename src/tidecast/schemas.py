@@ -266,8 +266,15 @@ def exact_duplicates(typed: pd.DataFrame) -> pd.Series:
     ].notna().all(axis=1)
 
 
-def row_failures(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
-    """check_name of the first failed row check, indexed like `typed`; only failing rows."""
+def row_failures(
+    typed: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    checks: list[tuple[str, str, str]] | None = None,
+) -> pd.Series:
+    """check_name of the first failed row check, indexed like `typed`; only failing rows.
+
+    `checks`: (column, Pandera check, check_name) in priority order; default the
+    observations' (covariates have their own, tidecast.tasks.covariates)."""
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -282,7 +289,7 @@ def row_failures(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
     else:
         return pd.Series(dtype=object)
     found: list[pd.Series] = []
-    for column, pandera_check, check_name in _PANDERA_TO_CHECK:
+    for column, pandera_check, check_name in checks or _PANDERA_TO_CHECK:
         match = cases["check"].astype(str) == pandera_check
         if column != "*":
             match &= cases["column"] == column

@@ -30,6 +30,8 @@ from tidecast.sql import SQL_DIR
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # A Dask scheduler: protocol, host, port.
 DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}")
+# A holiday region: ISO 3166 country code, optionally a subdivision code (US, DE-BY).
+HOLIDAY_REGION = re.compile(r"[A-Z]{2,3}(-[A-Z0-9]{1,4})?")
 # Prefect block names are slugs.
 BLOCK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
@@ -98,6 +100,22 @@ class Settings(BaseSettings):
         None,
         description="Table (or schema.table) with the columns series_id, ts, value; when "
         "set, it is read instead of the source query.",
+    )
+    covariates_table: str | None = Field(
+        None,
+        description="Table (or schema.table) of covariates: series_id (NULL: every "
+        "series), ts, name, value, kind (future or past), optionally known_at; "
+        "docs/covariates.md.",
+    )
+    covariates_query: Path | None = Field(
+        None,
+        description="SQL file returning the covariates' columns; used when "
+        "covariates_table is not set.",
+    )
+    holidays: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description="Holiday regions whose calendars become covariates of every series, "
+        "comma separated: a country code, optionally with a subdivision (US, DE-BY).",
     )
     artifacts_dir: Path = Field(
         Path("artifacts"), description="Where fitted model weights are kept between runs."
@@ -281,12 +299,15 @@ class Settings(BaseSettings):
         updated._secret_resolved = self._secret_resolved
         return updated
 
-    def backtest_models(self, season_length: int, n_series: int | None = None) -> list[str]:
+    def backtest_models(
+        self, season_length: int, n_series: int | None = None, with_covariates: bool = False
+    ) -> list[str]:
         """The models to backtest: those asked for (or the preset's zoo for this season
-        length and number of series), plus seasonal naive, always a candidate."""
+        length and number of series, with its covariate models when the run has
+        covariates), plus seasonal naive, always a candidate."""
         from tidecast.models.registry import preset_models
 
-        models = self.models or preset_models(self.preset, season_length, n_series)
+        models = self.models or preset_models(self.preset, season_length, n_series, with_covariates)
         return [*models, *(["seasonal_naive"] if "seasonal_naive" not in models else [])]
 
     def skipped_models(self, n_series: int) -> list[str]:
@@ -317,9 +338,18 @@ class Settings(BaseSettings):
             where = "TIDECAST_SOURCE_TABLE"
         return f"the source table {self.source_table} ({where})"
 
-    def model_context(self, season_length: int, freq: str) -> dict[str, Any]:
-        """What every model may be built with; each takes the parameters it names."""
+    def model_context(
+        self,
+        season_length: int,
+        freq: str,
+        future_covariates: tuple[str, ...] = (),
+        past_covariates: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """What every model may be built with; each takes the parameters it names (and
+        only the registry's covariate models take the covariates' names)."""
         return {
+            "future_covariates": tuple(future_covariates),
+            "past_covariates": tuple(past_covariates),
             "season_length": season_length,
             "freq": freq,
             "horizon": self.horizon,
@@ -350,7 +380,33 @@ class Settings(BaseSettings):
             raise ValueError("at least one model is needed")
         return value
 
-    @field_validator("source_table")
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _split_regions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [region.strip() for region in value.split(",") if region.strip()]
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_regions(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        from tidecast.tasks.holidays import region_calendar
+
+        for region in value:
+            if not HOLIDAY_REGION.fullmatch(region):
+                raise ValueError(
+                    f"{region!r} is not a holiday region such as US or DE-BY (a country "
+                    "code, optionally - and a subdivision)"
+                )
+            try:
+                region_calendar(region, range(2024, 2025))
+            except TidecastError as exc:
+                raise ValueError(str(exc).split(": ", 1)[1]) from None
+        return value
+
+    @field_validator("source_table", "covariates_table")
     @classmethod
     def _plain_table_name(cls, value: str | None) -> str | None:
         if value is not None and not all(

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import MODEL_CONTEXT, backtest_of
+from tests.conftest import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.registry import MODELS
 from tidecast.tasks.backtest import fold_split, series_chunks
@@ -11,8 +11,10 @@ H = 6
 CONTEXT = MODEL_CONTEXT
 
 
-def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000):
-    return backtest_of(panel, models, horizon=H, folds=folds, chunk_size=chunk_size)
+def run(panel, models=("naive", "seasonal_naive"), folds=3, chunk_size=1000, covariates=None):
+    return backtest_of(
+        panel, models, horizon=H, folds=folds, chunk_size=chunk_size, covariates=covariates
+    )
 
 
 def test_cutoffs_are_h_apart_and_the_last_fold_ends_at_the_last_observation(panel):
@@ -58,7 +60,7 @@ def test_chunking_does_not_change_the_scores(panel):
 
 
 # the torch networks and AutoARIMA take 10-20 s each here: the slow lane's
-_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima", "hgb"}
+_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima", "hgb", "hgb_cov"}
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,44 @@ def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
                 drop=True
             )
             for f in forecasts
+        ]
+        assert len(mine[0]) == H * panel.series_id.nunique()
+        pd.testing.assert_frame_equal(mine[0], mine[1])
+
+
+@pytest.mark.parametrize("name", ["ridge_cov", pytest.param("hgb_cov", marks=pytest.mark.slow)])
+def test_no_leakage_covariates_known_only_after_the_cutoff_do_not_move_the_fold(
+    name, panel, observations
+):
+    """Past covariates after a fold's cutoff multiplied by 1000, and future ones known only
+    after it (a later `known_at`) changed: that fold's forecasts must not move."""
+    rows = covariate_rows(observations, horizon=H)
+    rng = np.random.default_rng(1)
+    # the weather: a climatology known all along, and forecasts issued a month ahead
+    weather = rows[rows["name"] == "promo"].assign(name="weather")
+    weather = weather.assign(value=rng.normal(20, 5, len(weather)).round(1))
+    issued = weather.assign(
+        value=weather["value"] + 3, known_at=weather["ts"] - pd.DateOffset(months=1)
+    )
+    rows = pd.concat([rows, weather, issued], ignore_index=True)
+    clean = run(panel, models=[name], covariates=covariates_of(rows)).fold_forecasts
+    ordered = sort_panel(panel)
+    from_end = ordered.groupby("series_id").cumcount(ascending=False).to_numpy()
+    for fold in (0, 2):
+        cutoffs = ordered[from_end == (3 - fold) * H].set_index("series_id")["ds"]
+        cutoff = rows["series_id"].map(cutoffs)
+        later_past = (rows["kind"] == "past") & (rows["ts"] > cutoff)
+        known_later = rows["known_at"] > cutoff  # known only after the cutoff's month
+        assert later_past.any() and known_later.any()
+        poisoned = rows.copy()
+        poisoned.loc[later_past, "value"] *= 1000
+        poisoned.loc[known_later, "value"] += 1000
+        moved = run(panel, models=[name], covariates=covariates_of(poisoned)).fold_forecasts
+        mine = [
+            f.loc[(f.fold == fold) & (f.model == name), ["series_id", "ds", "yhat"]].reset_index(
+                drop=True
+            )
+            for f in (clean, moved)
         ]
         assert len(mine[0]) == H * panel.series_id.nunique()
         pd.testing.assert_frame_equal(mine[0], mine[1])

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tidecast.tasks.promote import choose_champions
+from tidecast.tasks.promote import best_without_covariates, choose_champions
 
 MODELS = ["naive", "seasonal_naive"]
 
@@ -193,3 +193,36 @@ def test_the_run_default_is_seasonal_naive_when_the_combination_is_behind_it_poo
     out = choose_by_combination(table)
     assert out.loc["noisy", "model"] == "seasonal_naive"
     assert out.loc["clear", "model"] == "naive"  # still beats the default clearly
+
+
+def test_a_model_using_covariates_is_the_run_default_when_it_beats_the_combination_pooled():
+    table = combination_scores()
+    # ridge (no covariates) beats the combination pooled, but is a single model: not the
+    # default; ridge_cov knows the promotions and beats it pooled: the default
+    extra = [
+        (series, model, fold, value)
+        for series in table["series_id"].unique()
+        for model, value in (("ridge", 0.8), ("ridge_cov", 0.85))
+        for fold in range(3)
+    ]
+    table = pd.concat([table, scores(extra)], ignore_index=True)
+    out = choose_by_combination(table, override_threshold=0.5)
+    assert out.loc["noisy", "model"] == "ridge_cov"
+    assert "run default" in out.loc["noisy", "reason"]
+    # with useless covariates ridge_cov is no better than the combination: not adopted
+    table.loc[table["model"] == "ridge_cov", "mase"] = 1.05
+    assert choose_by_combination(table, override_threshold=0.5).loc["noisy", "model"] == (
+        "ensemble_stats"
+    )
+
+
+def test_the_fallback_without_covariates_is_each_series_best_fixed_choice_that_needs_none():
+    table = combination_scores()
+    extra = [(s, "ridge_cov", f, 0.1) for s in ("noisy", "clear") for f in range(3)]
+    extra += [(s, "ensemble_mean_top3", f, 0.2) for s in ("noisy", "clear") for f in range(3)]
+    table = pd.concat([table, scores(extra)], ignore_index=True)
+    series = pd.Index(["noisy", "clear", "other", "unscored"])
+    out = best_without_covariates(table, series, "mase").set_index("series_id")
+    # neither ridge_cov nor a top-k ensemble (whose members may use covariates)
+    assert out["model"].tolist() == ["naive", "naive", "ensemble_stats", "seasonal_naive"]
+    assert out["members"].isna().all()  # no statistical model in this run to average

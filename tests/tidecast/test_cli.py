@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from tests.conftest import load_observations, tidecast
+from tests.conftest import covariate_rows, load_observations, tidecast
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.sql.tables import metadata
 
@@ -323,3 +323,25 @@ def test_the_preset_flag_reaches_the_flow(tmp_path, observations):
     assert models == fast  # the fast zoo, not the default one (which has auto_ets and ridge)
     bad = tidecast("retrain", "--database-url", url, "--preset", "quick", cwd=tmp_path)
     assert bad.returncode == 2 and "invalid choice: 'quick'" in bad.stderr
+
+
+def test_covariates_check_names_the_series_a_future_covariate_does_not_cover(
+    tmp_path, observations
+):
+    url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
+    rows = covariate_rows(observations, horizon=6)
+    end_of_s02 = observations.loc[observations["series_id"] == "S02", "ts"].max()
+    rows = rows[~((rows["series_id"] == "S02") & (rows["ts"] > end_of_s02))]  # no plan ahead
+    engine = create_engine(url)
+    rows.to_sql("covariates", engine, index=False)
+    engine.dispose()
+    flags = ("--database-url", url, "--covariates-table", "covariates", "--freq", "MS")
+    done = tidecast("covariates", "check", *flags, "--horizon", "6", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    promo = next(line for line in done.stdout.splitlines() if line.strip().startswith("promo"))
+    assert "5/6 series" in promo and "S02" in promo
+    assert "1 future covariate(s) miss some series" in done.stdout
+
+    without = tidecast("covariates", "check", "--database-url", url, cwd=tmp_path)
+    assert without.returncode == 2
+    assert without.stderr.startswith("error: job default has no covariates")

@@ -129,3 +129,30 @@ def test_jobs_list_show_and_validate(jobs_file, tmp_path, capsys):
     assert main(["jobs", "validate", "--job", "daily", "--database-url", url]) == 2
     out, _ = capsys.readouterr()
     assert "daily: the source query" in out and "missing: ts" in out
+
+
+def test_jobs_validate_runs_each_jobs_covariate_source_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("TIDECAST_JOB", "TIDECAST_JOBS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'tidecast.db'}"
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "sales.sql").write_text(
+        "SELECT 'a' AS series_id, '2026-01-01' AS ts, 1.0 AS value"
+    )
+    drivers = tmp_path / "sql" / "drivers.sql"
+    drivers.write_text(
+        "SELECT 'a' AS series_id, '2026-01-01' AS ts, 'promo' AS name, 1.0 AS value, "
+        "'future' AS kind"
+    )
+    write(
+        tmp_path / "tidecast.yaml",
+        "jobs:\n  - name: shop\n    source_query: sql/sales.sql\n"
+        "    covariates_query: sql/drivers.sql\n    holidays: US\n",
+    )
+    assert main(["jobs", "validate", "--database-url", url]) == 0
+    assert "returns the covariate columns" in capsys.readouterr().out
+    drivers.write_text("SELECT 'a' AS series_id, '2026-01-01' AS ts, 'promo' AS name, 1.0 AS value")
+    assert main(["jobs", "validate", "--database-url", url]) == 2
+    out, _ = capsys.readouterr()
+    assert "shop: the covariates query" in out and "missing: kind" in out

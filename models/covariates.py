@@ -1,0 +1,132 @@
+"""Covariate inputs of the window regressors (`ridge_cov`, `hgb_cov`).
+
+A window's covariate features are, per covariate, its values over the window: a `future`
+covariate over the input points and the `horizon` target steps (known ahead), a `past`
+covariate over the input points only, so never beyond the forecast origin. Each
+covariate is divided by its largest absolute value in the series' history (a flag stays
+0/1, a price becomes a share of its highest), and each feature comes twice: as it is,
+for effects in the series' units, and times the window's level over its spread, for
+effects that are a share of the level (a promotion lifting sales by 30%, a holiday
+closing a shop): the targets are scaled by the window's spread, so a lift of a share
+`b` of the level is `b * level / spread` there, linear in the second feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tidecast.models.windows import Windows
+
+# level / spread beyond this is a nearly flat window; capped so its features stay bounded
+LEVEL_CAP = 20.0
+
+
+def covariate_block(ordered: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """(rows, names) values of a series-sorted panel; a gap takes the series' last known
+    value before it (else the next, else 0)."""
+    if not names:
+        return np.zeros((len(ordered), 0))
+    columns = ordered[names].astype(float)
+    group = columns.groupby(ordered["series_id"].to_numpy(), sort=False)
+    filled = group.ffill()
+    filled = filled.fillna(filled.groupby(ordered["series_id"].to_numpy(), sort=False).bfill())
+    return filled.fillna(0.0).to_numpy()
+
+
+def series_scales(block: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(series, names) largest |value| of each covariate in each series' rows (1 if 0)."""
+    if block.shape[1] == 0 or len(starts) == 0:
+        return np.ones((len(starts), block.shape[1]))
+    peak = np.maximum.reduceat(np.abs(block), starts, axis=0)
+    peak[lengths == 0] = 1.0
+    return np.where(peak > 0, peak, 1.0)
+
+
+@dataclass
+class CovariateDesign:
+    """How a fitted regressor turns covariates into features: the names, and the scale of
+    each covariate in each fitted series (rows in the order of `Windows.series_ids`)."""
+
+    future: list[str]
+    past: list[str]
+    scales: np.ndarray  # (series, future + past)
+
+    @classmethod
+    def fit(cls, ordered: pd.DataFrame, future: list[str], past: list[str]) -> CovariateDesign:
+        codes, _ = pd.factorize(ordered["series_id"], sort=False)
+        lengths = np.bincount(codes) if len(codes) else np.zeros(0, int)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+        block = covariate_block(ordered, [*future, *past])
+        return cls(list(future), list(past), series_scales(block, starts, lengths))
+
+    def parts(
+        self,
+        windows: Windows,
+        ordered: pd.DataFrame,
+        lookback: int,
+        horizon: int,
+        ahead: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(windows, lookback, names) every covariate over the input points and (windows,
+        horizon, future names) the future ones over the target steps, scaled. Training
+        windows read their targets' covariates from `ordered`; the last windows from
+        `ahead` (series, horizon, future names)."""
+        kf = len(self.future)
+        block = covariate_block(ordered, [*self.future, *self.past])
+        inputs = block[windows.rows(np.arange(lookback))]
+        if ahead is None:
+            targets = block[windows.rows(np.arange(lookback, lookback + horizon))][:, :, :kf]
+        else:
+            targets = ahead[windows.series_index]
+        scale = self.scales[windows.series_index][:, None, :]
+        return inputs / scale, targets / scale[:, :, :kf]
+
+    def features(
+        self,
+        windows: Windows,
+        ordered: pd.DataFrame,
+        lookback: int,
+        horizon: int,
+        ahead: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(windows, features) for a linear model: every value, as it is and times the
+        window's level over its spread."""
+        kf = len(self.future)
+        inputs, targets = self.parts(windows, ordered, lookback, horizon, ahead)
+        flat = np.hstack(
+            [
+                inputs[:, :, :kf].reshape(len(inputs), -1),
+                targets.reshape(len(targets), -1),
+                inputs[:, :, kf:].reshape(len(inputs), -1),
+            ]
+        )
+        return np.hstack([flat, flat * level_ratio(windows)[:, None]])
+
+
+def level_ratio(windows: Windows) -> np.ndarray:
+    """Each window's level over its spread, capped (LEVEL_CAP)."""
+    return np.clip(windows.loc / windows.scale, -LEVEL_CAP, LEVEL_CAP)
+
+
+def ahead_array(
+    future: pd.DataFrame | None,
+    series_ids: np.ndarray,
+    end_times: np.ndarray,
+    horizon: int,
+    freq: str,
+    names: list[str],
+) -> np.ndarray:
+    """(series, horizon, names) future covariates for the steps after each series' end;
+    NaN where `future` has no value."""
+    from tidecast.models.base import future_frame
+
+    steps = future_frame(pd.Series(end_times, index=series_ids), horizon, freq)
+    if future is None or not names:
+        values = np.full((len(steps), len(names)), np.nan)
+    else:
+        merged = steps.merge(future, on=["series_id", "ds"], how="left", sort=False)
+        values = merged.reindex(columns=names).to_numpy(dtype=float)
+    return values.reshape(len(series_ids), horizon, len(names))

@@ -1,0 +1,542 @@
+"""Covariates: drivers of the target read beside the observations, validated like them.
+
+The source (a table or a query file, per job) returns long rows `series_id, ts, name,
+value, kind` and optionally `known_at`:
+
+* `series_id` NULL: the value applies to every series (a shop-wide promotion day);
+* `kind` `future`: known ahead (a price plan, a promotion calendar); `past`: only
+  observed (footfall, temperature actuals), so a model sees it up to the forecast origin;
+* `known_at`: when the value became known (a weather forecast's issue date). A backtest
+  at cutoff c uses only values known by the end of c's period; of several vintages of
+  one value, the newest known then. NULL: known all along.
+
+Every row read is used or quarantined in `rejected_covariates` with the check it
+failed, as observations are. Holiday features (`tidecast.tasks.holidays`) join the
+covariates as `future` values for every series.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from sqlalchemy import Executable, literal_column, select, table, text
+from sqlalchemy.exc import DBAPIError
+
+from tidecast.db import describe_db_error, make_engine
+from tidecast.errors import TidecastError
+from tidecast.frequency import Grid
+from tidecast.progress import report
+from tidecast.schemas import parse_timestamps, row_failures
+from tidecast.settings import Settings
+from tidecast.sql.tables import SERIES_ID_MAX
+from tidecast.tasks.ingest import STREAM_ROWS, fetch_in_batches
+
+REQUIRED_COLUMNS = ("series_id", "ts", "name", "value", "kind")
+KINDS = ("future", "past")
+NAME_MAX = 64
+REJECTED_COLUMNS = [
+    "series_id", "ts", "name", "value", "kind", "known_at", "check_name", "reason",
+]  # fmt: skip
+
+# check_name -> what it means (rejected_covariates.check_name; README's table contract)
+COVARIATE_CHECKS: dict[str, str] = {
+    "covariate_name_missing": "name is NULL or empty",
+    "covariate_name_too_long": f"name is longer than {NAME_MAX} characters",
+    "covariate_kind_unknown": "kind is not 'future' or 'past'",
+    "covariate_kind_conflict": "the same name is given as both 'future' and 'past'",
+    "covariate_series_id_too_long": f"series_id is longer than {SERIES_ID_MAX} characters",
+    "covariate_ts_invalid": "ts is NULL or not a timestamp",
+    "covariate_ts_off_grid": "ts is not on the run's frequency grid",
+    "covariate_known_at_invalid": "known_at is given but is not a timestamp",
+    "covariate_value_missing": "value is NULL, NaN or not a number",
+    "covariate_value_not_finite": "value is infinite",
+    "covariate_duplicate_exact": "the same (series_id, ts, name, known_at, value) appears "
+    "more than once; one copy is kept",
+    "covariate_duplicate_conflict": "several rows for the same (series_id, ts, name, "
+    "known_at) with different values",
+    "covariate_series_unknown": "series_id has no usable observations in this run",
+}
+# Checks on a whole series or name rather than on the row itself: like the series checks
+# of observations, they do not count towards the rejected-rows limit.
+GROUP_CHECKS = ("covariate_kind_conflict", "covariate_series_unknown")
+
+_PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
+    ("name", "not_nullable", "covariate_name_missing"),
+    ("name", "nonempty", "covariate_name_missing"),
+    ("name", "name_length", "covariate_name_too_long"),
+    ("kind", "kind_known", "covariate_kind_unknown"),
+    ("kind", "not_nullable", "covariate_kind_unknown"),
+    ("series_id", "series_id_length", "covariate_series_id_too_long"),
+    ("ts", "not_nullable", "covariate_ts_invalid"),
+    ("value", "not_nullable", "covariate_value_missing"),
+    ("value", "finite", "covariate_value_not_finite"),
+    ("ts", "on_grid", "covariate_ts_off_grid"),
+    ("*", "multiple_fields_uniqueness", "covariate_duplicate_conflict"),
+]
+
+
+def covariate_schema(grid: Grid) -> pa.DataFrameSchema:
+    """The row contract of covariates coerced to (str, datetime64, str, float, str, datetime64)."""
+    return pa.DataFrameSchema(
+        {
+            "series_id": pa.Column(
+                str,
+                nullable=True,  # NULL: applies to every series
+                checks=pa.Check(
+                    lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
+                ),
+            ),
+            "ts": pa.Column(
+                "datetime64[ns]",
+                nullable=False,
+                checks=pa.Check(
+                    lambda s: pd.Series(grid.positions(s)[1], index=s.index),
+                    name="on_grid",
+                    ignore_na=True,
+                ),
+            ),
+            "name": pa.Column(
+                str,
+                nullable=False,
+                checks=[
+                    pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty"),
+                    pa.Check(lambda s: s.str.len() <= NAME_MAX, name="name_length"),
+                ],
+            ),
+            "value": pa.Column(
+                float,
+                nullable=False,
+                checks=pa.Check(np.isfinite, name="finite", ignore_na=True),
+            ),
+            "kind": pa.Column(
+                str, nullable=False, checks=pa.Check(lambda s: s.isin(KINDS), name="kind_known")
+            ),
+            "known_at": pa.Column("datetime64[ns]", nullable=True),
+        },
+        unique=["series_id", "ts", "name", "known_at"],
+        report_duplicates="all",
+        name="covariates",
+        coerce=False,
+    )
+
+
+@dataclass
+class Covariates:
+    """Validated covariates: long values and each name's kind.
+
+    `values`: `series_id` (None: every series), `ds`, `name`, `value`, `known_at` (NaT:
+    known all along). Holiday features are among them (as `future` values for every
+    series) but not among the counts, which are of the rows read.
+    """
+
+    values: pd.DataFrame
+    kinds: dict[str, str]
+    rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
+    rows_read: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_read - len(self.rejected)
+
+    @property
+    def rows_rejected_by_row_checks(self) -> int:
+        return int((~self.rejected["check_name"].isin(GROUP_CHECKS)).sum())
+
+    @property
+    def future_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "future")
+
+    @property
+    def past_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "past")
+
+    def with_values(self, extra: pd.DataFrame, kinds: dict[str, str]) -> Covariates:
+        """These covariates plus generated `future` values (holiday features)."""
+        values = pd.concat([self.values, extra[self.values.columns]], ignore_index=True)
+        return Covariates(
+            values, {**self.kinds, **kinds}, self.rejected, self.rows_read, self.notes
+        )
+
+
+def empty_values() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "series_id": pd.Series(dtype=object),
+            "ds": pd.Series(dtype="datetime64[ns]"),
+            "name": pd.Series(dtype=object),
+            "value": pd.Series(dtype=float),
+            "known_at": pd.Series(dtype="datetime64[ns]"),
+        }
+    )
+
+
+def covariates_configured(settings: Settings) -> bool:
+    return bool(settings.covariates_table or settings.covariates_query)
+
+
+def covariate_source_description(settings: Settings) -> str:
+    if settings.covariates_table:
+        return f"the covariates table {settings.covariates_table} (covariates_table)"
+    return f"the covariates query {settings.covariates_query} (covariates_query)"
+
+
+def covariate_statement(settings: Settings) -> Executable:
+    """Every column of the covariates table (a quoted identifier), or the query as written."""
+    if settings.covariates_table:
+        schema, _, name = settings.covariates_table.rpartition(".")
+        return select(literal_column("*")).select_from(table(name, schema=schema or None))
+    path = settings.covariates_query
+    if path is None or not path.is_file():
+        raise TidecastError(f"covariates query file {path} does not exist (covariates_query)")
+    return text(path.read_text().strip().rstrip(";") + "\n")
+
+
+def read_covariates(settings: Settings) -> pd.DataFrame | None:
+    """The covariate source's rows (`series_id, ts, name, value, kind, known_at`), or None
+    when the job has no covariate source."""
+    if not covariates_configured(settings):
+        return None
+    source = covariate_source_description(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise describe_db_error(settings.database_url, exc) from None
+    try:
+        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
+        result = streaming.execute(covariate_statement(settings))
+        returned = [str(column).lower() for column in result.keys()]
+        try:
+            _require_columns(returned, source)
+        except TidecastError:
+            result.close()
+            raise
+        raw = fetch_in_batches(result)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise describe_db_error(settings.database_url, exc) from None
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"{source} failed: {reason}") from None
+    finally:
+        conn.close()
+        engine.dispose()
+    if "known_at" not in raw:
+        raw["known_at"] = None
+    extra = [c for c in raw.columns if c not in (*REQUIRED_COLUMNS, "known_at")]
+    if extra:
+        report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
+    raw = raw[[*REQUIRED_COLUMNS, "known_at"]]
+    report("ingest", f"{len(raw)} covariate rows read")
+    return raw
+
+
+def _require_columns(returned: list[str], source: str) -> None:
+    twice = sorted(c for c, n in Counter(returned).items() if n > 1)
+    if set(twice) & {*REQUIRED_COLUMNS, "known_at"}:
+        raise TidecastError(
+            f"{source} returns the column(s) {', '.join(twice)} more than once; "
+            "return each of series_id, ts, name, value, kind (and known_at) exactly once"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in returned]
+    if missing:
+        raise TidecastError(
+            f"{source} must return the columns series_id, ts, name, value, kind (known_at "
+            f"optional); missing: {', '.join(missing)} (it returned: "
+            f"{', '.join(returned) or 'nothing'})"
+        )
+
+
+def _as_text(raw: pd.DataFrame, index: pd.Index, check: str, detail: str = "") -> pd.DataFrame:
+    rows = raw.loc[index].astype("string")
+    rows = rows.astype(object).where(rows.notna(), None)
+    return rows.assign(check_name=check, reason=COVARIATE_CHECKS[check] + detail)[REJECTED_COLUMNS]
+
+
+def validate_covariates(
+    raw: pd.DataFrame, grid: Grid, series_ids: pd.Index, ts_format: str | None = None
+) -> Covariates:
+    """Row checks (Pandera), then names given two kinds and series without usable
+    observations; what passes becomes `Covariates`."""
+    raw = raw.reset_index(drop=True)
+    known_given = raw["known_at"].notna()
+    known = parse_timestamps(raw["known_at"], ts_format).ts
+    typed = pd.DataFrame(
+        {
+            "series_id": raw["series_id"].map(str, na_action="ignore"),
+            "ts": parse_timestamps(raw["ts"], ts_format).ts,
+            "name": raw["name"].map(str, na_action="ignore"),
+            "value": pd.to_numeric(raw["value"], errors="coerce").astype("float64"),
+            "kind": raw["kind"].map(lambda k: str(k).strip().lower(), na_action="ignore"),
+            "known_at": known,
+        },
+        index=raw.index,
+    )
+    key = ["series_id", "ts", "name", "known_at", "value"]
+    exact = typed.duplicated(key, keep="first") & typed[["ts", "name", "value"]].notna().all(axis=1)
+    failures = pd.concat(
+        [
+            pd.Series("covariate_known_at_invalid", index=raw.index[known_given & known.isna()]),
+            pd.Series("covariate_duplicate_exact", index=raw.index[exact]),
+        ]
+    )
+    failures = failures[~failures.index.duplicated()]
+    rest = typed.drop(index=failures.index)
+    found = row_failures(rest, covariate_schema(grid), _PANDERA_TO_CHECK)
+    failures = pd.concat([failures, found])
+    rejected = [
+        _as_text(raw, failures.index[failures == check], check) for check in failures.unique()
+    ]
+    clean = typed.drop(index=failures.index)
+
+    kinds_per_name = clean.groupby("name")["kind"].unique()
+    conflicting = [name for name, kinds in kinds_per_name.items() if len(kinds) > 1]
+    if conflicting:
+        rows = clean.index[clean["name"].isin(conflicting)]
+        rejected.append(_as_text(raw, rows, "covariate_kind_conflict"))
+        clean = clean.drop(index=rows)
+    unknown = clean["series_id"].notna() & ~clean["series_id"].isin(series_ids.astype(str))
+    if unknown.any():
+        rejected.append(_as_text(raw, clean.index[unknown], "covariate_series_unknown"))
+        clean = clean[~unknown]
+
+    rejected_frame = (
+        pd.concat(rejected).sort_index() if rejected else pd.DataFrame(columns=REJECTED_COLUMNS)
+    )
+    kinds = dict(clean.groupby("name", sort=True)["kind"].first())
+    values = pd.DataFrame(
+        {
+            "series_id": clean["series_id"].astype(object).where(clean["series_id"].notna(), None),
+            "ds": clean["ts"],
+            "name": clean["name"],
+            "value": clean["value"],
+            "known_at": clean["known_at"],
+        }
+    ).reset_index(drop=True)
+    notes = []
+    if len(rejected_frame):
+        by_check = rejected_frame["check_name"].value_counts().to_dict()
+        notes.append(f"{len(rejected_frame)} covariate rows quarantined: {by_check}")
+    report(
+        "validate",
+        f"{len(raw)} covariate rows read, {len(rejected_frame)} quarantined, "
+        f"covariates: {', '.join(f'{n} ({k})' for n, k in kinds.items()) or 'none'}",
+    )
+    return Covariates(values, kinds, rejected_frame, len(raw), notes)
+
+
+def enforce_covariate_threshold(covariates: Covariates | None, max_share: float) -> None:
+    """Fail the run (after the quarantine is written) when too many covariate rows are bad."""
+    if covariates is None or not covariates.rows_read:
+        return
+    share = covariates.rows_rejected_by_row_checks / covariates.rows_read
+    if share > max_share:
+        by_check = covariates.rejected["check_name"].value_counts().to_dict()
+        raise TidecastError(
+            f"{share:.1%} of the covariate rows read failed validation (limit "
+            f"{max_share:.0%}, setting TIDECAST_MAX_REJECTED_SHARE): {by_check}; "
+            "see rejected_covariates for this run"
+        )
+
+
+@dataclass
+class CovariateInput:
+    """The covariates one unit of work (a chunk) needs, in the frame its panel uses.
+
+    `values` as `Covariates.values`, with `series_id` in the panel's own keys (integer
+    codes in the backtest) and NaN for values of every series.
+    """
+
+    values: pd.DataFrame
+    kinds: dict[str, str]
+    freq: str
+
+    @property
+    def future_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "future")
+
+    @property
+    def past_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "past")
+
+    def for_series(self, keys: pd.Index) -> CovariateInput:
+        """Only the values of these series (and those of every series)."""
+        values = self.values
+        keep = values["series_id"].isna() | values["series_id"].isin(keys)
+        return CovariateInput(values[keep.to_numpy()], self.kinds, self.freq)
+
+    def frames(
+        self, cutoffs: pd.Series, horizon: int, as_of_cutoff: bool = True
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(history, future) as known at each series' cutoff (`cutoffs`: key -> last ds).
+
+        history: `series_id, ds` and every name, for ds up to the cutoff; future:
+        `series_id, ds` and the `future` names for the `horizon` steps after it (rows
+        missing where a value is). With `as_of_cutoff` (the backtest) only values known by
+        the end of the cutoff's period count; without (the final forecast), all.
+        """
+        from tidecast.frequency import make_grid
+
+        grid = make_grid(self.freq)
+        names = list(self.kinds)
+        values = self.values
+        specific = values[values["series_id"].notna()]
+        specific = specific.assign(
+            series_id=pd.Index(specific["series_id"]).astype(cutoffs.index.dtype)
+        )
+        specific = specific[specific["series_id"].isin(cutoffs.index).to_numpy()]
+        shared = values[values["series_id"].isna()]
+        keys = pd.DataFrame({"series_id": cutoffs.index.to_numpy()})
+        parts = [specific.assign(priority=1)]
+        if len(shared):
+            parts.append(
+                shared.drop(columns="series_id").merge(keys, how="cross").assign(priority=0)
+            )
+        frame = pd.concat(parts, ignore_index=True)
+        positions = grid.positions(pd.Series(cutoffs.to_numpy()))[0]
+        bounds = pd.DataFrame(
+            {
+                "cutoff": cutoffs.to_numpy(),
+                "last": grid.timestamps(positions + horizon),
+                "period_end": grid.period_bounds(pd.Series(cutoffs.to_numpy()))[1],
+            },
+            index=cutoffs.index,
+        )
+        frame = frame.join(bounds, on="series_id")
+        past = frame["name"].map(self.kinds).eq("past")
+        keep = (frame["ds"] <= frame["last"]) & ~(past & (frame["ds"] > frame["cutoff"]))
+        if as_of_cutoff:
+            keep &= frame["known_at"].isna() | (frame["known_at"] < frame["period_end"])
+        frame = frame[keep.to_numpy()]
+        # a series' own value before one for every series; of vintages, the newest known
+        frame = frame.sort_values(["priority", "known_at"], na_position="first", kind="stable")
+        frame = frame.drop_duplicates(["series_id", "ds", "name"], keep="last")
+        wide = frame.set_index(["series_id", "ds", "name"])["value"].unstack("name")
+        wide = wide.reindex(columns=names).reset_index()
+        wide.columns.name = None
+        cut = wide["series_id"].map(bounds["cutoff"])
+        history = wide[(wide["ds"] <= cut).to_numpy()].reset_index(drop=True)
+        future = wide[(wide["ds"] > cut).to_numpy()][["series_id", "ds", *self.future_names]]
+        return history, future.reset_index(drop=True)
+
+
+def with_history(panel: pd.DataFrame, history: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """`panel` with a column per covariate name (NaN where no value is known)."""
+    merged = panel.merge(history, on=["series_id", "ds"], how="left", sort=False)
+    for name in names:
+        if name not in merged:
+            merged[name] = np.nan
+    return merged
+
+
+def covered_series(future: pd.DataFrame, cutoffs: pd.Series, horizon: int) -> pd.Index:
+    """The series whose every `future` covariate has a value at each of the `horizon`
+    steps after their cutoff."""
+    names = [c for c in future.columns if c not in ("series_id", "ds")]
+    if not names:
+        return pd.Index(cutoffs.index)
+    complete = future[names].notna().all(axis=1)
+    steps = future[complete.to_numpy()].groupby("series_id")["ds"].nunique()
+    return pd.Index(steps.index[steps.to_numpy() >= horizon])
+
+
+def prepare_covariates(
+    raw: pd.DataFrame | None,
+    grid: Grid,
+    panel: pd.DataFrame,
+    settings: Settings,
+) -> Covariates | None:
+    """The run's covariates: the source's rows validated against the usable series of
+    `panel`, plus the holiday features of `settings.holidays` from the panel's first
+    timestamp to `horizon` steps past its last. None when the job has neither."""
+    covariates = None
+    if raw is not None:
+        series_ids = pd.Index(panel["series_id"].unique())
+        covariates = validate_covariates(raw, grid, series_ids, settings.ts_format)
+    if settings.holidays and not panel.empty:
+        from tidecast.tasks.holidays import holiday_features
+
+        end = grid.shifted(panel["ds"].max(), settings.horizon)
+        values, kinds = holiday_features(settings.holidays, grid, panel["ds"].min(), end)
+        base = covariates or Covariates(empty_values(), {})
+        clash = sorted(set(kinds) & set(base.kinds))
+        if clash:
+            raise TidecastError(
+                f"covariate name(s) {', '.join(clash)} of {covariate_source_description(settings)} "
+                "are also holiday features of the setting holidays; rename them in the source"
+            )
+        covariates = base.with_values(values, kinds)
+    return covariates
+
+
+def known_by(covariates: Covariates | None, grid: Grid, cutoff: pd.Timestamp) -> Covariates | None:
+    """The covariates as known at the end of `cutoff`'s period (a backfill's cutoff):
+    values with a later `known_at` left out."""
+    if covariates is None:
+        return None
+    end = grid.period_bounds(pd.Series([pd.Timestamp(cutoff)]))[1][0]
+    values = covariates.values
+    known = values["known_at"].isna() | (values["known_at"] < end)
+    return Covariates(
+        values[known.to_numpy()], covariates.kinds, covariates.rejected, covariates.rows_read
+    )
+
+
+def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: int) -> pd.DataFrame:
+    """Per covariate: its kind, rows, first and last timestamp, and (for `future` ones)
+    how many series have a value at each of the `horizon` steps after their last
+    observation, and which do not (`tidecast covariates check`)."""
+    last = panel.groupby("series_id", sort=True)["ds"].max()
+    _, future = CovariateInput(covariates.values, covariates.kinds, freq).frames(
+        last, horizon, as_of_cutoff=False
+    )
+    rows = []
+    for name, kind in covariates.kinds.items():
+        own = covariates.values[covariates.values["name"] == name]
+        row = {
+            "name": name,
+            "kind": kind,
+            "rows": len(own),
+            "series": "all" if own["series_id"].isna().any() else own["series_id"].nunique(),
+            "first_ts": own["ds"].min(),
+            "last_ts": own["ds"].max(),
+            "covers_horizon": "",
+            "missing": "",
+        }
+        if kind == "future":
+            covered = covered_series(future[["series_id", "ds", name]], last, horizon)
+            lacking = last.index.difference(covered)
+            row["covers_horizon"] = f"{len(covered)}/{len(last)} series"
+            row["missing"] = ", ".join(map(str, lacking[:5])) + (", …" if len(lacking) > 5 else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def check_covariate_source(settings: Settings) -> list[str] | None:
+    """The columns the covariate source returns, checked as a run checks them (no rows
+    read); None when the job has none. A failing or wrong source is a `TidecastError`."""
+    from sqlalchemy import TextClause
+
+    from tidecast.db import connected
+
+    if not covariates_configured(settings):
+        return None
+    statement = covariate_statement(settings)
+    if isinstance(statement, TextClause):
+        statement = text(f"SELECT * FROM ({statement.text}) AS covariates_check WHERE 1 = 0")
+    else:
+        statement = statement.limit(0)
+    source = covariate_source_description(settings)
+    try:
+        with connected(settings.database_url) as conn:
+            returned = [str(c).lower() for c in conn.execute(statement).keys()]
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"{source} failed: {reason}") from None
+    _require_columns(returned, source)
+    return returned

@@ -1,0 +1,108 @@
+"""Holiday calendars as covariates: features of each grid period, from the `holidays` package.
+
+A region is a country code, optionally with a subdivision: `US`, `DE-BY`, `GB-SCT`.
+Per region, `future` covariates for every series (a calendar is known ahead):
+
+* `holiday_<region>`: the number of public holidays in the period (0 or 1 on a daily
+  grid; on an hourly grid, whether the hour's day is one);
+* on daily and finer grids also `holiday_near_<region>`: 1 on the day before and the
+  day after a holiday, and `bridge_<region>`: 1 on a working day between a holiday and
+  a weekend (a day many take off).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tidecast.errors import TidecastError
+from tidecast.frequency import Grid
+
+
+def region_calendar(region: str, years: range):  # noqa: ANN201 - a holidays.HolidayBase
+    """The `holidays` calendar of a region such as `US` or `DE-BY`."""
+    import holidays
+
+    country, _, subdivision = region.partition("-")
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    except NotImplementedError:
+        raise TidecastError(
+            f"holiday region {region!r} (setting holidays): {country!r} is not a country "
+            "code the holidays package knows (ISO 3166, e.g. US, DE, GB)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - the package raises plain errors for subdivisions
+        raise TidecastError(f"holiday region {region!r} (setting holidays): {exc}") from None
+
+
+def feature_names(region: str, daily: bool) -> list[str]:
+    slug = region.lower().replace("-", "_")
+    names = [f"holiday_{slug}"]
+    if daily:
+        names += [f"holiday_near_{slug}", f"bridge_{slug}"]
+    return names
+
+
+def _is_daily_or_finer(grid: Grid) -> bool:
+    return grid.step_ns is not None and grid.step_ns <= pd.Timedelta(days=1).value
+
+
+def holiday_features(
+    regions: list[str], grid: Grid, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Long covariate values (for every series) of each region's features on the grid
+    points from `start` to `end`, and their kinds (all `future`)."""
+    positions = grid.positions(pd.Series([start, end]))[0]
+    stamps = grid.timestamps(np.arange(positions[0], positions[1] + 1))
+    period_start, period_end = grid.period_bounds(pd.Series(stamps))
+    days = pd.date_range(period_start.min().normalize(), period_end.max().normalize(), freq="D")
+    years = range(days.min().year, days.max().year + 1)
+    daily = _is_daily_or_finer(grid)
+    parts, kinds = [], {}
+    for region in regions:
+        calendar = region_calendar(region, years)
+        is_holiday = pd.Series([day in calendar for day in days.date], index=days, dtype=float)
+        names = feature_names(region, daily)
+        kinds.update(dict.fromkeys(names, "future"))
+        if daily:
+            day = pd.DatetimeIndex(stamps).normalize()
+            near = is_holiday.shift(1, fill_value=0) + is_holiday.shift(-1, fill_value=0)
+            near = (near > 0) & (is_holiday == 0)
+            weekend = pd.Series(days.dayofweek >= 5, index=days)
+            off = (is_holiday > 0) | weekend
+            bridge = (
+                ~off
+                & ((off.shift(1, fill_value=False)) & (off.shift(-1, fill_value=False)))
+                & (
+                    (is_holiday.shift(1, fill_value=0) > 0)
+                    | (is_holiday.shift(-1, fill_value=0) > 0)
+                )
+            )
+            columns = [
+                is_holiday.reindex(day).to_numpy(),
+                near.astype(float).reindex(day).to_numpy(),
+                bridge.astype(float).reindex(day).to_numpy(),
+            ]
+        else:
+            # holidays per period: cumulative counts differenced at the period bounds
+            cumulative = np.concatenate([[0.0], is_holiday.cumsum().to_numpy()])
+            first = days.get_indexer(period_start.normalize())
+            after = days.get_indexer(period_end.normalize() - pd.Timedelta(days=1)) + 1
+            columns = [cumulative[after] - cumulative[first]]
+        for name, column in zip(names, columns, strict=True):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series_id": None,
+                        "ds": stamps,
+                        "name": name,
+                        "value": np.asarray(column, dtype=float),
+                        "known_at": pd.NaT,
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=["series_id", "ds", "name", "value", "known_at"]), {}
+    values = pd.concat(parts, ignore_index=True)
+    values["known_at"] = values["known_at"].astype("datetime64[ns]")
+    return values, kinds
