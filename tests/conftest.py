@@ -31,6 +31,14 @@ for _key, _value in _PREFECT_TEST_ENV.items():
     else:
         os.environ[_key] = _value
 
+# Two pytest-xdist workers share the cores: each runs its model fits on one thread, as
+# tidecast's own pool workers do (torch, OpenMP and BLAS pools of two processes on the
+# same cores spin instead of working, and a fit then runs into its time cap).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    from tidecast.runners import single_threaded
+
+    single_threaded()
+
 # Chunk tasks on the flow's own thread: a process pool per flow run would add seconds of
 # worker start-up to every flow test. tests/flows/test_runners.py runs the process pool
 # and the Dask cluster.
