@@ -74,6 +74,12 @@ class LagRegressor:
         )
         return np.hstack([features, covariates])
 
+    def condition(self, panel: pd.DataFrame) -> Self:
+        """The fitted estimators, to forecast from the newest windows of `panel` (and its
+        covariates' history) instead of the data they were fitted on."""
+        self._condition(panel)
+        return self
+
     def _condition(self, panel: pd.DataFrame) -> None:
         """The newest window of each series (and its covariates' history) to forecast from."""
         self.history_ = sort_panel(panel) if self.uses_covariates else None
@@ -119,7 +125,35 @@ class RidgeLags(LagRegressor):
     """Ridge regression, all steps at once (a linear AR model shared by all series)."""
 
     def _fit_estimators(self, features, targets):
-        return [Ridge(alpha=1.0).fit(features, targets)]
+        ridge = Ridge(alpha=1.0).fit(features, targets)
+        self.importance_ = self._contributions(features, ridge.coef_)
+        return [ridge]
+
+    def _groups(self) -> list[str]:
+        """The input each feature column belongs to: `lags`, `season`, a covariate's name."""
+        lookback = self._lookback()
+        plain = ["lags"] * lookback + ["season"] * 2
+        if not self.uses_covariates:
+            return plain
+        future, past = list(self.future_covariates), list(self.past_covariates)
+        # (points, names) flattened point by point, as CovariateDesign.features lays them out
+        covariate = future * lookback + future * self.horizon + past * lookback
+        return plain + covariate * 2  # as they are, and times the window's level
+
+    def _contributions(self, features: np.ndarray, coef: np.ndarray) -> dict[str, float]:
+        """Per input: the mean absolute contribution of its columns to the (scaled)
+        forecasts, over the training windows and steps: exact for a linear model."""
+        groups = np.asarray(self._groups())
+        sample = features[:: max(1, len(features) // 20_000)]  # plenty for a mean
+        found = {}
+        for name in dict.fromkeys(groups):
+            columns = groups == name
+            found[str(name)] = float(np.abs(sample[:, columns] @ coef[:, columns].T).mean())
+        return found
+
+    def feature_importance(self) -> dict[str, float]:
+        """Exact contributions (`_contributions`) of the last fit."""
+        return dict(self.importance_)
 
     def _predict(self, features):
         ridge = self.estimators_[0]

@@ -135,6 +135,19 @@ champions = Table(
     Column("members", Text),  # comma-separated members when the champion is an ensemble
 )
 
+# What drove each model of a retrain, on its fit at the last backtest fold
+# (tasks/importance.py): `method` linear_contribution (ridge, exact) or
+# permutation_last_fold (the rise in MASE when the feature's values are shuffled).
+feature_importance = Table(
+    "feature_importance",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("feature", String(128), primary_key=True),
+    Column("method", String(32), primary_key=True),
+    Column("importance", Float),
+)
+
 # Interval calibration of a run: quantiles of backtest errors scaled by each series' MASE
 # scale, per model and step. The forecast flow reuses the latest retrain's.
 interval_calibration = Table(

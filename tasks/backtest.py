@@ -27,6 +27,7 @@ from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import CovariateInput, Covariates, with_history
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.failures import Failure
+from tidecast.tasks.importance import combine_importance, empty_importance, fold_importance
 from tidecast.tasks.intervals import interval_coverage
 from tidecast.tasks.modelrun import run_model
 
@@ -66,6 +67,7 @@ class ChunkBacktest:
     fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
     model_seconds: dict[str, float]
     failures: list[Failure] = field(default_factory=list)
+    importance: pd.DataFrame = field(default_factory=empty_importance)
 
 
 @dataclass
@@ -84,6 +86,8 @@ class BacktestResult:
     members: pd.DataFrame = field(  # series_id, ensemble, model (see tasks/ensembles.py)
         default_factory=lambda: pd.DataFrame(columns=["series_id", "ensemble", "model"])
     )
+    # model, feature, importance, method: of the last fold's fits (tasks/importance.py)
+    importance: pd.DataFrame = field(default_factory=empty_importance)
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     covariates = chunk.covariates if with_covariates else None
     min_train = min_train_length(spec.season_length)
     seconds: dict[str, float] = defaultdict(float)
-    scores, fold_forecasts, failures = [], [], []
+    scores, fold_forecasts, failures, importance = [], [], [], []
     # A model past its budget on one fold would most likely be past it on the next
     # (which trains on more data), so it sits out the rest of this chunk.
     timed_out: set[str] = set()
@@ -315,6 +319,12 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
             if hasattr(ran.output[0], "next_origin"):
                 earlier[name] = ran.output[0]
             report("backtest", f"{name} {number} fold {fold + 1}/{spec.folds}: {ran.seconds:.1f}s")
+            if fold == spec.folds - 1:
+                importance.append(
+                    _importance(name, ran.output[0], train_x if uses else train,
+                                future if uses else None, test, spec,
+                                list(covariates.kinds) if uses else [])
+                )  # fmt: skip
             pairs = test.merge(ran.forecasts, on=["series_id", "ds"], how="inner")
             pairs = pairs.assign(model=name, fold=fold)
             scored = score_errors(pairs, ["series_id", "model", "fold"])
@@ -325,7 +335,26 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
         model_seconds=dict(seconds),
         failures=failures,
+        importance=combine_importance(importance),
     )
+
+
+def _importance(
+    name: str,
+    fitted: Forecaster,
+    history: pd.DataFrame,
+    future: pd.DataFrame | None,
+    test: pd.DataFrame,
+    spec: BacktestSpec,
+    covariates: list[str],
+) -> pd.DataFrame:
+    """`fold_importance`; a failure to measure it is a progress line, not a failed chunk."""
+    try:
+        seed = int(spec.context.get("seed", 0))
+        return fold_importance(name, fitted, history, future, test, spec.horizon, covariates, seed)
+    except Exception as exc:  # noqa: BLE001 - the importance is a by-product of the backtest
+        report("backtest", f"{name}: feature importance not measured ({exc!r})")
+        return empty_importance()
 
 
 def combine_backtests(parts: list[ChunkBacktest], plan: BacktestPlan) -> BacktestResult:
@@ -365,6 +394,7 @@ def combine_backtests(parts: list[ChunkBacktest], plan: BacktestPlan) -> Backtes
         fold_forecasts=_named(fold_forecasts, plan.names),
         model_seconds={name: round(seconds[name], 3) for name in spec.model_names},
         failures=[failure for part in parts for failure in part.failures],
+        importance=combine_importance([part.importance for part in parts]),
     )
 
 

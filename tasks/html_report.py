@@ -29,9 +29,11 @@ from tidecast.sql.tables import (
     backtest_scores,
     champion_backtest_forecasts,
     champions,
+    feature_importance,
     forecast_accuracy,
     forecast_runs,
     forecasts,
+    rejected_covariates,
     rejected_observations,
 )
 from tidecast.tasks.ensembles import describe_members
@@ -53,6 +55,9 @@ class ReportData:
     forecasts: pd.DataFrame  # the run's forecasts of the series shown
     live: pd.DataFrame  # forecast_accuracy of the run's forecasts of the series shown
     shown: dict[str, str]  # series_id -> why it is shown
+    # model, feature, importance, method (tasks/importance.py); empty for older runs
+    importance: pd.DataFrame | None = None
+    rejected_covariates: pd.DataFrame | None = None  # check, rows
 
 
 def _frame(conn, statement) -> pd.DataFrame:
@@ -121,6 +126,14 @@ def load_report_data(
             select(rejected_observations.c.check_name)
             .where(rejected_observations.c.run_id == run_id),
         )  # fmt: skip
+        drivers = _frame(
+            conn, select(feature_importance).where(feature_importance.c.run_id == run_id)
+        )
+        rejected_drivers = _frame(
+            conn,
+            select(rejected_covariates.c.check_name)
+            .where(rejected_covariates.c.run_id == run_id),
+        )  # fmt: skip
         source = source_subquery(settings)
         lengths = _series_lengths(conn, source)
         shown = (
@@ -159,6 +172,11 @@ def load_report_data(
         forecasts=predicted,
         live=live,
         shown=shown,
+        importance=drivers,
+        rejected_covariates=rejected_drivers["check_name"]
+        .value_counts()
+        .rename_axis("check")
+        .reset_index(),
     )
 
 
@@ -345,6 +363,29 @@ def health_section(data: ReportData) -> str:
     )
 
 
+def drivers_section(data: ReportData) -> str:
+    """What drove each model (feature importance), and the covariate rows quarantined."""
+    importance = data.importance if data.importance is not None else pd.DataFrame()
+    rejected = data.rejected_covariates
+    if importance.empty and (rejected is None or rejected.empty):
+        return ""
+    parts = ['<section id="drivers"><h2>Drivers</h2>']
+    for (model, method), rows in importance.groupby(["model", "method"], sort=True):
+        rows = rows.sort_values("importance", ascending=False)
+        what = (
+            "mean absolute contribution to the forecasts, in units of each window's spread"
+            if method == "linear_contribution"
+            else "rise in the last backtest fold's MASE when the feature's values are shuffled"
+        )
+        parts.append(
+            f"<h3>{html.escape(model)}</h3><p class=note>{html.escape(what)}</p>"
+            + _table(rows[["feature", "importance"]])
+        )
+    if rejected is not None and len(rejected):
+        parts.append(f"<h3>Quarantined covariate rows by check</h3>{_table(rejected)}")
+    return "".join(parts) + "</section>"
+
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1rem 2rem;
        color: #222; }
@@ -361,15 +402,19 @@ nav a { margin-right: 1rem; }
 def render_report(data: ReportData) -> str:
     """The whole report as one HTML document (plotly.js inlined once)."""
     title = f"tidecast run {data.run['run_id']}"
+    drivers = drivers_section(data)
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
         f"<script>{get_plotlyjs()}</script></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         '<nav><a href="#summary">Summary</a><a href="#leaderboard">Leaderboard</a>'
-        '<a href="#series">Series</a><a href="#data-health">Data health</a></nav>'
+        '<a href="#series">Series</a><a href="#data-health">Data health</a>'
+        + ('<a href="#drivers">Drivers</a>' if drivers else "")
+        + "</nav>"
         + summary_section(data)
         + leaderboard_section(data)
+        + drivers
         + series_section(data)
         + health_section(data)
         + "</body></html>"

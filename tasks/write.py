@@ -15,6 +15,7 @@ from tidecast.sql.tables import (
     backtest_scores,
     champion_backtest_forecasts,
     champions,
+    feature_importance,
     forecasts,
     interval_calibration,
     model_versions,
@@ -67,9 +68,10 @@ def write_results(
     """
     now = utcnow()
     forecast_rows = forecast.rows
-    scores = chosen = calibration = versions = fold_forecasts = None
+    scores = chosen = calibration = versions = fold_forecasts = importance = None
     if retrained is not None:
         scores, chosen = retrained.scored.scores, retrained.chosen
+        importance = retrained.scored.importance
         calibration, versions = retrained.calibration, forecast.versions
         fold_forecasts = retrained.scored.fold_forecasts
     rows = {
@@ -79,6 +81,7 @@ def write_results(
         interval_calibration: None if calibration is None else pooled_rows(calibration),
         model_versions: _with_backtest_mase(versions, scores, chosen),
         champion_backtest_forecasts: _champions_only(fold_forecasts, chosen),
+        feature_importance: importance,
     }
     with connected(settings.database_url, write=True) as conn:
         replace_run_rows(conn, list(rows), run_id)

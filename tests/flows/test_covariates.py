@@ -50,7 +50,7 @@ def load(url: str, observations: pd.DataFrame, covariates: pd.DataFrame) -> None
 
 
 def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
-    db_url, run_env, observations
+    db_url, run_env, observations, tmp_path
 ):
     rows = covariate_rows(observations, horizon=H)
     good = as_text(rows)
@@ -90,6 +90,15 @@ def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
     # the covariate model ran beside the same model without covariates, on the same folds
     scored = query(db_url, "SELECT DISTINCT model FROM backtest_scores")["model"]
     assert {"ridge", "ridge_cov"} <= set(scored)
+    # what drove it is stored, and the run report shows it with the quarantined rows
+    drivers = query(
+        db_url, "SELECT model, feature FROM feature_importance WHERE run_id = :r", r=run_id
+    )
+    assert set(drivers[drivers["model"] == "ridge_cov"]["feature"]) == {
+        "lags", "season", "promo", "footfall",
+    }  # fmt: skip
+    page = (tmp_path / "artifacts" / "reports" / f"{run_id}.html").read_text()
+    assert '<section id="drivers">' in page and "covariate_kind_conflict" in page
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Covariates: their quarantine table, and their row counts on the run row.
+"""Covariates: their quarantine table, their row counts on the run row, and the table of
+what drove each model (feature importance).
 
 Runs written before have NULL counts (they read no covariates).
 """
@@ -33,6 +34,17 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_rejected_covariates_run_id"), "rejected_covariates", ["run_id"], unique=False
+    )
+    op.create_table(
+        "feature_importance",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("model", sa.String(length=64), nullable=False),
+        sa.Column("feature", sa.String(length=128), nullable=False),
+        sa.Column("method", sa.String(length=32), nullable=False),
+        sa.Column("importance", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint(
+            "run_id", "model", "feature", "method", name=op.f("pk_feature_importance")
+        ),
     )
 
 
