@@ -61,6 +61,13 @@ INFO: dict[str, ModelInfo] = {
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
     "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning"),
+    "auto_arima_cov": ModelInfo(
+        "statistical:AutoARIMA",
+        "statistical",
+        presets=("default", "best"),
+        max_season_length=4,
+        covariates=True,
+    ),
     "ridge_cov": ModelInfo(
         "regression:RidgeLags", "machine_learning", presets=PRESETS, covariates=True
     ),

@@ -12,6 +12,7 @@ each series' form (`forms`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Self
 
 import numpy as np
@@ -182,7 +183,74 @@ class AutoETS(PerSeriesModel):
 
 
 class AutoARIMA(StatsForecastModel):
+    """AutoARIMA; built with `future_covariates` (the registry's `auto_arima_cov`), a
+    regression with ARIMA errors on them (statsforecast's exogenous columns): their
+    columns in the fitted panel, and their values for the steps ahead in `predict`."""
+
     _model = _AutoARIMA
+
+    def __init__(
+        self,
+        season_length: int,
+        freq: str,
+        n_jobs: int = 1,
+        future_covariates: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(season_length, freq, n_jobs)
+        self.future_covariates = tuple(future_covariates)
+
+    @property
+    def uses_covariates(self) -> bool:
+        return bool(self.future_covariates)
+
+    def fit(self, panel: pd.DataFrame) -> Self:
+        super().fit(panel)
+        if self.uses_covariates:
+            from tidecast.models.covariates import covariate_block
+
+            ordered = sort_panel(panel)
+            names = list(self.future_covariates)
+            self.history_[names] = covariate_block(ordered, names)
+        return self
+
+    def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecasts; with covariates, of the series whose `future` covers all `h` steps."""
+        if not self.uses_covariates:
+            return super().predict(h)
+        names = list(self.future_covariates)
+        last = self.history_.groupby("unique_id", sort=False)["ds"].max()
+        steps = future_frame(last, h, self.freq).drop(columns="step")
+        ahead = steps.merge(
+            pd.DataFrame(columns=["series_id", "ds", *names]) if future is None else future,
+            on=["series_id", "ds"], how="left",
+        )  # fmt: skip
+        complete = ahead[names].notna().all(axis=1).groupby(ahead["series_id"]).all()
+        covered = complete.index[complete.to_numpy()]
+        history = self.history_[self.history_["unique_id"].isin(covered)]
+        if history.empty:
+            return pd.DataFrame({"series_id": [], "ds": [], "yhat": []})
+        engine = StatsForecast(
+            models=[self._model(season_length=self.season_length)],
+            freq=self.freq,
+            n_jobs=self.n_jobs,
+        )
+        x_future = ahead[ahead["series_id"].isin(covered)].rename(
+            columns={"series_id": "unique_id"}
+        )
+        with warnings.catch_warnings():
+            # a covariate constant over one series' history (no promotion there yet) makes
+            # that series' regression rank-deficient: its coefficient stays 0, said per fit
+            warnings.filterwarnings("ignore", message="The design matrix is rank-deficient")
+            raw = engine.forecast(df=history, h=h, X_df=x_future[["unique_id", "ds", *names]])
+        column = [c for c in raw.columns if c not in ("unique_id", "ds")][0]
+        out = pd.DataFrame(
+            {
+                "series_id": raw["unique_id"].to_numpy(),
+                "ds": raw["ds"].to_numpy(),
+                "yhat": raw[column].to_numpy(dtype=float),
+            }
+        ).sort_values(["series_id", "ds"], kind="stable")
+        return _with_fallback(out.reset_index(drop=True), self.fallback_, h)
 
 
 class AutoTheta(StatsForecastModel):

@@ -29,7 +29,9 @@ def promoted_panel(n_series: int = 12, periods: int = 96, seed: int = 0):
     return pd.concat(history, ignore_index=True), pd.concat(future, ignore_index=True)
 
 
-@pytest.mark.parametrize("name", ["ridge_cov", "hgb_cov"])
+@pytest.mark.parametrize(
+    "name", ["ridge_cov", "hgb_cov", pytest.param("auto_arima_cov", marks=pytest.mark.slow)]
+)
 def test_the_learned_promotion_lift_is_close_to_the_true_one(name, context):
     history, future = promoted_panel()
     model = build_model(name, **{**context, "horizon": H, "future_covariates": ("promo",)}).fit(

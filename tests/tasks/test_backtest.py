@@ -60,7 +60,9 @@ def test_chunking_does_not_change_the_scores(panel):
 
 
 # the torch networks and AutoARIMA take 10-20 s each here: the slow lane's
-_SLOW_TO_FIT = {"lstm", "gru", "transformer", "nbeats", "auto_arima", "hgb", "hgb_cov"}
+_SLOW_TO_FIT = {
+    "lstm", "gru", "transformer", "nbeats", "auto_arima", "auto_arima_cov", "hgb", "hgb_cov",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -89,7 +91,13 @@ def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
         pd.testing.assert_frame_equal(mine[0], mine[1])
 
 
-@pytest.mark.parametrize("name", ["ridge_cov", pytest.param("hgb_cov", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ridge_cov",
+        *(pytest.param(n, marks=pytest.mark.slow) for n in ("hgb_cov", "auto_arima_cov")),
+    ],
+)
 def test_no_leakage_covariates_known_only_after_the_cutoff_do_not_move_the_fold(
     name, panel, observations
 ):
