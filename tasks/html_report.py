@@ -58,6 +58,8 @@ class ReportData:
     # model, feature, importance, method (tasks/importance.py); empty for older runs
     importance: pd.DataFrame | None = None
     rejected_covariates: pd.DataFrame | None = None  # check, rows
+    # series_id (None: every series), ts, name, value of the shown series' covariates
+    covariates: pd.DataFrame | None = None
 
 
 def _frame(conn, statement) -> pd.DataFrame:
@@ -158,6 +160,7 @@ def load_report_data(
                 forecast_accuracy.c.series_id.in_(in_shown),
             ),
         )
+    shown_covariates = _covariates_of(settings, names)
     missing = sorted(set(names) - set(history["series_id"].astype(str)))
     if missing:
         raise TidecastError(f"series not found in the source: {', '.join(missing[:10])}")
@@ -173,11 +176,37 @@ def load_report_data(
         live=live,
         shown=shown,
         importance=drivers,
+        covariates=shown_covariates,
         rejected_covariates=rejected_drivers["check_name"]
         .value_counts()
         .rename_axis("check")
         .reset_index(),
     )
+
+
+# Covariates plotted per shown series at most (the first by name): more would bury it.
+MAX_COVARIATES_SHOWN = 6
+
+
+def _covariates_of(settings: Settings, names: list[str]) -> pd.DataFrame | None:
+    """The covariate source's values of the shown series (and of every series), as the
+    source has them now; None when the job has no covariate source."""
+    from tidecast.schemas import parse_timestamps
+    from tidecast.tasks.covariates import read_covariates
+
+    raw = read_covariates(settings)
+    if raw is None:
+        return None
+    ids = raw["series_id"].map(str, na_action="ignore")
+    raw = raw[(ids.isna() | ids.isin(names)).to_numpy()]
+    return pd.DataFrame(
+        {
+            "series_id": ids.loc[raw.index],
+            "ts": parse_timestamps(raw["ts"], settings.ts_format).ts,
+            "name": raw["name"].astype(str),
+            "value": pd.to_numeric(raw["value"], errors="coerce"),
+        }
+    ).dropna(subset=["ts", "value"])
 
 
 def _rows_of(conn, table, run_id: str, names) -> pd.DataFrame:
@@ -314,6 +343,21 @@ def series_figure(data: ReportData, series_id: str, why: str, number: int) -> st
             go.Scatter(x=live["ts"], y=live["y"], mode="markers", name="actuals since",
                        marker={"color": "#d62728"})
         )  # fmt: skip
+    if data.covariates is not None and len(data.covariates):
+        own = data.covariates[
+            data.covariates["series_id"].isna() | (data.covariates["series_id"] == series_id)
+        ]
+        for name in sorted(own["name"].unique())[:MAX_COVARIATES_SHOWN]:
+            values = own[own["name"] == name].sort_values("ts").drop_duplicates("ts", keep="last")
+            fig.add_trace(
+                go.Scatter(
+                    x=values["ts"], y=values["value"], name=f"covariate {name}", yaxis="y2",
+                    line={"width": 1, "shape": "hv"}, opacity=0.6, visible="legendonly",
+                )
+            )  # fmt: skip
+        fig.update_layout(
+            yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": "covariates"}
+        )
     members = data.champions.loc[
         data.champions["series_id"].astype(str) == series_id, "members"
     ].dropna()

@@ -99,6 +99,7 @@ def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
     }  # fmt: skip
     page = (tmp_path / "artifacts" / "reports" / f"{run_id}.html").read_text()
     assert '<section id="drivers">' in page and "covariate_kind_conflict" in page
+    assert "covariate promo" in page and "covariate footfall" in page  # beside the history
 
 
 @pytest.fixture
