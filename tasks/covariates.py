@@ -17,23 +17,20 @@ covariates as `future` values for every series.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import Executable, literal_column, select, table, text
-from sqlalchemy.exc import DBAPIError
 
-from tidecast.db import describe_db_error, make_engine
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
 from tidecast.progress import report
 from tidecast.schemas import parse_timestamps, row_failures
 from tidecast.settings import Settings
 from tidecast.sql.tables import SERIES_ID_MAX
-from tidecast.tasks.ingest import STREAM_ROWS, fetch_in_batches
+from tidecast.tasks.ingest import require_columns, source_columns, stream_source
 
 REQUIRED_COLUMNS = ("series_id", "ts", "name", "value", "kind")
 KINDS = ("future", "past")
@@ -124,8 +121,22 @@ def covariate_schema(grid: Grid) -> pa.DataFrameSchema:
     )
 
 
+class ByKind:
+    """The names of `kinds` (name -> `future` or `past`) by kind."""
+
+    kinds: dict[str, str]
+
+    @property
+    def future_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "future")
+
+    @property
+    def past_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "past")
+
+
 @dataclass
-class Covariates:
+class Covariates(ByKind):
     """Validated covariates: long values and each name's kind.
 
     `values`: `series_id` (None: every series), `ds`, `name`, `value`, `known_at` (NaT:
@@ -146,14 +157,6 @@ class Covariates:
     @property
     def rows_rejected_by_row_checks(self) -> int:
         return int((~self.rejected["check_name"].isin(GROUP_CHECKS)).sum())
-
-    @property
-    def future_names(self) -> tuple[str, ...]:
-        return tuple(name for name, kind in self.kinds.items() if kind == "future")
-
-    @property
-    def past_names(self) -> tuple[str, ...]:
-        return tuple(name for name, kind in self.kinds.items() if kind == "past")
 
     def with_values(self, extra: pd.DataFrame, kinds: dict[str, str]) -> Covariates:
         """These covariates plus generated `future` values (holiday features)."""
@@ -202,30 +205,12 @@ def read_covariates(settings: Settings) -> pd.DataFrame | None:
     if not covariates_configured(settings):
         return None
     source = covariate_source_description(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        conn = engine.connect()
-    except DBAPIError as exc:
-        engine.dispose()
-        raise describe_db_error(settings.database_url, exc) from None
-    try:
-        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
-        result = streaming.execute(covariate_statement(settings))
-        returned = [str(column).lower() for column in result.keys()]
-        try:
-            _require_columns(returned, source)
-        except TidecastError:
-            result.close()
-            raise
-        raw = fetch_in_batches(result)
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise describe_db_error(settings.database_url, exc) from None
-        reason = str(exc.orig).strip().splitlines()[0]
-        raise TidecastError(f"{source} failed: {reason}") from None
-    finally:
-        conn.close()
-        engine.dispose()
+    raw = stream_source(
+        settings,
+        covariate_statement(settings),
+        source,
+        lambda returned: _require_columns(returned, source),
+    )
     if "known_at" not in raw:
         raw["known_at"] = None
     extra = [c for c in raw.columns if c not in (*REQUIRED_COLUMNS, "known_at")]
@@ -237,19 +222,7 @@ def read_covariates(settings: Settings) -> pd.DataFrame | None:
 
 
 def _require_columns(returned: list[str], source: str) -> None:
-    twice = sorted(c for c, n in Counter(returned).items() if n > 1)
-    if set(twice) & {*REQUIRED_COLUMNS, "known_at"}:
-        raise TidecastError(
-            f"{source} returns the column(s) {', '.join(twice)} more than once; "
-            "return each of series_id, ts, name, value, kind (and known_at) exactly once"
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in returned]
-    if missing:
-        raise TidecastError(
-            f"{source} must return the columns series_id, ts, name, value, kind (known_at "
-            f"optional); missing: {', '.join(missing)} (it returned: "
-            f"{', '.join(returned) or 'nothing'})"
-        )
+    require_columns([str(c).lower() for c in returned], source, REQUIRED_COLUMNS, ("known_at",))
 
 
 def _as_text(raw: pd.DataFrame, index: pd.Index, check: str, detail: str = "") -> pd.DataFrame:
@@ -345,7 +318,7 @@ def enforce_covariate_threshold(covariates: Covariates | None, max_share: float)
 
 
 @dataclass
-class CovariateInput:
+class CovariateInput(ByKind):
     """The covariates one unit of work (a chunk) needs, in the frame its panel uses.
 
     `values` as `Covariates.values`, with `series_id` in the panel's own keys (integer
@@ -355,14 +328,6 @@ class CovariateInput:
     values: pd.DataFrame
     kinds: dict[str, str]
     freq: str
-
-    @property
-    def future_names(self) -> tuple[str, ...]:
-        return tuple(name for name, kind in self.kinds.items() if kind == "future")
-
-    @property
-    def past_names(self) -> tuple[str, ...]:
-        return tuple(name for name, kind in self.kinds.items() if kind == "past")
 
     def for_series(self, keys: pd.Index) -> CovariateInput:
         """Only the values of these series (and those of every series)."""
@@ -520,23 +485,9 @@ def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: in
 def check_covariate_source(settings: Settings) -> list[str] | None:
     """The columns the covariate source returns, checked as a run checks them (no rows
     read); None when the job has none. A failing or wrong source is a `TidecastError`."""
-    from sqlalchemy import TextClause
-
-    from tidecast.db import connected
-
     if not covariates_configured(settings):
         return None
-    statement = covariate_statement(settings)
-    if isinstance(statement, TextClause):
-        statement = text(f"SELECT * FROM ({statement.text}) AS covariates_check WHERE 1 = 0")
-    else:
-        statement = statement.limit(0)
     source = covariate_source_description(settings)
-    try:
-        with connected(settings.database_url) as conn:
-            returned = [str(c).lower() for c in conn.execute(statement).keys()]
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0]
-        raise TidecastError(f"{source} failed: {reason}") from None
+    returned = source_columns(settings, covariate_statement(settings), source)
     _require_columns(returned, source)
-    return returned
+    return [c.lower() for c in returned]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -230,29 +231,7 @@ def read_observations(
     `incremental` as in `source_statement`)."""
     statement = source_statement(settings, since, incremental)
     source = settings.source_description
-    engine = make_engine(settings.database_url)
-    try:
-        conn = engine.connect()
-    except DBAPIError as exc:
-        engine.dispose()
-        raise describe_db_error(settings.database_url, exc) from None
-    try:
-        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
-        result = streaming.execute(statement)
-        try:
-            require_columns(list(result.keys()), source)
-        except TidecastError:
-            result.close()  # an open cursor would keep SQLite's read lock past the error
-            raise
-        raw = fetch_in_batches(result)
-    except DBAPIError as exc:
-        if exc.connection_invalidated:  # the server went away mid-query: worth a retry
-            raise describe_db_error(settings.database_url, exc) from None
-        reason = str(exc.orig).strip().splitlines()[0]
-        raise TidecastError(f"{source} failed: {reason}") from None
-    finally:
-        conn.close()
-        engine.dispose()
+    raw = stream_source(settings, statement, source, lambda cols: require_columns(cols, source))
     extra = [column for column in raw.columns if column not in REQUIRED_COLUMNS]
     if extra:
         report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
@@ -263,18 +242,75 @@ def read_observations(
     return raw
 
 
-def require_columns(returned: list[str], source: str) -> None:
-    """Refuse a source that does not return each of series_id, ts, value exactly once."""
+def stream_source(
+    settings: Settings,
+    statement: Executable,
+    source: str,
+    check_columns: Callable[[list[str]], None],
+) -> pd.DataFrame:
+    """Every row `statement` returns, fetched in batches (behind a server-side cursor on
+    PostgreSQL), its columns passed to `check_columns` first, which raises to refuse
+    them. A failing statement is one `TidecastError` naming `source`; the server going
+    away mid-query, one worth a retry."""
+    engine = make_engine(settings.database_url)
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise describe_db_error(settings.database_url, exc) from None
+    try:
+        streaming = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
+        result = streaming.execute(statement)
+        try:
+            check_columns(list(result.keys()))
+        except TidecastError:
+            result.close()  # an open cursor would keep SQLite's read lock past the error
+            raise
+        return fetch_in_batches(result)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:  # the server went away mid-query: worth a retry
+            raise describe_db_error(settings.database_url, exc) from None
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"{source} failed: {reason}") from None
+    finally:
+        conn.close()
+        engine.dispose()
+
+
+def source_columns(settings: Settings, statement: Executable, source: str) -> list[str]:
+    """The columns `statement` returns, without reading a row (a query file's SQL runs as
+    written, inside); a failing statement is one `TidecastError` naming `source`."""
+    if isinstance(statement, TextClause):
+        statement = text(f"SELECT * FROM ({statement.text}) AS source_check WHERE 1 = 0")
+    else:
+        statement = statement.limit(0)
+    try:
+        with connected(settings.database_url) as conn:
+            return list(conn.execute(statement).keys())
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise TidecastError(f"{source} failed: {reason}") from None
+
+
+def require_columns(
+    returned: list[str],
+    source: str,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+    optional: tuple[str, ...] = (),
+) -> None:
+    """Refuse a source that does not return each `required` column (and each `optional`
+    one it returns) exactly once."""
     twice = sorted(c for c, n in Counter(returned).items() if n > 1)
-    if set(twice) & set(REQUIRED_COLUMNS):  # which one is meant cannot be known
+    if set(twice) & {*required, *optional}:  # which one is meant cannot be known
         raise TidecastError(
             f"{source} returns the column(s) {', '.join(twice)} more than once; "
-            "return each of series_id, ts, value exactly once"
+            f"return each of {', '.join((*required, *optional))} exactly once"
         )
-    missing = [column for column in REQUIRED_COLUMNS if column not in returned]
+    missing = [column for column in required if column not in returned]
     if missing:
+        also = f" ({', '.join(optional)} optional)" if optional else ""
         raise TidecastError(
-            f"{source} must return the columns series_id, ts, value; "
+            f"{source} must return the columns {', '.join(required)}{also}; "
             f"missing: {', '.join(missing)} (it returned: {', '.join(returned) or 'nothing'})"
         )
 
@@ -284,18 +320,8 @@ def check_source(settings: Settings) -> list[str]:
 
     A source that fails or returns the wrong columns is a `TidecastError` naming it.
     """
-    statement = source_statement(settings)
-    if isinstance(statement, TextClause):  # the user's query, run as written inside
-        statement = text(f"SELECT * FROM ({statement.text}) AS source_check WHERE 1 = 0")
-    else:
-        statement = statement.limit(0)
     source = settings.source_description
-    try:
-        with connected(settings.database_url) as conn:
-            returned = list(conn.execute(statement).keys())
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0]
-        raise TidecastError(f"{source} failed: {reason}") from None
+    returned = source_columns(settings, source_statement(settings), source)
     require_columns(returned, source)
     return returned
 
