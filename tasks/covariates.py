@@ -156,7 +156,10 @@ class Covariates(ByKind):
 
     @property
     def rows_rejected_by_row_checks(self) -> int:
-        return int((~self.rejected["check_name"].isin(GROUP_CHECKS)).sum())
+        from tidecast.tasks.statics import GROUP_CHECKS as STATIC_GROUP_CHECKS
+
+        group = [*GROUP_CHECKS, *STATIC_GROUP_CHECKS]
+        return int((~self.rejected["check_name"].isin(group)).sum())
 
     def with_values(self, extra: pd.DataFrame, kinds: dict[str, str]) -> Covariates:
         """These covariates plus generated `future` values (holiday features)."""
@@ -415,28 +418,64 @@ def prepare_covariates(
     grid: Grid,
     panel: pd.DataFrame,
     settings: Settings,
+    raw_statics: pd.DataFrame | None = None,
 ) -> Covariates | None:
     """The run's covariates: the source's rows validated against the usable series of
-    `panel`, plus the holiday features of `settings.holidays` from the panel's first
-    timestamp to `horizon` steps past its last. None when the job has neither."""
-    covariates = None
-    if raw is not None:
-        series_ids = pd.Index(panel["series_id"].unique())
-        covariates = validate_covariates(raw, grid, series_ids, settings.ts_format)
-    if settings.holidays and not panel.empty:
-        from tidecast.tasks.holidays import holiday_features
+    `panel`; the holiday features of `settings.holidays`, and of each series' own
+    `holiday_region` (a static attribute, `raw_statics`), from the panel's first timestamp
+    to `horizon` steps past its last. None when the job has none of them."""
+    from tidecast.tasks.holidays import holiday_features, regional_holiday_features
+    from tidecast.tasks.statics import HOLIDAY_REGION, validate_statics
 
-        end = grid.shifted(panel["ds"].max(), settings.horizon)
-        values, kinds = holiday_features(settings.holidays, grid, panel["ds"].min(), end)
-        base = covariates or Covariates(empty_values(), {})
-        clash = sorted(set(kinds) & set(base.kinds))
-        if clash:
-            raise TidecastError(
-                f"covariate name(s) {', '.join(clash)} of {covariate_source_description(settings)} "
-                "are also holiday features of the setting holidays; rename them in the source"
-            )
-        covariates = base.with_values(values, kinds)
-    return covariates
+    series_ids = pd.Index(panel["series_id"].unique())
+    if raw is None and raw_statics is None and not settings.holidays:
+        return None
+    base = (
+        validate_covariates(raw, grid, series_ids, settings.ts_format)
+        if raw is not None
+        else Covariates(empty_values(), {})
+    )
+    generated, kinds = [], {}
+    start = panel["ds"].min()
+    end = grid.shifted(panel["ds"].max(), settings.horizon) if not panel.empty else None
+    if settings.holidays and not panel.empty:
+        values, named = holiday_features(settings.holidays, grid, start, end)
+        generated.append(values)
+        kinds.update(named)
+    if raw_statics is not None:
+        attributes, rejected = validate_statics(raw_statics, series_ids)
+        base = Covariates(
+            base.values,
+            base.kinds,
+            pd.concat([base.rejected, rejected], ignore_index=True),
+            base.rows_read + len(raw_statics),
+            base.notes
+            + ([f"{len(rejected)} static attribute rows quarantined"] if len(rejected) else []),
+        )
+        regions = attributes[attributes["attribute"] == HOLIDAY_REGION]
+        if len(regions) and not panel.empty:
+            own = pd.Series(regions["value"].to_numpy(), index=regions["series_id"].to_numpy())
+            values, named = regional_holiday_features(own, grid, start, end)
+            # a series without a region has no holidays: 0, for every series, which a
+            # series' own value overrides (CovariateInput.frames)
+            none = values.drop_duplicates(["ds", "name"]).assign(series_id=None, value=0.0)
+            generated += [values, none]
+            kinds.update(named)
+            without = len(series_ids) - own.index.isin(series_ids.astype(str)).sum()
+            if without:
+                base.notes.append(
+                    f"{without} series have no {HOLIDAY_REGION}: no holidays for them"
+                )
+    clash = sorted(set(kinds) & set(base.kinds))
+    if clash:
+        raise TidecastError(
+            f"covariate name(s) {', '.join(clash)} of {covariate_source_description(settings)} "
+            "are also holiday features (settings holidays or the static attribute "
+            "holiday_region); rename them in the source"
+        )
+    if not generated:
+        return base
+    return base.with_values(pd.concat(generated, ignore_index=True), kinds)
 
 
 def known_by(covariates: Covariates | None, grid: Grid, cutoff: pd.Timestamp) -> Covariates | None:

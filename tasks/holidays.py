@@ -106,3 +106,25 @@ def holiday_features(
     values = pd.concat(parts, ignore_index=True)
     values["known_at"] = values["known_at"].astype("datetime64[ns]")
     return values, kinds
+
+
+def regional_holiday_features(
+    regions: pd.Series, grid: Grid, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Each series' own region's features (`regions`: series_id -> region, from the static
+    attribute `holiday_region`), under names without the region: `holiday` (and, on daily
+    grids, `holiday_near`, `bridge`), as values of those series."""
+    parts, kinds = [], {}
+    for region, series in regions.groupby(regions, sort=True):
+        values, named = holiday_features([str(region)], grid, start, end)
+        suffix = "_" + str(region).lower().replace("-", "_")
+        generic = {name: name.removesuffix(suffix) for name in named}
+        kinds.update(dict.fromkeys(generic.values(), "future"))
+        owners = pd.DataFrame({"series_id": series.index.astype(str)})
+        values = values.drop(columns="series_id").assign(name=values["name"].map(generic))
+        parts.append(values.merge(owners, how="cross"))
+    if not parts:
+        return pd.DataFrame(columns=["series_id", "ds", "name", "value", "known_at"]), {}
+    return pd.concat(parts, ignore_index=True)[
+        ["series_id", "ds", "name", "value", "known_at"]
+    ], kinds

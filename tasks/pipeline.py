@@ -49,6 +49,7 @@ from tidecast.tasks.forecast import (
 from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
 from tidecast.tasks.monitor import monitor_live_accuracy
 from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
+from tidecast.tasks.statics import read_statics, statics_configured
 from tidecast.tasks.summary import backfill_summary, run_summary
 from tidecast.tasks.validate import (
     ValidatedPanel,
@@ -141,11 +142,13 @@ def read_validated(
     validated = run.steps.step(validate_observations, raw, settings)
     run.validated = validated
     covariates = None
-    if covariates_configured(settings) or settings.holidays:
+    if covariates_configured(settings) or statics_configured(settings) or settings.holidays:
         raw_covariates = run.steps.io(read_covariates, settings)
+        raw_statics = run.steps.io(read_statics, settings)
         covariates = run.steps.step(
-            prepare_covariates, raw_covariates, validated.grid, validated.panel, settings
-        )
+            prepare_covariates, raw_covariates, validated.grid, validated.panel, settings,
+            raw_statics,
+        )  # fmt: skip
     validated.covariates = covariates
     rejected_covariates = None if covariates is None else covariates.rejected
     run.steps.io(write_quarantine, settings, run.id, validated.rejected, rejected_covariates)

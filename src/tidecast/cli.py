@@ -118,6 +118,11 @@ def _source_option(parser: argparse.ArgumentParser) -> None:
         "(env TIDECAST_COVARIATES_TABLE; docs/covariates.md)",
     )
     parser.add_argument(
+        "--static-table",
+        help="table of static attributes: series_id, attribute, value; holiday_region gives "
+        "each series its holiday calendar (env TIDECAST_STATIC_TABLE)",
+    )
+    parser.add_argument(
         "--holidays",
         help="holiday regions whose calendars become covariates, e.g. US,DE-BY "
         "(env TIDECAST_HOLIDAYS)",
@@ -462,19 +467,21 @@ def cmd_covariates(args: argparse.Namespace) -> str:
         read_covariates,
     )
     from tidecast.tasks.ingest import read_observations
+    from tidecast.tasks.statics import read_statics, statics_configured
     from tidecast.tasks.validate import validate_observations
 
     settings = _settings(args)
-    if not (covariates_configured(settings) or settings.holidays):
+    if not (covariates_configured(settings) or statics_configured(settings) or settings.holidays):
         raise TidecastError(
-            f"job {settings.job} has no covariates: set covariates_table, covariates_query "
-            "or holidays (docs/covariates.md)"
+            f"job {settings.job} has no covariates: set covariates_table, covariates_query, "
+            "static_table (holiday_region) or holidays (docs/covariates.md)"
         )
     _current_engine(settings)
     validated = validate_observations(read_observations(settings), settings)
     covariates = prepare_covariates(
-        read_covariates(settings), validated.grid, validated.panel, settings
-    )
+        read_covariates(settings), validated.grid, validated.panel, settings,
+        read_statics(settings),
+    )  # fmt: skip
     table = coverage(covariates, validated.panel, validated.grid.freq, settings.horizon)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False))
@@ -508,6 +515,7 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
     """Each job's settings built and its source run (no rows read); a line per job."""
     from tidecast.tasks.covariates import check_covariate_source, covariate_source_description
     from tidecast.tasks.ingest import check_source
+    from tidecast.tasks.statics import check_static_source
 
     failed = []
     for name in names:
@@ -516,6 +524,7 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
             _engine(settings)
             check_source(settings)
             has_covariates = check_covariate_source(settings) is not None
+            has_statics = check_static_source(settings)
         except TidecastError as exc:
             failed.append(name)
             print(f"{name}: {exc}")
@@ -524,7 +533,7 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
             f"; {covariate_source_description(settings)} returns the covariate columns"
             if has_covariates
             else ""
-        )
+        ) + ("; the static attributes source returns its columns" if has_statics else "")
         print(f"{name}: ok ({settings.source_description} returns series_id, ts, value{also})")
     if failed:
         raise TidecastError(

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
         description="SQL file returning the covariates' columns; used when "
         "covariates_table is not set.",
     )
+    static_table: str | None = Field(
+        None,
+        description="Table (or schema.table) of static attributes: series_id, attribute, "
+        "value; the attribute holiday_region gives each series its own holiday calendar "
+        "(docs/covariates.md).",
+    )
+    static_query: Path | None = Field(
+        None,
+        description="SQL file returning the static attributes' columns; used when "
+        "static_table is not set.",
+    )
     holidays: Annotated[list[str] | None, NoDecode] = Field(
         None,
         description="Holiday regions whose calendars become covariates of every series, "
@@ -406,7 +417,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc).split(": ", 1)[1]) from None
         return value
 
-    @field_validator("source_table", "covariates_table")
+    @field_validator("source_table", "covariates_table", "static_table")
     @classmethod
     def _plain_table_name(cls, value: str | None) -> str | None:
         if value is not None and not all(

@@ -156,3 +156,53 @@ def test_the_forecast_flow_uses_the_newest_covariates_and_falls_back_where_they_
     latest = query(url, "SELECT series_id, model, ts FROM latest_forecasts")
     assert set(latest[latest["series_id"] == "S02"]["model"]) == {"seasonal_naive"}
     assert (latest[latest["series_id"] != "S02"]["model"] == "ridge_cov").all()
+
+
+statics_source = Table(
+    "raw_statics", MetaData(), *(Column(name, Text) for name in ("series_id", "attribute", "value"))
+)
+
+
+def test_a_static_holiday_region_reaches_the_models_and_bad_static_rows_are_quarantined(
+    db_url, run_env, observations
+):
+    rows = covariate_rows(observations, horizon=H)
+    load(db_url, promoted(observations, rows), as_text(rows))
+    regions = pd.DataFrame(
+        [
+            ("S00", "holiday_region", "US"),
+            ("S01", "holiday_region", "GB"),
+            ("S02", "holiday_region", "XX"),  # no such region
+            ("S03", "holiday_region", "US"),
+            ("S03", "holiday_region", "GB"),  # two regions for one series: both refused
+            ("NOPE", "holiday_region", "US"),  # no such series
+        ],
+        columns=["series_id", "attribute", "value"],
+    )
+    engine = make_engine(db_url)
+    statics_source.create(engine)
+    with engine.begin() as conn:
+        insert_frame(conn, statics_source, regions)
+    engine.dispose()
+    run_env(
+        db_url,
+        models="seasonal_naive,ridge_cov",
+        covariates_table="raw_covariates",
+        static_table="raw_statics",
+    )
+    run_id = retrain(horizon=H, freq="MS")
+
+    run = runs(db_url).set_index("run_id").loc[run_id]
+    assert run["status"] == "completed"
+    assert run["covariate_rows_read"] == len(rows) + len(regions)
+    assert run["covariate_rows_rejected"] == 4
+    assert run["covariate_rows_read"] == run["covariate_rows_used"] + run["covariate_rows_rejected"]
+    rejected = query(db_url, "SELECT check_name, kind FROM rejected_covariates")
+    assert sorted(rejected["check_name"]) == [
+        "static_duplicate_conflict", "static_duplicate_conflict",
+        "static_holiday_region_unknown", "static_series_unknown",
+    ]  # fmt: skip
+    assert set(rejected["kind"]) == {"static"}
+    drivers = query(db_url, "SELECT feature FROM feature_importance WHERE model = 'ridge_cov'")
+    assert "holiday" in set(drivers["feature"])
+    assert "4 series have no holiday_region: no holidays for them" in run["message"]

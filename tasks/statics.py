@@ -1,0 +1,176 @@
+"""Static attributes: one value per series and attribute (`series_id`, `attribute`,
+`value`), read from a table or a query file per job and validated like covariates.
+
+Used today: `holiday_region`, which gives each series the holiday calendar of its own
+region (`US`, `DE-BY`) as the `future` covariates `holiday`, and on daily grids
+`holiday_near` and `bridge` (tasks/holidays.py). Rejected rows are quarantined in
+`rejected_covariates` with kind `static` and count among the covariate rows of the run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from sqlalchemy import Executable, literal_column, select, table, text
+
+from tidecast.errors import TidecastError
+from tidecast.schemas import row_failures
+from tidecast.settings import Settings
+from tidecast.sql.tables import SERIES_ID_MAX
+from tidecast.tasks.ingest import require_columns, source_columns, stream_source
+
+REQUIRED_COLUMNS = ("series_id", "attribute", "value")
+HOLIDAY_REGION = "holiday_region"
+
+STATIC_CHECKS: dict[str, str] = {
+    "static_series_id_missing": "series_id is NULL",
+    "static_series_id_too_long": f"series_id is longer than {SERIES_ID_MAX} characters",
+    "static_attribute_missing": "attribute is NULL or empty",
+    "static_value_missing": "value is NULL or empty",
+    "static_duplicate_exact": "the same (series_id, attribute, value) appears more than once; "
+    "one copy is kept",
+    "static_duplicate_conflict": "several values for the same (series_id, attribute)",
+    "static_series_unknown": "series_id has no usable observations in this run",
+    "static_holiday_region_unknown": "holiday_region is not a region the holidays package "
+    "knows (a country code, optionally - and a subdivision: US, DE-BY)",
+}
+GROUP_CHECKS = ("static_series_unknown",)
+
+_PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
+    ("series_id", "not_nullable", "static_series_id_missing"),
+    ("series_id", "series_id_length", "static_series_id_too_long"),
+    ("attribute", "not_nullable", "static_attribute_missing"),
+    ("attribute", "nonempty", "static_attribute_missing"),
+    ("value", "not_nullable", "static_value_missing"),
+    ("value", "nonempty", "static_value_missing"),
+    ("*", "multiple_fields_uniqueness", "static_duplicate_conflict"),
+]
+
+
+def static_schema() -> pa.DataFrameSchema:
+    nonempty = pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty", ignore_na=True)
+    return pa.DataFrameSchema(
+        {
+            "series_id": pa.Column(
+                str,
+                nullable=False,
+                checks=pa.Check(
+                    lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
+                ),
+            ),
+            "attribute": pa.Column(str, nullable=False, checks=nonempty),
+            "value": pa.Column(str, nullable=False, checks=nonempty),
+        },
+        unique=["series_id", "attribute"],
+        report_duplicates="all",
+        name="static_attributes",
+        coerce=False,
+    )
+
+
+def statics_configured(settings: Settings) -> bool:
+    return bool(settings.static_table or settings.static_query)
+
+
+def static_source_description(settings: Settings) -> str:
+    if settings.static_table:
+        return f"the static attributes table {settings.static_table} (static_table)"
+    return f"the static attributes query {settings.static_query} (static_query)"
+
+
+def static_statement(settings: Settings) -> Executable:
+    if settings.static_table:
+        schema, _, name = settings.static_table.rpartition(".")
+        return select(literal_column("*")).select_from(table(name, schema=schema or None))
+    path = settings.static_query
+    if path is None or not path.is_file():
+        raise TidecastError(f"static attributes query file {path} does not exist (static_query)")
+    return text(path.read_text().strip().rstrip(";") + "\n")
+
+
+def _require_columns(returned: list[str], source: str) -> None:
+    require_columns([str(c).lower() for c in returned], source, REQUIRED_COLUMNS)
+
+
+def read_statics(settings: Settings) -> pd.DataFrame | None:
+    """The static attributes' rows, or None when the job has no such source."""
+    if not statics_configured(settings):
+        return None
+    source = static_source_description(settings)
+    raw = stream_source(
+        settings, static_statement(settings), source, lambda cols: _require_columns(cols, source)
+    )
+    return raw[list(REQUIRED_COLUMNS)]
+
+
+def check_static_source(settings: Settings) -> bool:
+    """Whether the job has a static source; its columns checked as a run checks them."""
+    if not statics_configured(settings):
+        return False
+    source = static_source_description(settings)
+    _require_columns(source_columns(settings, static_statement(settings), source), source)
+    return True
+
+
+def _quarantined(raw: pd.DataFrame, index: pd.Index, check: str) -> pd.DataFrame:
+    rows = raw.loc[index].astype("string").astype(object)
+    rows = rows.where(rows.notna(), None)
+    return pd.DataFrame(
+        {
+            "series_id": rows["series_id"],
+            "ts": None,
+            "name": rows["attribute"],
+            "value": rows["value"],
+            "kind": "static",
+            "known_at": None,
+            "check_name": check,
+            "reason": STATIC_CHECKS[check],
+        },
+        index=index,
+    )
+
+
+def validate_statics(raw: pd.DataFrame, series_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(attributes: `series_id`, `attribute`, `value` as text, the rejected rows in
+    `rejected_covariates`' columns): row checks (Pandera), then series without usable
+    observations and holiday regions the holidays package does not know."""
+    from tidecast.tasks.holidays import region_calendar
+
+    raw = raw.reset_index(drop=True)
+    typed = pd.DataFrame(
+        {
+            name: raw[name].map(lambda v: str(v).strip(), na_action="ignore")
+            for name in REQUIRED_COLUMNS
+        }
+    )
+    exact = typed.duplicated(keep="first") & typed.notna().all(axis=1)
+    failures = pd.concat(
+        [
+            pd.Series("static_duplicate_exact", index=raw.index[exact]),
+            row_failures(typed[~exact], static_schema(), _PANDERA_TO_CHECK),
+        ]
+    )
+    rejected = [
+        _quarantined(raw, failures.index[failures == check], check) for check in failures.unique()
+    ]
+    clean = typed.drop(index=failures.index)
+    unknown = ~clean["series_id"].isin(series_ids.astype(str))
+    if unknown.any():
+        rejected.append(_quarantined(raw, clean.index[unknown], "static_series_unknown"))
+        clean = clean[~unknown]
+    regions = clean["attribute"] == HOLIDAY_REGION
+    known = {}
+    for region in clean.loc[regions, "value"].unique():
+        try:
+            region_calendar(region, range(2024, 2025))
+            known[region] = True
+        except TidecastError:
+            known[region] = False
+    bad = regions & ~clean["value"].map(known).fillna(True).astype(bool)
+    if bad.any():
+        rejected.append(_quarantined(raw, clean.index[bad], "static_holiday_region_unknown"))
+        clean = clean[~bad]
+    frame = (
+        pd.concat(rejected) if rejected else _quarantined(raw, pd.Index([]), "static_value_missing")
+    )
+    return clean.reset_index(drop=True), frame.sort_index()
