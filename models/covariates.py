@@ -111,6 +111,25 @@ def level_ratio(windows: Windows) -> np.ndarray:
     return np.clip(windows.loc / windows.scale, -LEVEL_CAP, LEVEL_CAP)
 
 
+def values_ahead(
+    future: pd.DataFrame | None,
+    last_ds: pd.Series,
+    horizon: int,
+    freq: str,
+    names: list[str],
+) -> pd.DataFrame:
+    """`series_id`, `ds` and the covariates `names` for the `horizon` steps after each
+    series' last timestamp (`last_ds`, by series), in that order; NaN where `future` has
+    no value."""
+    from tidecast.models.base import future_frame
+
+    steps = future_frame(last_ds, horizon, freq).drop(columns="step")
+    if future is None or not names:
+        return steps.assign(**dict.fromkeys(names, np.nan))
+    merged = steps.merge(future, on=["series_id", "ds"], how="left", sort=False)
+    return merged.reindex(columns=["series_id", "ds", *names])
+
+
 def ahead_array(
     future: pd.DataFrame | None,
     series_ids: np.ndarray,
@@ -121,12 +140,6 @@ def ahead_array(
 ) -> np.ndarray:
     """(series, horizon, names) future covariates for the steps after each series' end;
     NaN where `future` has no value."""
-    from tidecast.models.base import future_frame
-
-    steps = future_frame(pd.Series(end_times, index=series_ids), horizon, freq)
-    if future is None or not names:
-        values = np.full((len(steps), len(names)), np.nan)
-    else:
-        merged = steps.merge(future, on=["series_id", "ds"], how="left", sort=False)
-        values = merged.reindex(columns=names).to_numpy(dtype=float)
+    ahead = values_ahead(future, pd.Series(end_times, index=series_ids), horizon, freq, names)
+    values = ahead[names].to_numpy(dtype=float)
     return values.reshape(len(series_ids), horizon, len(names))

@@ -23,6 +23,7 @@ from statsforecast.ets import ets_f, pegelsfcast_C
 
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.baselines import SeasonalNaive
+from tidecast.models.covariates import covariate_block, values_ahead
 
 
 class Guarded:
@@ -68,12 +69,20 @@ class StatsForecastModel:
         return self
 
     def predict(self, h: int) -> pd.DataFrame:
+        return _with_fallback(self._forecast(self.history_, h), self.fallback_, h)
+
+    def _forecast(
+        self, history: pd.DataFrame, h: int, x_future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """statsforecast's forecasts of `history` (`unique_id`, `ds`, `y` and any
+        exogenous columns, whose values ahead are `x_future`) as `series_id`, `ds`,
+        `yhat`, sorted."""
         engine = StatsForecast(
             models=[self._model(season_length=self.season_length)],
             freq=self.freq,
             n_jobs=self.n_jobs,
         )
-        raw = engine.forecast(df=self.history_, h=h)
+        raw = engine.forecast(df=history, h=h, X_df=x_future)
         column = [c for c in raw.columns if c not in ("unique_id", "ds")][0]
         out = pd.DataFrame(
             {
@@ -82,8 +91,7 @@ class StatsForecastModel:
                 "yhat": raw[column].to_numpy(dtype=float),
             }
         )
-        out = out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-        return _with_fallback(out, self.fallback_, h)
+        return out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
 
 
 def _with_fallback(out: pd.DataFrame, fallback: SeasonalNaive, h: int) -> pd.DataFrame:
@@ -206,8 +214,6 @@ class AutoARIMA(StatsForecastModel):
     def fit(self, panel: pd.DataFrame) -> Self:
         super().fit(panel)
         if self.uses_covariates:
-            from tidecast.models.covariates import covariate_block
-
             ordered = sort_panel(panel)
             names = list(self.future_covariates)
             self.history_[names] = covariate_block(ordered, names)
@@ -219,21 +225,12 @@ class AutoARIMA(StatsForecastModel):
             return super().predict(h)
         names = list(self.future_covariates)
         last = self.history_.groupby("unique_id", sort=False)["ds"].max()
-        steps = future_frame(last, h, self.freq).drop(columns="step")
-        ahead = steps.merge(
-            pd.DataFrame(columns=["series_id", "ds", *names]) if future is None else future,
-            on=["series_id", "ds"], how="left",
-        )  # fmt: skip
+        ahead = values_ahead(future, last, h, self.freq, names)
         complete = ahead[names].notna().all(axis=1).groupby(ahead["series_id"]).all()
         covered = complete.index[complete.to_numpy()]
         history = self.history_[self.history_["unique_id"].isin(covered)]
         if history.empty:
             return pd.DataFrame({"series_id": [], "ds": [], "yhat": []})
-        engine = StatsForecast(
-            models=[self._model(season_length=self.season_length)],
-            freq=self.freq,
-            n_jobs=self.n_jobs,
-        )
         x_future = ahead[ahead["series_id"].isin(covered)].rename(
             columns={"series_id": "unique_id"}
         )
@@ -241,16 +238,8 @@ class AutoARIMA(StatsForecastModel):
             # a covariate constant over one series' history (no promotion there yet) makes
             # that series' regression rank-deficient: its coefficient stays 0, said per fit
             warnings.filterwarnings("ignore", message="The design matrix is rank-deficient")
-            raw = engine.forecast(df=history, h=h, X_df=x_future[["unique_id", "ds", *names]])
-        column = [c for c in raw.columns if c not in ("unique_id", "ds")][0]
-        out = pd.DataFrame(
-            {
-                "series_id": raw["unique_id"].to_numpy(),
-                "ds": raw["ds"].to_numpy(),
-                "yhat": raw[column].to_numpy(dtype=float),
-            }
-        ).sort_values(["series_id", "ds"], kind="stable")
-        return _with_fallback(out.reset_index(drop=True), self.fallback_, h)
+            out = self._forecast(history, h, x_future)
+        return _with_fallback(out, self.fallback_, h)
 
 
 class AutoTheta(StatsForecastModel):

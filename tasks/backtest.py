@@ -284,9 +284,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         test = test.join(scale, on="series_id").join(cutoff, on="series_id")
         train_x = future = None
         if covariates is not None:  # as known at each series' cutoff (known_at)
-            history, future = covariates.frames(cutoff.astype("datetime64[ns]"), spec.horizon)
-            history = history.assign(series_id=history["series_id"].astype(np.int64))
-            future = future.assign(series_id=future["series_id"].astype(np.int64))
+            history, future = covariates.frames(cutoff, spec.horizon)
             train_x = with_history(train, history, list(covariates.kinds))
         for name in chunk.models:
             if name in timed_out:

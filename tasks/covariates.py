@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Executable, literal_column, select, table, text
 
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
 from tidecast.progress import report
-from tidecast.schemas import parse_timestamps, row_failures
+from tidecast.schemas import as_read, parse_timestamps, row_failures, series_id_column
 from tidecast.settings import Settings
 from tidecast.sql.tables import SERIES_ID_MAX
-from tidecast.tasks.ingest import require_columns, source_columns, stream_source
+from tidecast.tasks.ingest import SideSource
 
 REQUIRED_COLUMNS = ("series_id", "ts", "name", "value", "kind")
 KINDS = ("future", "past")
@@ -80,13 +79,7 @@ def covariate_schema(grid: Grid) -> pa.DataFrameSchema:
     """The row contract of covariates coerced to (str, datetime64, str, float, str, datetime64)."""
     return pa.DataFrameSchema(
         {
-            "series_id": pa.Column(
-                str,
-                nullable=True,  # NULL: applies to every series
-                checks=pa.Check(
-                    lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
-                ),
-            ),
+            "series_id": series_id_column(nullable=True),  # NULL: every series
             "ts": pa.Column(
                 "datetime64[ns]",
                 nullable=False,
@@ -181,57 +174,31 @@ def empty_values() -> pd.DataFrame:
     )
 
 
-def covariates_configured(settings: Settings) -> bool:
-    return bool(settings.covariates_table or settings.covariates_query)
-
-
-def covariate_source_description(settings: Settings) -> str:
-    if settings.covariates_table:
-        return f"the covariates table {settings.covariates_table} (covariates_table)"
-    return f"the covariates query {settings.covariates_query} (covariates_query)"
-
-
-def covariate_statement(settings: Settings) -> Executable:
-    """Every column of the covariates table (a quoted identifier), or the query as written."""
-    if settings.covariates_table:
-        schema, _, name = settings.covariates_table.rpartition(".")
-        return select(literal_column("*")).select_from(table(name, schema=schema or None))
-    path = settings.covariates_query
-    if path is None or not path.is_file():
-        raise TidecastError(f"covariates query file {path} does not exist (covariates_query)")
-    return text(path.read_text().strip().rstrip(";") + "\n")
+COVARIATES = SideSource(
+    "covariates", "covariate", "covariates_table", "covariates_query",
+    REQUIRED_COLUMNS, ("known_at",),
+)  # fmt: skip
 
 
 def read_covariates(settings: Settings) -> pd.DataFrame | None:
     """The covariate source's rows (`series_id, ts, name, value, kind, known_at`), or None
-    when the job has no covariate source."""
-    if not covariates_configured(settings):
-        return None
-    source = covariate_source_description(settings)
-    raw = stream_source(
-        settings,
-        covariate_statement(settings),
-        source,
-        lambda returned: _require_columns(returned, source),
+    when the job has none (a step of its own, so the run row times it by this name)."""
+    return COVARIATES.read(settings)
+
+
+def has_drivers(settings: Settings) -> bool:
+    """Whether the job gives any: a covariate source, static attributes, holiday regions."""
+    from tidecast.tasks.statics import STATICS
+
+    return (
+        COVARIATES.configured(settings) or STATICS.configured(settings) or bool(settings.holidays)
     )
-    if "known_at" not in raw:
-        raw["known_at"] = None
-    extra = [c for c in raw.columns if c not in (*REQUIRED_COLUMNS, "known_at")]
-    if extra:
-        report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
-    raw = raw[[*REQUIRED_COLUMNS, "known_at"]]
-    report("ingest", f"{len(raw)} covariate rows read")
-    return raw
-
-
-def _require_columns(returned: list[str], source: str) -> None:
-    require_columns([str(c).lower() for c in returned], source, REQUIRED_COLUMNS, ("known_at",))
 
 
 def _as_text(raw: pd.DataFrame, index: pd.Index, check: str, detail: str = "") -> pd.DataFrame:
-    rows = raw.loc[index].astype("string")
-    rows = rows.astype(object).where(rows.notna(), None)
-    return rows.assign(check_name=check, reason=COVARIATE_CHECKS[check] + detail)[REJECTED_COLUMNS]
+    return as_read(raw.loc[index]).assign(
+        check_name=check, reason=COVARIATE_CHECKS[check] + detail
+    )[REJECTED_COLUMNS]
 
 
 def validate_covariates(
@@ -387,6 +354,8 @@ class CovariateInput(ByKind):
         wide = frame.set_index(["series_id", "ds", "name"])["value"].unstack("name")
         wide = wide.reindex(columns=names).reset_index()
         wide.columns.name = None
+        # keys typed as the caller's, even when no value was found (an empty frame)
+        wide["series_id"] = wide["series_id"].astype(cutoffs.index.dtype)
         cut = wide["series_id"].map(bounds["cutoff"])
         history = wide[(wide["ds"] <= cut).to_numpy()].reset_index(drop=True)
         future = wide[(wide["ds"] > cut).to_numpy()][["series_id", "ds", *self.future_names]]
@@ -469,7 +438,7 @@ def prepare_covariates(
     clash = sorted(set(kinds) & set(base.kinds))
     if clash:
         raise TidecastError(
-            f"covariate name(s) {', '.join(clash)} of {covariate_source_description(settings)} "
+            f"covariate name(s) {', '.join(clash)} of {COVARIATES.description(settings)} "
             "are also holiday features (settings holidays or the static attribute "
             "holiday_region); rename them in the source"
         )
@@ -519,14 +488,3 @@ def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: in
             row["missing"] = ", ".join(map(str, lacking[:5])) + (", …" if len(lacking) > 5 else "")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def check_covariate_source(settings: Settings) -> list[str] | None:
-    """The columns the covariate source returns, checked as a run checks them (no rows
-    read); None when the job has none. A failing or wrong source is a `TidecastError`."""
-    if not covariates_configured(settings):
-        return None
-    source = covariate_source_description(settings)
-    returned = source_columns(settings, covariate_statement(settings), source)
-    _require_columns(returned, source)
-    return [c.lower() for c in returned]

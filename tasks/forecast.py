@@ -15,7 +15,12 @@ import pandas as pd
 
 from tidecast.metrics import interval_scale
 from tidecast.models.base import Forecaster, sort_panel
-from tidecast.models.registry import build_model, is_global, model_uses_covariates
+from tidecast.models.registry import (
+    build_model,
+    is_global,
+    model_uses_covariates,
+    uses_covariates,
+)
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
 from tidecast.tasks.backtest import BacktestResult, series_chunks
@@ -226,9 +231,7 @@ def final_fit_plan(
     parts = series_chunks(using_local, chunk_size, workers)
 
     def inputs_of(part: pd.DataFrame, names: pd.Series) -> CovariateInput | None:
-        if covariates is None or not any(
-            model_uses_covariates(build_model(name, **context)) for name in names.unique()
-        ):
+        if covariates is None or not any(uses_covariates(name) for name in names.unique()):
             return None
         return covariates.for_series(pd.Index(part["series_id"].unique()))
 
@@ -354,14 +357,11 @@ def uncovered_series(
     champions: pd.DataFrame,
     covariates: CovariateInput,
     horizon: int,
-    context: dict,
 ) -> pd.Index:
     """The series whose champion (or a member of it) uses covariates whose `future` values
     do not cover every one of the `horizon` steps after the series' last observation."""
     needed = models_needed(champions, members_of(champions))
-    using = [
-        n for n in needed["model"].unique() if model_uses_covariates(build_model(n, **context))
-    ]
+    using = [n for n in needed["model"].unique() if uses_covariates(n)]
     relying = pd.Index(needed.loc[needed["model"].isin(using), "series_id"].unique())
     if relying.empty:
         return relying
@@ -384,7 +384,7 @@ def without_uncovered_covariates(
         return champions, []
     inputs = CovariateInput(covariates.values, covariates.kinds, ctx.freq)
     horizon = ctx.settings.horizon
-    uncovered = uncovered_series(panel, champions, inputs, horizon, ctx.model_context)
+    uncovered = uncovered_series(panel, champions, inputs, horizon)
     if uncovered.empty:
         return champions, []
     replacement = fallbacks.set_index("series_id").reindex(uncovered)

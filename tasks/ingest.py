@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (
@@ -137,7 +139,7 @@ def source_statement(
             raise TidecastError(
                 f"source query file {path} does not exist (setting TIDECAST_SOURCE_QUERY)"
             )
-        sql = text(path.read_text().strip().rstrip(";") + "\n")  # may end in a -- comment
+        sql = query_file_text(path)
         if since is None and not incremental:
             return sql
         # The user's query stays as written; the window is applied around it.
@@ -161,6 +163,84 @@ def source_statement(
             _maybe_from(ts, bindparam("since_date", f"{early:%Y-%m-%d}", Text()))
         )
     return statement
+
+
+def query_file_text(path: Path) -> TextClause:
+    """A query file's SQL as written (a trailing `;` dropped; it may end in a -- comment)."""
+    return text(path.read_text().strip().rstrip(";") + "\n")
+
+
+@dataclass(frozen=True)
+class SideSource:
+    """A source read beside the observations (covariates, static attributes): a table or
+    a query file per job, named by the settings `table_setting` and `query_setting`,
+    returning each `required` column and maybe `optional` ones (any extra is ignored).
+
+    `what` names it in messages ("covariates"); `columns_noun` says whose columns a
+    passing check found ("covariate").
+    """
+
+    what: str
+    columns_noun: str
+    table_setting: str
+    query_setting: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    def configured(self, settings: Settings) -> bool:
+        return bool(getattr(settings, self.table_setting) or getattr(settings, self.query_setting))
+
+    def description(self, settings: Settings) -> str:
+        """Where it comes from, with the setting that says so."""
+        if getattr(settings, self.table_setting):
+            table_name = getattr(settings, self.table_setting)
+            return f"the {self.what} table {table_name} ({self.table_setting})"
+        return (
+            f"the {self.what} query {getattr(settings, self.query_setting)} ({self.query_setting})"
+        )
+
+    def statement(self, settings: Settings) -> Executable:
+        """Every column of the table (a quoted identifier), or the query file as written."""
+        table_name = getattr(settings, self.table_setting)
+        if table_name:
+            schema, _, name = table_name.rpartition(".")
+            return select(literal_column("*")).select_from(table(name, schema=schema or None))
+        path = getattr(settings, self.query_setting)
+        if path is None or not path.is_file():
+            raise TidecastError(
+                f"{self.what} query file {path} does not exist ({self.query_setting})"
+            )
+        return query_file_text(path)
+
+    def _require(self, returned: list[str], source: str) -> None:
+        require_columns([str(c).lower() for c in returned], source, self.required, self.optional)
+
+    def read(self, settings: Settings) -> pd.DataFrame | None:
+        """Its rows with the required and optional columns (an optional one it does not
+        return is all NULL), or None when the job has no such source."""
+        if not self.configured(settings):
+            return None
+        source = self.description(settings)
+        raw = stream_source(
+            settings, self.statement(settings), source, lambda cols: self._require(cols, source)
+        )
+        for name in self.optional:
+            if name not in raw:
+                raw[name] = None
+        extra = [c for c in raw.columns if c not in (*self.required, *self.optional)]
+        if extra:
+            report("ingest", f"ignoring extra columns from {source}: {', '.join(extra)}")
+        report("ingest", f"{len(raw)} rows read from {source}")
+        return raw[[*self.required, *self.optional]]
+
+    def check(self, settings: Settings) -> bool:
+        """Whether the job has this source; its columns checked as a run checks them, no
+        rows read (a failing or wrong source is a `TidecastError`)."""
+        if not self.configured(settings):
+            return False
+        source = self.description(settings)
+        self._require(source_columns(settings, self.statement(settings), source), source)
+        return True
 
 
 def source_subquery(settings: Settings) -> Subquery:

@@ -31,8 +31,8 @@ from tidecast.tasks.champions import (
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import (
     Covariates,
-    covariates_configured,
     enforce_covariate_threshold,
+    has_drivers,
     known_by,
     prepare_covariates,
     read_covariates,
@@ -49,7 +49,7 @@ from tidecast.tasks.forecast import (
 from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
 from tidecast.tasks.monitor import monitor_live_accuracy
 from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
-from tidecast.tasks.statics import read_statics, statics_configured
+from tidecast.tasks.statics import read_statics
 from tidecast.tasks.summary import backfill_summary, run_summary
 from tidecast.tasks.validate import (
     ValidatedPanel,
@@ -142,7 +142,7 @@ def read_validated(
     validated = run.steps.step(validate_observations, raw, settings)
     run.validated = validated
     covariates = None
-    if covariates_configured(settings) or statics_configured(settings) or settings.holidays:
+    if has_drivers(settings):
         raw_covariates = run.steps.io(read_covariates, settings)
         raw_statics = run.steps.io(read_statics, settings)
         covariates = run.steps.step(

@@ -34,6 +34,15 @@ def _mean_scores(
     return mean.where(scored_folds.to_numpy() >= folds.to_numpy()[:, None]), folds
 
 
+def lowest_scores(mean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `mean` (series × candidates): the column position of the lowest score
+    (the first on ties; 0 where none was scored), and whether any candidate was scored."""
+    values = mean.to_numpy(dtype=float)
+    scored = ~np.isnan(values).all(axis=1)
+    lowest = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)
+    return lowest, scored
+
+
 def is_fixed_choice(name: str) -> bool:
     """A candidate that is the same rule for every series: a model or a fixed combination
     (not a top-k ensemble, whose members are picked per series)."""
@@ -134,8 +143,7 @@ def choose_champions(
     mean, folds = _mean_scores(scores, series_ids, candidates, metric)
     values = mean.to_numpy(dtype=float)
     rows = np.arange(len(values))
-    scored = ~np.isnan(values).all(axis=1)
-    lowest = np.where(scored, np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1), 0)
+    lowest, scored = lowest_scores(mean)
     names = np.asarray(candidates, dtype=object)
     best_name = names[lowest]
     label = metric.upper()
@@ -268,9 +276,7 @@ def best_without_covariates(
     mean, _ = _mean_scores(scores[scores["model"].isin(names)], series_ids, names, metric)
     chosen = pd.Series("seasonal_naive", index=series_ids, dtype=object)
     if len(mean.columns):
-        values = mean.to_numpy(dtype=float)
-        scored = ~np.isnan(values).all(axis=1)
-        best = np.nanargmin(np.where(np.isnan(values), np.inf, values), axis=1)
+        best, scored = lowest_scores(mean)
         chosen[scored] = np.asarray(mean.columns)[best[scored]]
     members = ",".join(combination_members([n for n in names if not n.startswith("ensemble_")]))
     members = members or None

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Executable, literal_column, select, table, text
 
 from tidecast.errors import TidecastError
-from tidecast.schemas import row_failures
+from tidecast.schemas import as_read, row_failures, series_id_column
 from tidecast.settings import Settings
 from tidecast.sql.tables import SERIES_ID_MAX
-from tidecast.tasks.ingest import require_columns, source_columns, stream_source
+from tidecast.tasks.ingest import SideSource
 
 REQUIRED_COLUMNS = ("series_id", "attribute", "value")
 HOLIDAY_REGION = "holiday_region"
@@ -51,13 +50,7 @@ def static_schema() -> pa.DataFrameSchema:
     nonempty = pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty", ignore_na=True)
     return pa.DataFrameSchema(
         {
-            "series_id": pa.Column(
-                str,
-                nullable=False,
-                checks=pa.Check(
-                    lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
-                ),
-            ),
+            "series_id": series_id_column(),
             "attribute": pa.Column(str, nullable=False, checks=nonempty),
             "value": pa.Column(str, nullable=False, checks=nonempty),
         },
@@ -68,53 +61,19 @@ def static_schema() -> pa.DataFrameSchema:
     )
 
 
-def statics_configured(settings: Settings) -> bool:
-    return bool(settings.static_table or settings.static_query)
-
-
-def static_source_description(settings: Settings) -> str:
-    if settings.static_table:
-        return f"the static attributes table {settings.static_table} (static_table)"
-    return f"the static attributes query {settings.static_query} (static_query)"
-
-
-def static_statement(settings: Settings) -> Executable:
-    if settings.static_table:
-        schema, _, name = settings.static_table.rpartition(".")
-        return select(literal_column("*")).select_from(table(name, schema=schema or None))
-    path = settings.static_query
-    if path is None or not path.is_file():
-        raise TidecastError(f"static attributes query file {path} does not exist (static_query)")
-    return text(path.read_text().strip().rstrip(";") + "\n")
-
-
-def _require_columns(returned: list[str], source: str) -> None:
-    require_columns([str(c).lower() for c in returned], source, REQUIRED_COLUMNS)
+STATICS = SideSource(
+    "static attributes", "static attribute", "static_table", "static_query", REQUIRED_COLUMNS
+)
 
 
 def read_statics(settings: Settings) -> pd.DataFrame | None:
-    """The static attributes' rows, or None when the job has no such source."""
-    if not statics_configured(settings):
-        return None
-    source = static_source_description(settings)
-    raw = stream_source(
-        settings, static_statement(settings), source, lambda cols: _require_columns(cols, source)
-    )
-    return raw[list(REQUIRED_COLUMNS)]
-
-
-def check_static_source(settings: Settings) -> bool:
-    """Whether the job has a static source; its columns checked as a run checks them."""
-    if not statics_configured(settings):
-        return False
-    source = static_source_description(settings)
-    _require_columns(source_columns(settings, static_statement(settings), source), source)
-    return True
+    """The static attributes' rows, or None when the job has no such source (a step of its
+    own, so the run row times it by this name)."""
+    return STATICS.read(settings)
 
 
 def _quarantined(raw: pd.DataFrame, index: pd.Index, check: str) -> pd.DataFrame:
-    rows = raw.loc[index].astype("string").astype(object)
-    rows = rows.where(rows.notna(), None)
+    rows = as_read(raw.loc[index])
     return pd.DataFrame(
         {
             "series_id": rows["series_id"],

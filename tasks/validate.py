@@ -15,6 +15,7 @@ from tidecast.progress import report
 from tidecast.schemas import (
     ROW_CHECKS,
     SERIES_CHECKS,
+    as_read,
     coerce_observations,
     exact_duplicates,
     min_series_length,
@@ -70,8 +71,7 @@ def _quarantine(
     reason = check_names.map({**ROW_CHECKS, **SERIES_CHECKS})
     if detail is not None:
         reason = reason + detail.reindex(check_names.index).fillna("")
-    as_text = rows.astype("string")
-    as_text = as_text.astype(object).where(as_text.notna(), None)
+    as_text = as_read(rows)
     return pd.DataFrame(
         {
             "series_id": as_text["series_id"],

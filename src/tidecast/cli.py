@@ -460,18 +460,13 @@ def cmd_covariates(args: argparse.Namespace) -> str:
     run reads them (nothing written), and each covariate's coverage printed."""
     import pandas as pd
 
-    from tidecast.tasks.covariates import (
-        covariates_configured,
-        coverage,
-        prepare_covariates,
-        read_covariates,
-    )
+    from tidecast.tasks.covariates import coverage, has_drivers, prepare_covariates, read_covariates
     from tidecast.tasks.ingest import read_observations
-    from tidecast.tasks.statics import read_statics, statics_configured
+    from tidecast.tasks.statics import read_statics
     from tidecast.tasks.validate import validate_observations
 
     settings = _settings(args)
-    if not (covariates_configured(settings) or statics_configured(settings) or settings.holidays):
+    if not has_drivers(settings):
         raise TidecastError(
             f"job {settings.job} has no covariates: set covariates_table, covariates_query, "
             "static_table (holiday_region) or holidays (docs/covariates.md)"
@@ -513,9 +508,9 @@ def _job_row(settings) -> dict[str, object]:
 
 def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> str:
     """Each job's settings built and its source run (no rows read); a line per job."""
-    from tidecast.tasks.covariates import check_covariate_source, covariate_source_description
+    from tidecast.tasks.covariates import COVARIATES
     from tidecast.tasks.ingest import check_source
-    from tidecast.tasks.statics import check_static_source
+    from tidecast.tasks.statics import STATICS
 
     failed = []
     for name in names:
@@ -523,17 +518,15 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
             settings = _settings(args, job=name)
             _engine(settings)
             check_source(settings)
-            has_covariates = check_covariate_source(settings) is not None
-            has_statics = check_static_source(settings)
+            checked = [side for side in (COVARIATES, STATICS) if side.check(settings)]
         except TidecastError as exc:
             failed.append(name)
             print(f"{name}: {exc}")
             continue
-        also = (
-            f"; {covariate_source_description(settings)} returns the covariate columns"
-            if has_covariates
-            else ""
-        ) + ("; the static attributes source returns its columns" if has_statics else "")
+        also = "".join(
+            f"; {side.description(settings)} returns the {side.columns_noun} columns"
+            for side in checked
+        )
         print(f"{name}: ok ({settings.source_description} returns series_id, ts, value{also})")
     if failed:
         raise TidecastError(

@@ -61,6 +61,26 @@ _PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
 ]
 
 
+def series_id_column(nullable: bool = False) -> pa.Column:
+    """The `series_id` column of every input contract (observations, covariates, static
+    attributes): text of at most SERIES_ID_MAX characters."""
+    return pa.Column(
+        str,
+        nullable=nullable,
+        checks=pa.Check(
+            lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
+        ),
+        description="Identifier of the series, at most 255 characters.",
+    )
+
+
+def as_read(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows as text, exactly as read, None where a value is missing: what a quarantine
+    table keeps, so a value that is not even a number stays as it was."""
+    text = rows.astype("string")
+    return text.astype(object).where(text.notna(), None)
+
+
 def observation_schema(
     grid: Grid,
     now: pd.Timestamp,
@@ -81,14 +101,7 @@ def observation_schema(
         value_checks.append(pa.Check(lambda s: s >= 0, name="nonnegative", ignore_na=True))
     return pa.DataFrameSchema(
         {
-            "series_id": pa.Column(
-                str,
-                nullable=False,
-                checks=pa.Check(
-                    lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
-                ),
-                description="Identifier of the series, at most 255 characters.",
-            ),
+            "series_id": series_id_column(),
             "ts": pa.Column(
                 "datetime64[ns]",
                 nullable=False,
