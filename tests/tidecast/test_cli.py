@@ -345,3 +345,30 @@ def test_covariates_check_names_the_series_a_future_covariate_does_not_cover(
     without = tidecast("covariates", "check", "--database-url", url, cwd=tmp_path)
     assert without.returncode == 2
     assert without.stderr.startswith("error: job default has no covariates")
+
+
+def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cli(
+    tmp_path, observations
+):
+    url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
+    engine = create_engine(url)
+    pd.DataFrame(
+        {"series_id": ["S00", "S01"], "attribute": "holiday_region", "value": ["US", "DE-BY"]}
+    ).to_sql("shop_attributes", engine, index=False)
+    covariate_rows(observations, horizon=6).to_sql("drivers", engine, index=False)
+    engine.dispose()
+    (tmp_path / "drivers.sql").write_text("SELECT * FROM drivers WHERE name = 'promo'")
+    flags = ("--database-url", url, "--freq", "MS", "--horizon", "6")
+    done = tidecast(
+        "covariates", "check", *flags, "--static-table", "shop_attributes", "--holidays", "US",
+        cwd=tmp_path, env_extra={"TIDECAST_COVARIATES_QUERY": str(tmp_path / "drivers.sql")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = {line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip()}
+    # the query's promo, the job-wide US calendar, each series' own calendar
+    assert {"promo", "holiday_us", "holiday"} <= names and "footfall" not in names
+    assert "4 series have no holiday_region: no holidays for them" in done.stdout
+
+    bad = tidecast("covariates", "check", *flags, "--holidays", "US,XX", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: invalid setting: holidays")
+    assert "Traceback" not in bad.stderr
