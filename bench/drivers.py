@@ -104,3 +104,49 @@ def driver_panel(
         pd.concat(covariates, ignore_index=True),
         held_out,
     )
+
+
+# what a US public holiday does to a shop's sales, by format (bench/statics.py)
+FORMAT_HOLIDAY_EFFECT = {"mall": -1.0, "street": -0.5, "station": 0.3}
+FORMAT_START = "2021-12-20"  # so the 28 held-out days hold Christmas, New Year, MLK Day
+
+
+@dataclass
+class FormatPanel:
+    observations: pd.DataFrame  # series_id, ts, value (every day, the held-out part included)
+    statics: pd.DataFrame  # series_id, attribute, value: format, and size (unrelated)
+    held_out: int
+
+
+def format_panel(
+    n_series: int = 45, days: int = 730, held_out: int = 28, seed: int = 0
+) -> FormatPanel:
+    """Shops of three formats (`FORMAT_HOLIDAY_EFFECT`), in turn: a level, a weekly
+    pattern, a slight trend and noise as in `driver_panel`, times 1 + the format's effect
+    on US public holidays."""
+    import holidays
+
+    rng = np.random.default_rng(seed)
+    total = days + held_out
+    stamps = pd.date_range(FORMAT_START, periods=total, freq="D")
+    calendar = holidays.country_holidays(REGION, years=range(stamps[0].year, stamps[-1].year + 1))
+    holiday = np.array([day in calendar for day in stamps.date], dtype=float)
+    weekday = stamps.dayofweek.to_numpy()
+    formats = list(FORMAT_HOLIDAY_EFFECT)
+    observations, statics = [], []
+    for number in range(n_series):
+        sid = f"shop_{number:03d}"
+        shop_format = formats[number % len(formats)]
+        level = float(rng.uniform(50, 500))
+        weekly = 1 + rng.uniform(0.1, 0.4) * np.where(weekday >= 5, 1.0, -0.3)
+        trend = 1 + rng.uniform(-0.1, 0.2) * np.arange(total) / total
+        noise = rng.lognormal(0.0, 0.1, total)
+        value = level * weekly * trend * noise * (1 + FORMAT_HOLIDAY_EFFECT[shop_format] * holiday)
+        observations.append(pd.DataFrame({"series_id": sid, "ts": stamps, "value": value}))
+        size = str(int(rng.integers(80, 400)))  # square metres, unrelated to the sales
+        statics += [(sid, "format", shop_format), (sid, "size", size)]
+    return FormatPanel(
+        pd.concat(observations, ignore_index=True),
+        pd.DataFrame(statics, columns=["series_id", "attribute", "value"]),
+        held_out,
+    )

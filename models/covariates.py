@@ -1,10 +1,12 @@
-"""Covariate inputs of the window regressors (`ridge_cov`, `hgb_cov`).
+"""Covariate inputs of the window models (`ridge_cov`, `hgb_cov` and the torch `*_cov`).
 
 A window's covariate features are, per covariate, its values over the window: a `future`
 covariate over the input points and the `horizon` target steps (known ahead), a `past`
-covariate over the input points only, so never beyond the forecast origin. Each
-covariate is divided by its largest absolute value in the series' history (a flag stays
-0/1, a price becomes a share of its highest), and each feature comes twice: as it is,
+covariate over the input points only, so never beyond the forecast origin; a `static`
+feature (a series' attribute, encoded in tasks/statics.py) once per window. Each
+time-varying covariate is divided by its largest absolute value in the series' history
+(a flag stays 0/1, a price becomes a share of its highest), and each feature comes
+twice: as it is,
 for effects in the series' units, and times the window's level over its spread, for
 effects that are a share of the level (a promotion lifting sales by 30%, a holiday
 closing a shop): the targets are scaled by the window's spread, so a lift of a share
@@ -13,7 +15,7 @@ closing a shop): the targets are scaled by the window's spread, so a lift of a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,21 +48,60 @@ def series_scales(block: np.ndarray, starts: np.ndarray, lengths: np.ndarray) ->
 
 
 @dataclass
+class CovariateParts:
+    """A batch of windows' covariates, scaled: `inputs` (windows, lookback, future + past)
+    over the input points, `targets` (windows, horizon, future) over the target steps,
+    `statics` (windows, static) each window's series' static features."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    statics: np.ndarray
+    future: int  # how many of the inputs' columns are future covariates (the first ones)
+
+    def flat(self) -> np.ndarray:
+        """(windows, features): every value once, future inputs, targets, past inputs,
+        statics (the column order RidgeLags._groups names)."""
+        kf, n = self.future, len(self.inputs)
+        return np.hstack(
+            [
+                self.inputs[:, :, :kf].reshape(n, -1),
+                self.targets.reshape(n, -1),
+                self.inputs[:, :, kf:].reshape(n, -1),
+                self.statics,
+            ]
+        )
+
+
+@dataclass
 class CovariateDesign:
-    """How a fitted regressor turns covariates into features: the names, and the scale of
-    each covariate in each fitted series (rows in the order of `Windows.series_ids`)."""
+    """How a fitted model turns covariates into features: the names, and the scale of
+    each time-varying covariate in each fitted series (rows in the order of
+    `Windows.series_ids`). Static features come encoded across series already
+    (tasks/statics.py: standardised numbers, 0/1 categories), so they are not rescaled:
+    per series, a constant would always become 1."""
 
     future: list[str]
     past: list[str]
     scales: np.ndarray  # (series, future + past)
+    static: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, ordered: pd.DataFrame, future: list[str], past: list[str]) -> CovariateDesign:
+    def fit(
+        cls,
+        ordered: pd.DataFrame,
+        future: list[str],
+        past: list[str],
+        static: list[str] | tuple[str, ...] = (),
+    ) -> CovariateDesign:
         codes, _ = pd.factorize(ordered["series_id"], sort=False)
         lengths = np.bincount(codes) if len(codes) else np.zeros(0, int)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
         block = covariate_block(ordered, [*future, *past])
-        return cls(list(future), list(past), series_scales(block, starts, lengths))
+        return cls(list(future), list(past), series_scales(block, starts, lengths), list(static))
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.future, *self.past, *self.static]
 
     def parts(
         self,
@@ -69,20 +110,21 @@ class CovariateDesign:
         lookback: int,
         horizon: int,
         ahead: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(windows, lookback, names) every covariate over the input points and (windows,
-        horizon, future names) the future ones over the target steps, scaled. Training
-        windows read their targets' covariates from `ordered`; the last windows from
-        `ahead` (series, horizon, future names)."""
-        kf = len(self.future)
-        block = covariate_block(ordered, [*self.future, *self.past])
+    ) -> CovariateParts:
+        """The covariates of `windows`, scaled. Training windows read their targets'
+        covariates from `ordered`; the last windows from `ahead` (series, horizon, future
+        names). A window's static features are its series' at its last input point."""
+        kf, kt = len(self.future), len(self.future) + len(self.past)
+        block = covariate_block(ordered, self.names)
         inputs = block[windows.rows(np.arange(lookback))]
+        statics = inputs[:, -1, kt:]
+        inputs = inputs[:, :, :kt]
         if ahead is None:
             targets = block[windows.rows(np.arange(lookback, lookback + horizon))][:, :, :kf]
         else:
             targets = ahead[windows.series_index]
         scale = self.scales[windows.series_index][:, None, :]
-        return inputs / scale, targets / scale[:, :, :kf]
+        return CovariateParts(inputs / scale, targets / scale[:, :, :kf], statics, kf)
 
     def features(
         self,
@@ -94,15 +136,7 @@ class CovariateDesign:
     ) -> np.ndarray:
         """(windows, features) for a linear model: every value, as it is and times the
         window's level over its spread."""
-        kf = len(self.future)
-        inputs, targets = self.parts(windows, ordered, lookback, horizon, ahead)
-        flat = np.hstack(
-            [
-                inputs[:, :, :kf].reshape(len(inputs), -1),
-                targets.reshape(len(targets), -1),
-                inputs[:, :, kf:].reshape(len(inputs), -1),
-            ]
-        )
+        flat = self.parts(windows, ordered, lookback, horizon, ahead).flat()
         return np.hstack([flat, flat * level_ratio(windows)[:, None]])
 
 

@@ -2,7 +2,12 @@
 
 Every network maps a batch of scaled windows `x` of shape (batch, lookback, features)
 to forecasts of shape (batch, horizon), all steps at once. Feature 0 is the scaled
-value; the others are the sine and cosine of each time step's position in the season.
+value; then the sine and cosine of each time step's position in the season; then, for
+a model with covariates, the `future` and `past` covariates at each input point. Such
+a model also gets `context` (batch, n_context): the future covariates at the target
+steps (as they are and times the window's level) and the series' static features
+(models/covariates.py). They join the encoded window where the forecast is read out:
+the head of the recurrent and transformer networks, every N-BEATS block's input.
 """
 
 from __future__ import annotations
@@ -13,20 +18,33 @@ import torch
 from torch import nn
 
 
+def with_context(encoded: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+    """The encoded window with the context features beside it (as it is without any)."""
+    if context is None or context.shape[-1] == 0:
+        return encoded
+    return torch.cat([encoded, context], dim=1)
+
+
 class RecurrentNet(nn.Module):
     """LSTM or GRU encoder over the window; a linear head on the last hidden state."""
 
     def __init__(
-        self, n_features: int, horizon: int, cell: str = "lstm", hidden: int = 64, layers: int = 2
+        self,
+        n_features: int,
+        horizon: int,
+        cell: str = "lstm",
+        hidden: int = 64,
+        layers: int = 2,
+        n_context: int = 0,
     ) -> None:
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
         self.encoder = rnn(n_features, hidden, num_layers=layers, batch_first=True)
-        self.head = nn.Linear(hidden, horizon)
+        self.head = nn.Linear(hidden + n_context, horizon)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         states, _ = self.encoder(x)  # (batch, lookback, hidden)
-        return self.head(states[:, -1])
+        return self.head(with_context(states[:, -1], context))
 
 
 class PositionalEncoding(nn.Module):
@@ -57,6 +75,7 @@ class TransformerNet(nn.Module):
         heads: int = 4,
         layers: int = 2,
         dropout: float = 0.0,
+        n_context: int = 0,
     ) -> None:
         super().__init__()
         self.embed = nn.Linear(n_features, d_model)
@@ -65,11 +84,12 @@ class TransformerNet(nn.Module):
             d_model, heads, dim_feedforward=2 * d_model, dropout=dropout, batch_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.head = nn.Linear(2 * d_model, horizon)
+        self.head = nn.Linear(2 * d_model + n_context, horizon)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         tokens = self.encoder(self.positions(self.embed(x)))  # (batch, lookback, d_model)
-        return self.head(torch.cat([tokens[:, -1], tokens.mean(dim=1)], dim=1))
+        summary = torch.cat([tokens[:, -1], tokens.mean(dim=1)], dim=1)
+        return self.head(with_context(summary, context))
 
 
 class NBeatsBlock(nn.Module):
@@ -90,7 +110,11 @@ class NBeatsBlock(nn.Module):
 
 class NBeatsNet(nn.Module):
     """N-BEATS (generic): stacked MLP blocks, each removing what it explains from the input
-    (backcast) and adding its part of the forecast (Oreshkin et al., 2020)."""
+    (backcast) and adding its part of the forecast (Oreshkin et al., 2020).
+
+    The last `covariate_channels` of the features are covariates: every block sees them
+    at every input point, with `context`; the other features (the season position) at
+    the window's last step only."""
 
     def __init__(
         self,
@@ -100,15 +124,21 @@ class NBeatsNet(nn.Module):
         blocks: int = 4,
         width: int = 256,
         layers: int = 3,
+        covariate_channels: int = 0,
+        n_context: int = 0,
     ) -> None:
         super().__init__()
+        self.covariate_channels = covariate_channels
+        extra = n_features - 1 - covariate_channels + lookback * covariate_channels + n_context
         self.blocks = nn.ModuleList(
-            NBeatsBlock(lookback, n_features - 1, horizon, width, layers) for _ in range(blocks)
+            NBeatsBlock(lookback, extra, horizon, width, layers) for _ in range(blocks)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         residual = x[:, :, 0]
-        extra = x[:, -1, 1:]  # season position of the window's last step
+        split = x.shape[-1] - self.covariate_channels
+        # season position of the window's last step; covariates at every input point
+        extra = with_context(torch.cat([x[:, -1, 1:split], x[:, :, split:].flatten(1)], 1), context)
         forecast = torch.zeros(x.shape[0], self.blocks[0].forecast.out_features, device=x.device)
         for block in self.blocks:
             backcast, part = block(residual, extra)

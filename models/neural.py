@@ -10,6 +10,11 @@ In a backtest, the network fitted at one origin is fine-tuned at the next
 (`next_origin()`): it starts from the earlier origin's weights and trains `fine_tune` of
 its budget. Honest, since the later origin's history contains the earlier one's; the
 final fit on the full history always trains from scratch.
+Built with `future_covariates` / `past_covariates` / `static_covariates` (the registry's
+`lstm_cov`, `gru_cov`, `transformer_cov`, `nbeats_cov`), the covariates at each input
+point are extra input channels, and the future ones at the target steps and the static
+features are `context` beside the encoded window (models/networks.py); `predict` takes
+the future covariates of the steps ahead.
 Seeded: on CPU the same data and seed give the same forecasts, as long as training stops
 by steps or early stopping rather than by the time budget (`time_capped_` says when it
 did, and the pipeline records it on the run row). Uses CUDA when available.
@@ -28,7 +33,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tidecast.models.base import future_frame, get_params
+from tidecast.models.base import future_frame, get_params, sort_panel
+from tidecast.models.covariates import CovariateDesign, ahead_array, level_ratio
 from tidecast.models.features import season_angles
 from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
 from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
@@ -63,7 +69,7 @@ def step_budget(
 
 
 class TorchForecaster:
-    """Base: subclasses build the network in `_network(n_features, lookback)`."""
+    """Base: subclasses build the network in `_network(n_features, lookback, n_context)`."""
 
     global_model = True  # one model learns from every series
 
@@ -86,6 +92,9 @@ class TorchForecaster:
         mixed_precision: bool | None = None,
         warm_start: dict | None = None,
         fine_tune: float | None = 0.25,
+        future_covariates: tuple[str, ...] = (),
+        past_covariates: tuple[str, ...] = (),
+        static_covariates: tuple[str, ...] = (),
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -104,8 +113,18 @@ class TorchForecaster:
         self.mixed_precision = mixed_precision
         self.warm_start = warm_start  # weights of an earlier origin's fit (`next_origin`)
         self.fine_tune = fine_tune  # share of the budget from them; None: from scratch
+        self.future_covariates = tuple(future_covariates)
+        self.past_covariates = tuple(past_covariates)
+        self.static_covariates = tuple(static_covariates)
 
-    def _network(self, n_features: int, lookback: int) -> nn.Module:
+    @property
+    def uses_covariates(self) -> bool:
+        return bool(self.future_covariates or self.past_covariates or self.static_covariates)
+
+    def _covariate_names(self) -> list[str]:
+        return [*self.future_covariates, *self.past_covariates, *self.static_covariates]
+
+    def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
         raise NotImplementedError
 
     def steps_for(self, windows: int, warm: bool = False) -> int:
@@ -129,21 +148,58 @@ class TorchForecaster:
             wanted = device.type == "cuda" and torch.cuda.is_bf16_supported()
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=wanted)
 
-    def _tensor(self, windows: Windows, lookback: int, device: torch.device) -> torch.Tensor:
+    def _tensors(
+        self,
+        windows: Windows,
+        lookback: int,
+        device: torch.device,
+        ahead: np.ndarray | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(windows, lookback, features) inputs and (windows, n_context) context."""
         # every input step's position in the season, oldest first
         offsets = np.arange(-(lookback - 1), 1)
         season = season_angles(windows.end_times, self.freq, self.season_length, offsets)
-        x = np.concatenate([windows.inputs[:, :, None], season], axis=-1)
-        return torch.as_tensor(x, dtype=torch.float32, device=device)
+        channels = [windows.inputs[:, :, None], season]
+        context = np.zeros((len(windows.inputs), 0))
+        if self.uses_covariates:
+            parts = self.covariates_.parts(windows, self.history_, lookback, self.horizon, ahead)
+            channels.append(parts.inputs)
+            ahead_steps = parts.targets.reshape(len(windows.inputs), -1)
+            level = level_ratio(windows)[:, None]
+            context = np.hstack([ahead_steps, ahead_steps * level, parts.statics])
+        x = np.concatenate(channels, axis=-1)
+        return (
+            torch.as_tensor(x, dtype=torch.float32, device=device),
+            torch.as_tensor(context, dtype=torch.float32, device=device),
+        )
+
+    def _condition(self, panel: pd.DataFrame) -> None:
+        """The newest window of each series (and its covariates' history) to forecast from."""
+        if self.uses_covariates:
+            self.history_ = sort_panel(panel)
+            self.covariates_ = CovariateDesign.fit(
+                self.history_,
+                list(self.future_covariates),
+                list(self.past_covariates),
+                self.static_covariates,
+            )
+        self.last_ = last_windows(panel, self._lookback())
+
+    def condition(self, panel: pd.DataFrame) -> Self:
+        """The fitted network, to forecast from the newest windows of `panel` (and its
+        covariates' history) instead of the data it was fitted on."""
+        self._condition(panel)
+        return self
 
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback, device = self._lookback(), self._device()
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )
-        x = self._tensor(windows, lookback, device)
+        self._condition(panel)
+        x, context = self._tensors(windows, lookback, device)
         y = torch.as_tensor(windows.targets, dtype=torch.float32, device=device)
-        self.n_features_ = int(x.shape[-1])
+        self.n_features_, self.n_context_ = int(x.shape[-1]), int(context.shape[-1])
         # Validation: each series' most recent window; training: windows whose targets end
         # at least a horizon earlier, so no training target overlaps a validation target.
         is_val = windows.steps_to_end == 0
@@ -153,13 +209,13 @@ class TorchForecaster:
             # passes stops training then.
             is_train, is_val = np.ones(len(x), bool), np.zeros(len(x), bool)
         self.training_windows_ = int(is_train.sum())
-        warm = self._warm_weights(int(x.shape[-1]), lookback)
+        warm = self._warm_weights(self.n_features_, lookback)
         max_steps = self.steps_for(self.training_windows_, warm=warm is not None)
         train_idx = torch.as_tensor(np.flatnonzero(is_train), device=device)
         val_idx = torch.as_tensor(np.flatnonzero(is_val), device=device)
 
         torch.manual_seed(self.seed)
-        network = self._network(x.shape[-1], lookback)
+        network = self._network(self.n_features_, lookback, self.n_context_)
         if warm is not None:
             network.load_state_dict(warm)
         network = network.to(device)
@@ -176,7 +232,7 @@ class TorchForecaster:
             batch = train_idx[pick.to(device)]
             optimizer.zero_grad()
             with self._autocast(device):
-                predicted = network(x[batch])
+                predicted = network(x[batch], context[batch])
             loss = loss_fn(predicted.float(), y[batch])  # the loss in float32
             loss.backward()
             nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -187,7 +243,8 @@ class TorchForecaster:
             if len(val_idx):
                 network.eval()
                 with torch.no_grad(), self._autocast(device):
-                    score = loss_fn(network(x[val_idx]).float(), y[val_idx]).item()
+                    predicted = network(x[val_idx], context[val_idx])
+                    score = loss_fn(predicted.float(), y[val_idx]).item()
                 if score < best - 1e-4:
                     best, best_state, bad_checks = score, copy.deepcopy(network.state_dict()), 0
                 else:
@@ -202,13 +259,16 @@ class TorchForecaster:
         network.eval()
         self.network_ = network
         self.validation_loss_ = best
-        self.last_ = last_windows(panel, lookback)
         return self
 
     def _warm_weights(self, n_features: int, lookback: int) -> dict | None:
         """The earlier origin's `state_dict` when it fits this network's shape, else None."""
         blob = self.warm_start if self.fine_tune is not None else None
-        if blob and (blob["n_features"], blob["lookback"]) == (n_features, lookback):
+        if not blob:
+            return None
+        shape = (n_features, lookback, self.n_context_, self._covariate_names())
+        stored = (blob["n_features"], blob["lookback"], blob.get("n_context", 0))
+        if (*stored, blob.get("covariates", [])) == shape:
             return blob["state_dict"]
         return None
 
@@ -217,6 +277,8 @@ class TorchForecaster:
             "state_dict": cpu_state(self.network_),
             "n_features": self.n_features_,
             "lookback": self._lookback(),
+            "n_context": self.n_context_,
+            "covariates": self._covariate_names(),
         }
 
     def next_origin(self) -> Self:
@@ -231,45 +293,67 @@ class TorchForecaster:
     def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
         """Stored weights, conditioned on the newest window of each series in `panel`."""
         blob = torch.load(path, weights_only=True, map_location="cpu")
-        network = self._network(int(blob["n_features"]), int(blob["lookback"]))
+        stored = list(blob.get("covariates", []))
+        if stored != self._covariate_names():
+            # same shape, other meaning (a covariate renamed): refused, not guessed
+            raise ValueError(
+                f"stored weights are for the covariates {stored}, this model has "
+                f"{self._covariate_names()} (the covariates changed since the retrain)"
+            )
+        self.n_features_ = int(blob["n_features"])
+        self.n_context_ = int(blob.get("n_context", 0))
+        network = self._network(self.n_features_, int(blob["lookback"]), self.n_context_)
         network.load_state_dict(blob["state_dict"])
         self.network_ = network.to(self._device()).eval()
-        self.n_features_ = int(blob["n_features"])
-        self.last_ = last_windows(panel, self._lookback())
+        self._condition(panel)
         return self
 
-    def predict(self, h: int) -> pd.DataFrame:
+    def predict(self, h: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecasts of every fitted series; with covariates, of those whose `future`
+        (`series_id`, `ds` and the future covariates) covers all `horizon` steps."""
         if h > self.horizon:
             raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
         device = next(self.network_.parameters()).device
+        last, ahead = self.last_, None
+        if self.uses_covariates:
+            ahead = ahead_array(
+                future, last.series_ids, last.end_times, self.horizon, self.freq,
+                list(self.future_covariates),
+            )  # fmt: skip
+        covered = np.ones(len(last.series_ids), bool)
+        if ahead is not None:  # a series without its future covariates gets no forecast
+            covered = ~np.isnan(ahead).any(axis=(1, 2))
+            ahead = np.nan_to_num(ahead)
+        x, context = self._tensors(last, self._lookback(), device, ahead)
         with torch.no_grad(), self._autocast(device):
-            scaled = self.network_(self._tensor(self.last_, self._lookback(), device))
-        values = self.last_.unscale(scaled.float().cpu().numpy().astype(float))[:, :h]
-        out = future_frame(
-            pd.Series(self.last_.end_times, index=self.last_.series_ids), h, self.freq
-        )
+            scaled = self.network_(x, context)
+        values = last.unscale(scaled.float().cpu().numpy().astype(float))[:, :h]
+        out = future_frame(pd.Series(last.end_times, index=last.series_ids), h, self.freq)
         out["yhat"] = values.reshape(-1)
-        out = out.drop(columns="step")
+        out = out[np.repeat(covered, h)].drop(columns="step").reset_index(drop=True)
         # recorded by the pipeline; weights loaded from a stored fit were not trained here
         out.attrs["time_capped"] = bool(getattr(self, "time_capped_", False))
         return out
 
 
 class LSTM(TorchForecaster):
-    def _network(self, n_features: int, lookback: int) -> nn.Module:
-        return RecurrentNet(n_features, self.horizon, cell="lstm")
+    def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
+        return RecurrentNet(n_features, self.horizon, cell="lstm", n_context=n_context)
 
 
 class GRU(TorchForecaster):
-    def _network(self, n_features: int, lookback: int) -> nn.Module:
-        return RecurrentNet(n_features, self.horizon, cell="gru")
+    def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
+        return RecurrentNet(n_features, self.horizon, cell="gru", n_context=n_context)
 
 
 class Transformer(TorchForecaster):
-    def _network(self, n_features: int, lookback: int) -> nn.Module:
-        return TransformerNet(n_features, self.horizon, lookback)
+    def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
+        return TransformerNet(n_features, self.horizon, lookback, n_context=n_context)
 
 
 class NBEATS(TorchForecaster):
-    def _network(self, n_features: int, lookback: int) -> nn.Module:
-        return NBeatsNet(n_features, self.horizon, lookback)
+    def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
+        channels = len(self.future_covariates) + len(self.past_covariates)
+        return NBeatsNet(
+            n_features, self.horizon, lookback, covariate_channels=channels, n_context=n_context
+        )

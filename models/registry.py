@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from tidecast.models.base import Forecaster
 
 Family = Literal["baseline", "statistical", "machine_learning", "neural"]
+CovariateKind = Literal["future", "past", "static"]
+EVERY_KIND: tuple[CovariateKind, ...] = ("future", "past", "static")
 Preset = Literal["fast", "default", "best"]
 PRESETS: tuple[Preset, ...] = ("fast", "default", "best")
 
@@ -33,9 +35,10 @@ class ModelInfo:
     include it only for panels of at least this many series; with fewer the run skips it
     and says why (a cost rule for global networks, whose minutes of training do not pay
     on few series: BENCHMARKS.md section 1). Naming a model in `TIDECAST_MODELS`
-    overrides both rules. `covariates`: the entry takes the run's covariates (future
-    and past, docs/covariates.md); presets include it only in runs that have some, beside
-    the same model without them, so promotion compares the two on the same folds.
+    overrides both rules. `covariates`: the kinds of the run's covariates the entry
+    takes (`future`, `past`, `static`; docs/covariates.md); presets include it only in
+    runs that have some of those, beside the same model without them, so promotion
+    compares the two on the same folds.
     """
 
     cls: str  # "module:Class" in tidecast.models, imported when a model of it is first built
@@ -44,7 +47,7 @@ class ModelInfo:
     presets: tuple[Preset, ...] = ()
     max_season_length: int | None = None
     min_series: int | None = None
-    covariates: bool = False
+    covariates: tuple[CovariateKind, ...] = ()
 
 
 INFO: dict[str, ModelInfo] = {
@@ -66,21 +69,25 @@ INFO: dict[str, ModelInfo] = {
         "statistical",
         presets=("default", "best"),
         max_season_length=4,
-        covariates=True,
+        covariates=("future",),
     ),
     "ridge_cov": ModelInfo(
-        "regression:RidgeLags", "machine_learning", presets=PRESETS, covariates=True
+        "regression:RidgeLags", "machine_learning", presets=PRESETS, covariates=EVERY_KIND
     ),
     "hgb_cov": ModelInfo(
         "regression:GradientBoostingLags",
         "machine_learning",
         presets=("default", "best"),
-        covariates=True,
+        covariates=EVERY_KIND,
     ),
     "lstm": ModelInfo("neural:LSTM", "neural"),
     "gru": ModelInfo("neural:GRU", "neural"),
     "transformer": ModelInfo("neural:Transformer", "neural"),
     "nbeats": ModelInfo("neural:NBEATS", "neural"),
+    "lstm_cov": ModelInfo("neural:LSTM", "neural", covariates=EVERY_KIND),
+    "gru_cov": ModelInfo("neural:GRU", "neural", covariates=EVERY_KIND),
+    "transformer_cov": ModelInfo("neural:Transformer", "neural", covariates=EVERY_KIND),
+    "nbeats_cov": ModelInfo("neural:NBEATS", "neural", covariates=EVERY_KIND),
     "nbeats_ensemble": ModelInfo(
         "nbeats_ensemble:NBeatsEnsemble", "neural", True, ("best",), min_series=200
     ),
@@ -108,16 +115,17 @@ def preset_models(
     preset: Preset,
     season_length: int,
     n_series: int | None = None,
-    with_covariates: bool = False,
+    covariate_kinds: tuple[str, ...] = (),
 ) -> list[str]:
     """The zoo of a preset for data of this season length and (when known) this many
-    series, in registry order; the entries taking covariates only `with_covariates`."""
+    series, in registry order; an entry taking covariates only when the run has some of
+    the kinds it takes (`covariate_kinds`)."""
     too_few = too_few_series(preset, n_series)
     return [
         name
         for name, info in INFO.items()
         if preset in info.presets
-        and (with_covariates or not info.covariates)
+        and (not info.covariates or set(info.covariates) & set(covariate_kinds))
         and (
             preset == "best"
             or info.max_season_length is None
@@ -147,12 +155,12 @@ def combination_members(model_names: list[str]) -> list[str]:
     return [name for name in model_names if name in INFO and INFO[name].combination]
 
 
-COVARIATE_PARAMETERS = ("future_covariates", "past_covariates")
+COVARIATE_PARAMETERS = ("future_covariates", "past_covariates", "static_covariates")
 
 
 def uses_covariates(name: str) -> bool:
     """Whether the registry entry `name` takes the run's covariates."""
-    return name in INFO and INFO[name].covariates
+    return name in INFO and bool(INFO[name].covariates)
 
 
 def build_model(name: str, **context: Any) -> Forecaster:

@@ -4,9 +4,9 @@ One model learns from windows of every series: inputs are the last `lookback` va
 scaled by the window's own mean and spread, plus the season position; outputs are the
 next `horizon` values on the same scale (one output per step).
 
-Built with `future_covariates` / `past_covariates` (the registry's `ridge_cov` and
-`hgb_cov`), the panel's columns of those names are inputs too (models/covariates.py),
-and `predict` takes the future covariates of the steps ahead.
+Built with `future_covariates` / `past_covariates` / `static_covariates` (the registry's
+`ridge_cov` and `hgb_cov`), the panel's columns of those names are inputs too
+(models/covariates.py), and `predict` takes the future covariates of the steps ahead.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class LagRegressor:
         seed: int = 0,
         future_covariates: tuple[str, ...] = (),
         past_covariates: tuple[str, ...] = (),
+        static_covariates: tuple[str, ...] = (),
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -49,13 +50,17 @@ class LagRegressor:
         self.seed = seed
         self.future_covariates = tuple(future_covariates)
         self.past_covariates = tuple(past_covariates)
+        self.static_covariates = tuple(static_covariates)
 
     @property
     def uses_covariates(self) -> bool:
-        return bool(self.future_covariates or self.past_covariates)
+        return bool(self.future_covariates or self.past_covariates or self.static_covariates)
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
+
+    def _covariate_names(self) -> list[str]:
+        return [*self.future_covariates, *self.past_covariates, *self.static_covariates]
 
     def _fit_estimators(self, features: np.ndarray, targets: np.ndarray) -> list:
         raise NotImplementedError
@@ -85,7 +90,10 @@ class LagRegressor:
         self.history_ = sort_panel(panel) if self.uses_covariates else None
         if self.uses_covariates:
             self.covariates_ = CovariateDesign.fit(
-                self.history_, list(self.future_covariates), list(self.past_covariates)
+                self.history_,
+                list(self.future_covariates),
+                list(self.past_covariates),
+                self.static_covariates,
             )
         self.last_ = last_windows(panel, self._lookback())
 
@@ -136,8 +144,9 @@ class RidgeLags(LagRegressor):
         if not self.uses_covariates:
             return plain
         future, past = list(self.future_covariates), list(self.past_covariates)
-        # (points, names) flattened point by point, as CovariateDesign.features lays them out
+        # (points, names) flattened point by point, as CovariateParts.flat lays them out
         covariate = future * lookback + future * self.horizon + past * lookback
+        covariate += list(self.static_covariates)
         return plain + covariate * 2  # as they are, and times the window's level
 
     def _contributions(self, features: np.ndarray, coef: np.ndarray) -> dict[str, float]:
@@ -162,14 +171,22 @@ class RidgeLags(LagRegressor):
     def save_weights(self, path: Path) -> None:
         """Coefficients as plain arrays, loadable with `numpy.load(allow_pickle=False)`."""
         ridge = self.estimators_[0]
+        names = np.asarray(self._covariate_names(), dtype=str)
         with path.open("wb") as handle:
-            np.savez(handle, coef=ridge.coef_, intercept=ridge.intercept_)
+            np.savez(handle, coef=ridge.coef_, intercept=ridge.intercept_, covariates=names)
 
     def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
         """Stored coefficients, conditioned on the newest window of each series in `panel`."""
         with np.load(path, allow_pickle=False) as arrays:
             ridge = Ridge(alpha=1.0)
             ridge.coef_, ridge.intercept_ = arrays["coef"], arrays["intercept"]
+            stored = arrays["covariates"].tolist() if "covariates" in arrays else None
+        if stored is not None and stored != self._covariate_names():
+            # same count, other meaning (a category renamed): refused, not guessed
+            raise ValueError(
+                f"stored coefficients are for the covariates {stored}, this model has "
+                f"{self._covariate_names()} (the covariates changed since the retrain)"
+            )
         self.estimators_ = [ridge]
         self._condition(panel)
         expected = design_width(self, panel)
@@ -185,9 +202,10 @@ class GradientBoostingLags(LagRegressor):
     """Histogram gradient boosting, one model per step (direct multi-step).
 
     With covariates, the model of step k sees each covariate's mean over the input points,
-    the window's level over its spread (trees find interactions themselves), and the
-    future covariates at step k only: a few columns instead of every step's, since one
-    tree ensemble per step costs in proportion to its columns.
+    the series' static features, the window's level over its spread (trees find
+    interactions themselves), and the future covariates at step k only: a few columns
+    instead of every step's, since one tree ensemble per step costs in proportion to its
+    columns.
     """
 
     def _features(
@@ -196,15 +214,14 @@ class GradientBoostingLags(LagRegressor):
         features = design_matrix(windows, self.freq, self.season_length)
         if not self.uses_covariates:
             return features
-        inputs, targets = self.covariates_.parts(
-            windows, ordered, self._lookback(), self.horizon, ahead
-        )
+        parts = self.covariates_.parts(windows, ordered, self._lookback(), self.horizon, ahead)
         return np.hstack(
             [
                 features,
-                inputs.mean(axis=1),
+                parts.inputs.mean(axis=1),
+                parts.statics,
                 level_ratio(windows)[:, None],
-                targets.reshape(len(targets), -1),
+                parts.targets.reshape(len(windows.inputs), -1),
             ]
         )
 
@@ -239,5 +256,5 @@ def design_width(model: RidgeLags, panel: pd.DataFrame) -> int:
     lookback = model._lookback()
     plain = lookback + 2  # the scaled lags and the target's season position
     steps = len(model.future_covariates) * (lookback + model.horizon)
-    steps += len(model.past_covariates) * lookback
+    steps += len(model.past_covariates) * lookback + len(model.static_covariates)
     return plain + 2 * steps

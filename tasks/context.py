@@ -20,15 +20,24 @@ class RunContext:
     n_series: int | None = None
     future_covariates: tuple[str, ...] = ()
     past_covariates: tuple[str, ...] = ()
+    static_covariates: tuple[str, ...] = ()
 
     @property
-    def has_covariates(self) -> bool:
-        return bool(self.future_covariates or self.past_covariates)
+    def covariate_kinds(self) -> tuple[str, ...]:
+        """The kinds of covariates the run has (`future`, `past`, `static`)."""
+        names = {
+            "future": self.future_covariates,
+            "past": self.past_covariates,
+            "static": self.static_covariates,
+        }
+        return tuple(kind for kind, found in names.items() if found)
 
     @property
     def model_names(self) -> list[str]:
         """The models this run backtests (`Settings.backtest_models`)."""
-        return self.settings.backtest_models(self.season_length, self.n_series, self.has_covariates)
+        return self.settings.backtest_models(
+            self.season_length, self.n_series, self.covariate_kinds
+        )
 
     @property
     def notes(self) -> list[str]:
@@ -39,5 +48,9 @@ class RunContext:
     def model_context(self) -> dict:
         """What models are built with (`Settings.model_context`)."""
         return self.settings.model_context(
-            self.season_length, self.freq, self.future_covariates, self.past_covariates
+            self.season_length,
+            self.freq,
+            self.future_covariates,
+            self.past_covariates,
+            self.static_covariates,
         )

@@ -115,7 +115,7 @@ def covariate_schema(grid: Grid) -> pa.DataFrameSchema:
 
 
 class ByKind:
-    """The names of `kinds` (name -> `future` or `past`) by kind."""
+    """The names of `kinds` (name -> `future`, `past` or `static`) by kind."""
 
     kinds: dict[str, str]
 
@@ -127,6 +127,10 @@ class ByKind:
     def past_names(self) -> tuple[str, ...]:
         return tuple(name for name, kind in self.kinds.items() if kind == "past")
 
+    @property
+    def static_names(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.kinds.items() if kind == "static")
+
 
 @dataclass
 class Covariates(ByKind):
@@ -134,7 +138,9 @@ class Covariates(ByKind):
 
     `values`: `series_id` (None: every series), `ds`, `name`, `value`, `known_at` (NaT:
     known all along). Holiday features are among them (as `future` values for every
-    series) but not among the counts, which are of the rows read.
+    series), and so are static features (kind `static`: one row per series and feature,
+    `ds` NaT; `CovariateInput.frames` puts them at each series' cutoff), but not among
+    the counts, which are of the rows read.
     """
 
     values: pd.DataFrame
@@ -319,7 +325,8 @@ class CovariateInput(ByKind):
 
         grid = make_grid(self.freq)
         names = list(self.kinds)
-        values = self.values
+        is_static = self.values["name"].map(self.kinds).eq("static").to_numpy()
+        statics, values = self.values[is_static], self.values[~is_static]
         specific = values[values["series_id"].notna()]
         specific = specific.assign(
             series_id=pd.Index(specific["series_id"]).astype(cutoffs.index.dtype)
@@ -358,8 +365,26 @@ class CovariateInput(ByKind):
         wide["series_id"] = wide["series_id"].astype(cutoffs.index.dtype)
         cut = wide["series_id"].map(bounds["cutoff"])
         history = wide[(wide["ds"] <= cut).to_numpy()].reset_index(drop=True)
+        if self.static_names:
+            history = _with_statics(history, statics, bounds["cutoff"], self.static_names)
         future = wide[(wide["ds"] > cut).to_numpy()][["series_id", "ds", *self.future_names]]
         return history, future.reset_index(drop=True)
+
+
+def _with_statics(
+    history: pd.DataFrame, statics: pd.DataFrame, cutoffs: pd.Series, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """`history` with each series' static features at its cutoff (the panel's last row
+    there, so `with_history` finds it, and models carry it back over the series' rows;
+    a series without a value gets 0: the mean of a number, no category)."""
+    own = statics.assign(series_id=pd.Index(statics["series_id"]).astype(cutoffs.index.dtype))
+    own = own[own["series_id"].isin(cutoffs.index).to_numpy()]
+    wide = own.set_index(["series_id", "name"])["value"].unstack("name")
+    wide = wide.reindex(index=cutoffs.index, columns=list(names)).fillna(0.0)
+    wide = wide.assign(ds=cutoffs.to_numpy()).rename_axis("series_id").reset_index()
+    wide.columns.name = None
+    merged = history.drop(columns=list(names)).merge(wide, on=["series_id", "ds"], how="outer")
+    return merged[history.columns]
 
 
 def with_history(panel: pd.DataFrame, history: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -392,9 +417,10 @@ def prepare_covariates(
     """The run's covariates: the source's rows validated against the usable series of
     `panel`; the holiday features of `settings.holidays`, and of each series' own
     `holiday_region` (a static attribute, `raw_statics`), from the panel's first timestamp
-    to `horizon` steps past its last. None when the job has none of them."""
+    to `horizon` steps past its last; the other static attributes as static features
+    (`statics.encode_statics`). None when the job has none of them."""
     from tidecast.tasks.holidays import holiday_features, regional_holiday_features
-    from tidecast.tasks.statics import HOLIDAY_REGION, validate_statics
+    from tidecast.tasks.statics import HOLIDAY_REGION, encode_statics, validate_statics
 
     series_ids = pd.Index(panel["series_id"].unique())
     if raw is None and raw_statics is None and not settings.holidays:
@@ -421,6 +447,11 @@ def prepare_covariates(
             base.notes
             + ([f"{len(rejected)} static attribute rows quarantined"] if len(rejected) else []),
         )
+        features, named, notes = encode_statics(attributes, series_ids)
+        if len(features):
+            generated.append(features)
+            kinds.update(named)
+        base.notes.extend(notes)
         regions = attributes[attributes["attribute"] == HOLIDAY_REGION]
         if len(regions) and not panel.empty:
             own = pd.Series(regions["value"].to_numpy(), index=regions["series_id"].to_numpy())
@@ -440,7 +471,7 @@ def prepare_covariates(
         raise TidecastError(
             f"covariate name(s) {', '.join(clash)} of {COVARIATES.description(settings)} "
             "are also holiday features (settings holidays or the static attribute "
-            "holiday_region); rename them in the source"
+            "holiday_region) or static attribute features; rename them in the source"
         )
     if not generated:
         return base

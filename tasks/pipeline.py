@@ -128,6 +128,7 @@ def context_of(run: Run, validated: ValidatedPanel) -> RunContext:
         n_series=len(validated.series_ids),
         future_covariates=covariates.future_names if covariates else (),
         past_covariates=covariates.past_names if covariates else (),
+        static_covariates=covariates.static_names if covariates else (),
     )
 
 

@@ -1,14 +1,18 @@
 """Static attributes: one value per series and attribute (`series_id`, `attribute`,
 `value`), read from a table or a query file per job and validated like covariates.
 
-Used today: `holiday_region`, which gives each series the holiday calendar of its own
-region (`US`, `DE-BY`) as the `future` covariates `holiday`, and on daily grids
-`holiday_near` and `bridge` (tasks/holidays.py). Rejected rows are quarantined in
-`rejected_covariates` with kind `static` and count among the covariate rows of the run.
+`holiday_region` gives each series the holiday calendar of its own region (`US`,
+`DE-BY`) as the `future` covariates `holiday`, and on daily grids `holiday_near` and
+`bridge` (tasks/holidays.py). Every other attribute becomes static features of the models
+that take them (`encode_statics`): an attribute whose every value is a number, one
+feature standardised across the series; any other, one 0/1 feature per category.
+Rejected rows are quarantined in `rejected_covariates` with kind `static` and count
+among the covariate rows of the run.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -20,6 +24,10 @@ from tidecast.tasks.ingest import SideSource
 
 REQUIRED_COLUMNS = ("series_id", "attribute", "value")
 HOLIDAY_REGION = "holiday_region"
+# categories of one attribute that get a feature of their own, the most common first; a
+# series in a rarer one gets none of them (a store chain's 300 postcodes would otherwise
+# make 300 features that each describe a few series)
+MAX_CATEGORIES = 20
 
 STATIC_CHECKS: dict[str, str] = {
     "static_series_id_missing": "series_id is NULL",
@@ -125,7 +133,7 @@ def validate_statics(raw: pd.DataFrame, series_ids: pd.Index) -> tuple[pd.DataFr
             known[region] = True
         except TidecastError:
             known[region] = False
-    bad = regions & ~clean["value"].map(known).fillna(True).astype(bool)
+    bad = regions & ~clean["value"].map(lambda region: known.get(region, True)).astype(bool)
     if bad.any():
         rejected.append(_quarantined(raw, clean.index[bad], "static_holiday_region_unknown"))
         clean = clean[~bad]
@@ -133,3 +141,68 @@ def validate_statics(raw: pd.DataFrame, series_ids: pd.Index) -> tuple[pd.DataFr
         pd.concat(rejected) if rejected else _quarantined(raw, pd.Index([]), "static_value_missing")
     )
     return clean.reset_index(drop=True), frame.sort_index()
+
+
+def encode_statics(
+    attributes: pd.DataFrame, series_ids: pd.Index
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The validated attributes (but `holiday_region`) as static features of the series:
+    (values in `Covariates.values`' columns, one row per series and feature that is not 0;
+    each feature's kind, `static`; notes for the run row).
+
+    An attribute whose every value is a number is one feature named as the attribute,
+    standardised across the series that have it (a series without it gets 0, their mean).
+    Any other is categorical: a 0/1 feature `attribute=value` for each of its
+    `MAX_CATEGORIES` most common values. One value for every series tells models nothing
+    and is left out; each of these choices is said in the notes.
+    """
+    rows, kinds, notes = [], {}, []
+    n_series = len(series_ids)
+    used = attributes[attributes["attribute"] != HOLIDAY_REGION]
+    for attribute, own in used.groupby("attribute", sort=True):
+        numbers = pd.to_numeric(own["value"], errors="coerce")
+        lacking = n_series - own["series_id"].nunique()
+        if numbers.notna().all() and np.isfinite(numbers).all():
+            spread = float(numbers.std(ddof=0))
+            if spread == 0 and not lacking:
+                notes.append(f"static attribute {attribute} is the same for every series: unused")
+                continue
+            scaled = (numbers - numbers.mean()) / (spread or 1.0)
+            rows.append(pd.DataFrame({"series_id": own["series_id"], "name": attribute,
+                                      "value": scaled.to_numpy()}))  # fmt: skip
+            kinds[attribute] = "static"
+            if lacking:
+                notes.append(
+                    f"{lacking} series have no static attribute {attribute}: the mean of the others"
+                )
+            continue
+        if numbers.notna().any():
+            odd = own.loc[numbers.isna().to_numpy(), "value"].iloc[0]
+            notes.append(
+                f"static attribute {attribute} is used as categories: not every value is "
+                f"a number (e.g. {odd!r})"
+            )
+        counts = own["value"].value_counts()
+        if len(counts) == 1 and not lacking:
+            notes.append(f"static attribute {attribute} is the same for every series: unused")
+            continue
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        kept = [value for value, _ in ranked[:MAX_CATEGORIES]]
+        if len(ranked) > MAX_CATEGORIES:
+            notes.append(
+                f"static attribute {attribute} has {len(ranked)} categories: the "
+                f"{MAX_CATEGORIES} most common are features, a series in another has none"
+            )
+        hot = own[own["value"].isin(kept)]
+        names = attribute + "=" + hot["value"]
+        rows.append(pd.DataFrame({"series_id": hot["series_id"], "name": names, "value": 1.0}))
+        kinds.update({f"{attribute}={value}": "static" for value in kept})
+    values = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["series_id", "name", "value"])
+    )
+    values = values.assign(ds=pd.NaT, known_at=pd.NaT)
+    values["ds"] = values["ds"].astype("datetime64[ns]")
+    values["known_at"] = values["known_at"].astype("datetime64[ns]")
+    return values[["series_id", "ds", "name", "value", "known_at"]], kinds, notes

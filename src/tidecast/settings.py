@@ -311,14 +311,17 @@ class Settings(BaseSettings):
         return updated
 
     def backtest_models(
-        self, season_length: int, n_series: int | None = None, with_covariates: bool = False
+        self,
+        season_length: int,
+        n_series: int | None = None,
+        covariate_kinds: tuple[str, ...] = (),
     ) -> list[str]:
         """The models to backtest: those asked for (or the preset's zoo for this season
-        length and number of series, with its covariate models when the run has
-        covariates), plus seasonal naive, always a candidate."""
+        length and number of series, with its covariate models taking some of the kinds of
+        covariates the run has), plus seasonal naive, always a candidate."""
         from tidecast.models.registry import preset_models
 
-        models = self.models or preset_models(self.preset, season_length, n_series, with_covariates)
+        models = self.models or preset_models(self.preset, season_length, n_series, covariate_kinds)
         return [*models, *(["seasonal_naive"] if "seasonal_naive" not in models else [])]
 
     def skipped_models(self, n_series: int) -> list[str]:
@@ -355,12 +358,14 @@ class Settings(BaseSettings):
         freq: str,
         future_covariates: tuple[str, ...] = (),
         past_covariates: tuple[str, ...] = (),
+        static_covariates: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """What every model may be built with; each takes the parameters it names (and
         only the registry's covariate models take the covariates' names)."""
         return {
             "future_covariates": tuple(future_covariates),
             "past_covariates": tuple(past_covariates),
+            "static_covariates": tuple(static_covariates),
             "season_length": season_length,
             "freq": freq,
             "horizon": self.horizon,

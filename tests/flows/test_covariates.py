@@ -163,7 +163,7 @@ statics_source = Table(
 )
 
 
-def test_a_static_holiday_region_reaches_the_models_and_bad_static_rows_are_quarantined(
+def test_static_attributes_reach_the_models_and_bad_static_rows_are_quarantined(
     db_url, run_env, observations
 ):
     rows = covariate_rows(observations, horizon=H)
@@ -176,6 +176,10 @@ def test_a_static_holiday_region_reaches_the_models_and_bad_static_rows_are_quar
             ("S03", "holiday_region", "US"),
             ("S03", "holiday_region", "GB"),  # two regions for one series: both refused
             ("NOPE", "holiday_region", "US"),  # no such series
+            ("S00", "format", "outlet"),  # static features of the models
+            ("S01", "format", "mall"),
+            ("S00", "size", "120"),
+            ("S01", "size", "80"),
         ],
         columns=["series_id", "attribute", "value"],
     )
@@ -204,5 +208,7 @@ def test_a_static_holiday_region_reaches_the_models_and_bad_static_rows_are_quar
     ]  # fmt: skip
     assert set(rejected["kind"]) == {"static"}
     drivers = query(db_url, "SELECT feature FROM feature_importance WHERE model = 'ridge_cov'")
-    assert "holiday" in set(drivers["feature"])
+    assert {"holiday", "format=mall", "format=outlet", "size"} <= set(drivers["feature"])
     assert "4 series have no holiday_region: no holidays for them" in run["message"]
+    others = observations["series_id"].nunique() - 2
+    assert f"{others} series have no static attribute size: the mean of" in run["message"]

@@ -95,6 +95,7 @@ def test_no_leakage_values_after_the_cutoff_do_not_move_the_fold(name, panel):
     "name",
     [
         "ridge_cov",
+        "nbeats_cov",
         *(pytest.param(n, marks=pytest.mark.slow) for n in ("hgb_cov", "auto_arima_cov")),
     ],
 )
