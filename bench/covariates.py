@@ -15,22 +15,19 @@ the ratio of forecasts with and without a promotion on every day ahead, with the
 10% above its last value, and with every day ahead a holiday; against the true effects.
 
     python -m bench.covariates [--series 40] [--out bench/results/covariates-DATE.json]
+    python -m bench.covariates --effects-only --models nbeats_cov,lstm_cov
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import text
 
 from bench.drivers import ELASTICITY, PROMO_LIFT, DriverPanel, driver_panel
-from bench.process import run_tidecast
-from tidecast.db import init_db, make_engine, replace_observations
+from bench.heldout import retrain_held_out, summary
 from tidecast.frequency import make_grid
 from tidecast.models.registry import build_model
 from tidecast.settings import load_settings
@@ -41,51 +38,20 @@ HORIZON = 28
 SEASON = 7
 
 
-def _score(latest: pd.DataFrame, data: DriverPanel, train: pd.DataFrame) -> dict:
-    actual = data.observations.rename(columns={"value": "y"})
-    pairs = latest.merge(actual, on=["series_id", "ts"])
-    scale = train.groupby("series_id")["value"].apply(lambda v: v.diff(SEASON).abs().mean())
-    error = (pairs["y"] - pairs["yhat"]).abs()
-    mase = (error.groupby(pairs["series_id"]).mean() / scale).mean()
-    denominator = pairs["y"].abs() + pairs["yhat"].abs()
-    smape = np.where(denominator > 0, 200 * error / denominator.where(denominator > 0, 1), 0.0)
-    return {
-        "mase": round(float(mase), 4),
-        "smape": round(float(pd.Series(smape).groupby(pairs["series_id"]).mean().mean()), 3),
-        "points": len(pairs),
-        "champions": latest.drop_duplicates("series_id")["model"].value_counts().to_dict(),
-    }
-
-
 def run_one(data: DriverPanel, with_covariates: bool) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix="tidecast-covariates-"))
-    url = f"sqlite:///{workdir / 'tidecast.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    train = data.observations.groupby("series_id").head(-data.held_out)
-    replace_observations(engine, train)
-    data.covariates.to_sql("covariates", engine, index=False)
-    args = ["retrain", "--database-url", url, "--horizon", str(HORIZON), "--freq", "D"]
+    args = ["--horizon", str(HORIZON), "--freq", "D"]
     if with_covariates:
         args += ["--covariates-table", "covariates", "--holidays", "US"]
-    measured = run_tidecast(args, workdir)
-    with engine.connect() as conn:
-        latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn, parse_dates=["ts"])
-        run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
-    engine.dispose()
-    return {
-        **_score(latest, data, train),
-        "wall_s": round(measured["wall_s"], 1),
-        "covariate_rows_read": None
-        if pd.isna(run["covariate_rows_read"])
-        else int(run["covariate_rows_read"]),
-        "command": " ".join(["tidecast", *args]).replace(url, "sqlite:///<fresh>.db"),
-    }
+    result = retrain_held_out(
+        data.observations, data.held_out, args, SEASON, {"covariates": data.covariates}
+    )
+    rows = result.run["covariate_rows_read"]
+    return {**summary(result), "covariate_rows_read": None if pd.isna(rows) else int(rows)}
 
 
-def learned_effects(data: DriverPanel) -> dict:
-    """What `ridge_cov` and `hgb_cov`, fitted on the training part with every covariate,
-    forecast when a driver changes on every day ahead, as a relative change."""
+def learned_effects(data: DriverPanel, models: list[str]) -> dict:
+    """What `models` (`ridge_cov`, `hgb_cov`, …), fitted on the training part with every
+    covariate, forecast when a driver changes on every day ahead, as a relative change."""
     train = data.observations.groupby("series_id").head(-data.held_out)
     panel = train.rename(columns={"ts": "ds", "value": "y"})
     grid = make_grid("D")
@@ -116,7 +82,7 @@ def learned_effects(data: DriverPanel) -> dict:
         ),
     }
     found = {}
-    for name in ("ridge_cov", "hgb_cov"):
+    for name in models:
         model = build_model(name, **context).fit(history)
         for case, (on, off, truth) in cases.items():
             ratio = (
@@ -131,9 +97,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=40)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--models", default="ridge_cov,hgb_cov", help="whose learned effects to read"
+    )
+    parser.add_argument(
+        "--effects-only", action="store_true", help="only the learned effects, no retrains"
+    )
     args = parser.parse_args()
     results = {}
-    for kind, effects in (("drivers", True), ("noise", False)):
+    for kind, effects in () if args.effects_only else (("drivers", True), ("noise", False)):
         data = driver_panel(n_series=args.series, effects=effects)
         results[kind] = {
             "without": run_one(data, with_covariates=False),
@@ -142,7 +114,8 @@ def main() -> None:
         change = results[kind]["with"]["mase"] / results[kind]["without"]["mase"] - 1
         results[kind]["mase_change"] = round(change, 4)
         print(kind, json.dumps(results[kind], indent=1, default=str))
-    results["learned_effects"] = learned_effects(driver_panel(n_series=args.series))
+    models = args.models.split(",")
+    results["learned_effects"] = learned_effects(driver_panel(n_series=args.series), models)
     print(json.dumps(results["learned_effects"], indent=1))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -25,65 +25,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 
 from bench.drivers import FORMAT_HOLIDAY_EFFECT, REGION, format_panel
-from bench.process import run_tidecast
-from tidecast.db import init_db, make_engine, replace_observations
+from bench.heldout import retrain_held_out, scores, summary
 
 HORIZON = 28
 SEASON = 7
 
 
-def _scores(pairs: pd.DataFrame, scale: pd.Series) -> dict:
-    error = (pairs["y"] - pairs["yhat"]).abs()
-    mase = (error.groupby(pairs["series_id"]).mean() / scale).dropna().mean()
-    denominator = pairs["y"].abs() + pairs["yhat"].abs()
-    smape = np.where(denominator > 0, 200 * error / denominator.where(denominator > 0, 1), 0.0)
-    return {
-        "mase": round(float(mase), 4),
-        "smape": round(float(pd.Series(smape).groupby(pairs["series_id"]).mean().mean()), 3),
-    }
-
-
 def run_one(observations: pd.DataFrame, held_out: int, statics: pd.DataFrame | None) -> dict:
     import holidays
 
-    workdir = Path(tempfile.mkdtemp(prefix="tidecast-statics-"))
-    url = f"sqlite:///{workdir / 'tidecast.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    train = observations.groupby("series_id").head(-held_out)
-    replace_observations(engine, train)
-    args = ["retrain", "--database-url", url, "--horizon", str(HORIZON), "--freq", "D"]
-    args += ["--holidays", REGION]
+    args = ["--horizon", str(HORIZON), "--freq", "D", "--holidays", REGION]
+    tables = {}
     if statics is not None:
-        statics.to_sql("shop_attributes", engine, index=False)
+        tables["shop_attributes"] = statics
         args += ["--static-table", "shop_attributes"]
-    measured = run_tidecast(args, workdir)
-    with engine.connect() as conn:
-        latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn, parse_dates=["ts"])
-        run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
-    engine.dispose()
-    actual = observations.rename(columns={"value": "y"})
-    pairs = latest.merge(actual, on=["series_id", "ts"])
-    scale = train.groupby("series_id")["value"].apply(lambda v: v.diff(SEASON).abs().mean())
+    result = retrain_held_out(observations, held_out, args, SEASON, tables)
+    pairs = result.pairs
     calendar = holidays.country_holidays(REGION, years=pairs["ts"].dt.year.unique().tolist())
-    on_holiday = pairs["ts"].dt.date.map(lambda day: day in calendar).astype(bool)
+    on_holiday = pairs["ts"].dt.date.map(lambda day: day in calendar).astype(bool).to_numpy()
     return {
-        **_scores(pairs, scale),
-        "holidays": _scores(pairs[on_holiday.to_numpy()], scale),
-        "holiday_days": int(pairs.loc[on_holiday.to_numpy(), "ts"].nunique()),
-        "points": len(pairs),
-        "champions": latest.drop_duplicates("series_id")["model"].value_counts().to_dict(),
-        "wall_s": round(measured["wall_s"], 1),
-        "notes": run["message"],
-        "command": " ".join(["tidecast", *args]).replace(url, "sqlite:///<fresh>.db"),
+        **summary(result),
+        "holidays": scores(pairs[on_holiday], result.scale),
+        "holiday_days": int(pairs.loc[on_holiday, "ts"].nunique()),
+        "notes": result.run["message"],
     }
 
 

@@ -217,11 +217,14 @@ def validate_covariates(
     known = parse_timestamps(raw["known_at"], ts_format).ts
     typed = pd.DataFrame(
         {
-            "series_id": raw["series_id"].map(str, na_action="ignore"),
+            # object even when every row is for every series (all NULL: read as float)
+            "series_id": raw["series_id"].map(str, na_action="ignore").astype(object),
             "ts": parse_timestamps(raw["ts"], ts_format).ts,
-            "name": raw["name"].map(str, na_action="ignore"),
+            "name": raw["name"].map(str, na_action="ignore").astype(object),
             "value": pd.to_numeric(raw["value"], errors="coerce").astype("float64"),
-            "kind": raw["kind"].map(lambda k: str(k).strip().lower(), na_action="ignore"),
+            "kind": raw["kind"]
+            .map(lambda k: str(k).strip().lower(), na_action="ignore")
+            .astype(object),
             "known_at": known,
         },
         index=raw.index,

@@ -106,7 +106,8 @@ def validate_statics(raw: pd.DataFrame, series_ids: pd.Index) -> tuple[pd.DataFr
     raw = raw.reset_index(drop=True)
     typed = pd.DataFrame(
         {
-            name: raw[name].map(lambda v: str(v).strip(), na_action="ignore")
+            # object even when every value is NULL (read as float, without .str)
+            name: raw[name].map(lambda v: str(v).strip(), na_action="ignore").astype(object)
             for name in REQUIRED_COLUMNS
         }
     )

@@ -68,7 +68,10 @@ def series_id_column(nullable: bool = False) -> pa.Column:
         str,
         nullable=nullable,
         checks=pa.Check(
-            lambda s: s.str.len() <= SERIES_ID_MAX, name="series_id_length", ignore_na=True
+            # as object: a column of nothing but NULLs reads as float, without .str
+            lambda s: s.astype(object).str.len() <= SERIES_ID_MAX,
+            name="series_id_length",
+            ignore_na=True,
         ),
         description="Identifier of the series, at most 255 characters.",
     )
@@ -265,7 +268,8 @@ def coerce_observations(
     Timestamps are read as `parse_timestamps` reads them (one format for all text; time
     zones converted to UTC and dropped, so naive and aware sources line up).
     """
-    series_id = raw["series_id"].map(str, na_action="ignore")  # missing stays missing
+    # missing stays missing; object even when every one is (all NULL reads as float)
+    series_id = raw["series_id"].map(str, na_action="ignore").astype(object)
     parsed = parse_timestamps(raw["ts"], ts_format)
     value = pd.to_numeric(raw["value"], errors="coerce").astype("float64")
     typed = pd.DataFrame({"series_id": series_id, "ts": parsed.ts, "value": value}, index=raw.index)

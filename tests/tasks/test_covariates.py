@@ -63,6 +63,21 @@ def test_every_bad_row_is_quarantined_under_its_check_and_nothing_is_lost(observ
     assert "not a date" in found.rejected["ts"].tolist()
 
 
+def test_covariates_all_for_every_series_are_used_as_a_database_returns_them(observations):
+    """Every row's series_id NULL (a market-wide driver): the column comes back from the
+    database as floats (NaN), which once stopped validation with a traceback."""
+    rows = raw_of(covariate_rows(observations))
+    shared = rows[rows["series_id"] == rows["series_id"].iloc[0]].assign(series_id=np.nan)
+    found = validate_covariates(shared, GRID, pd.Index(observations["series_id"].unique()))
+    assert found.rows_used == len(shared) and found.rejected.empty
+    assert found.values["series_id"].isna().all()
+    nameless = validate_covariates(
+        shared.assign(name=np.nan), GRID, pd.Index(observations["series_id"].unique())
+    )
+    assert set(nameless.rejected["check_name"]) == {"covariate_name_missing"}
+    assert nameless.rows_read == len(nameless.rejected) == len(shared)
+
+
 def test_too_many_bad_covariate_rows_fail_the_run(observations):
     raw = raw_of(covariate_rows(observations)).assign(value="n/a")
     found = validate_covariates(raw, GRID, pd.Index(observations["series_id"].unique()))

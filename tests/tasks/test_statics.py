@@ -123,3 +123,10 @@ def test_static_features_reach_every_row_of_the_history_a_model_sees():
         "S02": {"format=mall": 0.0, "format=outlet": 0.0, "size": 0.0},  # none: 0
     }
     assert future.columns.tolist() == ["series_id", "ds"]  # nothing ahead to cover
+
+
+def test_a_static_source_of_nothing_but_nulls_is_quarantined_not_a_traceback():
+    raw = statics([(None, None, None)] * 3).astype(float)  # as a database returns NULLs
+    attributes, rejected = validate_statics(raw, SERIES)
+    assert attributes.empty and len(rejected) == 3
+    assert set(rejected["check_name"]) <= set(STATIC_CHECKS)
