@@ -32,10 +32,19 @@ from tidecast.frequency import make_grid
 from tidecast.models.registry import build_model
 from tidecast.settings import load_settings
 from tidecast.tasks.covariates import CovariateInput, validate_covariates, with_history
-from tidecast.tasks.holidays import holiday_features
+from tidecast.tasks.holidays import DISTANCE_CAP, holiday_features
 
 HORIZON = 28
 SEASON = 7
+# the US calendar's features on a day that is a holiday, and on one far from any
+HOLIDAY_EVERY_DAY = {
+    "holiday_us": 1.0, "holiday_near_us": 0.0, "bridge_us": 0.0,
+    "days_to_holiday_us": 0.0, "days_from_holiday_us": 0.0,
+}  # fmt: skip
+HOLIDAY_NONE = {
+    "holiday_us": 0.0, "holiday_near_us": 0.0, "bridge_us": 0.0,
+    "days_to_holiday_us": float(DISTANCE_CAP), "days_from_holiday_us": float(DISTANCE_CAP),
+}  # fmt: skip
 
 
 def run_one(data: DriverPanel, with_covariates: bool) -> dict:
@@ -76,8 +85,8 @@ def learned_effects(data: DriverPanel, models: list[str]) -> dict:
             1.1**-ELASTICITY - 1,
         ),
         "holiday (closed)": (
-            future.assign(holiday_us=1.0, holiday_near_us=0.0, bridge_us=0.0),
-            future.assign(holiday_us=0.0, holiday_near_us=0.0, bridge_us=0.0),
+            future.assign(**HOLIDAY_EVERY_DAY),
+            future.assign(**HOLIDAY_NONE),
             -1.0,
         ),
     }

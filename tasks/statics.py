@@ -2,10 +2,11 @@
 `value`), read from a table or a query file per job and validated like covariates.
 
 `holiday_region` gives each series the holiday calendar of its own region (`US`,
-`DE-BY`) as the `future` covariates `holiday`, and on daily grids `holiday_near` and
-`bridge` (tasks/holidays.py). Every other attribute becomes static features of the models
-that take them (`encode_statics`): an attribute whose every value is a number, one
-feature standardised across the series; any other, one 0/1 feature per category.
+`DE-BY`) as the `future` covariates `holiday`, and on daily grids `holiday_near`,
+`bridge`, `days_to_holiday` and `days_from_holiday` (tasks/holidays.py). Every other
+attribute becomes static features of the models that take them (`encode_statics`): an
+attribute whose every value is a number, one feature standardised across the series; any
+other, one 0/1 feature per category.
 Rejected rows are quarantined in `rejected_covariates` with kind `static` and count
 among the covariate rows of the run.
 """
@@ -28,12 +29,18 @@ HOLIDAY_REGION = "holiday_region"
 # series in a rarer one gets none of them (a store chain's 300 postcodes would otherwise
 # make 300 features that each describe a few series)
 MAX_CATEGORIES = 20
+# a category's feature is named `attribute=value`, and feature_importance.feature holds
+# 128 characters
+ATTRIBUTE_MAX = 64
+VALUE_MAX = 63
 
 STATIC_CHECKS: dict[str, str] = {
     "static_series_id_missing": "series_id is NULL",
     "static_series_id_too_long": f"series_id is longer than {SERIES_ID_MAX} characters",
     "static_attribute_missing": "attribute is NULL or empty",
+    "static_attribute_too_long": f"attribute is longer than {ATTRIBUTE_MAX} characters",
     "static_value_missing": "value is NULL or empty",
+    "static_value_too_long": f"value is longer than {VALUE_MAX} characters",
     "static_duplicate_exact": "the same (series_id, attribute, value) appears more than once; "
     "one copy is kept",
     "static_duplicate_conflict": "several values for the same (series_id, attribute)",
@@ -48,19 +55,29 @@ _PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
     ("series_id", "series_id_length", "static_series_id_too_long"),
     ("attribute", "not_nullable", "static_attribute_missing"),
     ("attribute", "nonempty", "static_attribute_missing"),
+    ("attribute", "attribute_length", "static_attribute_too_long"),
     ("value", "not_nullable", "static_value_missing"),
     ("value", "nonempty", "static_value_missing"),
+    ("value", "value_length", "static_value_too_long"),
     ("*", "multiple_fields_uniqueness", "static_duplicate_conflict"),
 ]
 
 
 def static_schema() -> pa.DataFrameSchema:
     nonempty = pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty", ignore_na=True)
+
+    def at_most(limit: int, name: str) -> pa.Check:
+        return pa.Check(lambda s: s.str.len() <= limit, name=name, ignore_na=True)
+
     return pa.DataFrameSchema(
         {
             "series_id": series_id_column(),
-            "attribute": pa.Column(str, nullable=False, checks=nonempty),
-            "value": pa.Column(str, nullable=False, checks=nonempty),
+            "attribute": pa.Column(
+                str, nullable=False, checks=[nonempty, at_most(ATTRIBUTE_MAX, "attribute_length")]
+            ),
+            "value": pa.Column(
+                str, nullable=False, checks=[nonempty, at_most(VALUE_MAX, "value_length")]
+            ),
         },
         unique=["series_id", "attribute"],
         report_duplicates="all",

@@ -39,6 +39,8 @@ def test_every_bad_static_row_is_quarantined_under_its_check():
             (None, "store_size", "10"),  # static_series_id_missing
             ("S" * 256, "store_size", "10"),  # static_series_id_too_long
             ("S02", " ", "10"),  # static_attribute_missing
+            ("S02", "a" * 65, "10"),  # static_attribute_too_long
+            ("S02", "format", "v" * 64),  # static_value_too_long
             ("S02", "store_size", None),  # static_value_missing
             ("S99", "store_size", "10"),  # static_series_unknown
             ("S02", "holiday_region", "XX"),  # static_holiday_region_unknown
