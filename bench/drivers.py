@@ -53,6 +53,26 @@ def _prices(rng: np.random.Generator, days: int, usual: float) -> np.ndarray:
     return np.round(price, 2)
 
 
+def _days(start: str, total: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """`total` days from `start`, and 1 on the public holidays of REGION among them."""
+    import holidays
+
+    stamps = pd.date_range(start, periods=total, freq="D")
+    calendar = holidays.country_holidays(REGION, years=range(stamps[0].year, stamps[-1].year + 1))
+    return stamps, np.array([day in calendar for day in stamps.date], dtype=float)
+
+
+def _shop_sales(rng: np.random.Generator, weekday: np.ndarray) -> np.ndarray:
+    """A shop's daily sales without drivers: a level, a weekend-heavy weekly pattern, a
+    slight trend and lognormal noise (σ 0.1)."""
+    total = len(weekday)
+    level = float(rng.uniform(50, 500))
+    weekly = 1 + rng.uniform(0.1, 0.4) * np.where(weekday >= 5, 1.0, -0.3)
+    trend = 1 + rng.uniform(-0.1, 0.2) * np.arange(total) / total
+    noise = rng.lognormal(0.0, 0.1, total)
+    return level * weekly * trend * noise
+
+
 def driver_panel(
     n_series: int = 40,
     days: int = 730,
@@ -61,25 +81,18 @@ def driver_panel(
     effects: bool = True,
 ) -> DriverPanel:
     """The panel: `days` days of training data plus `held_out` days to score on."""
-    import holidays
-
     rng = np.random.default_rng(seed)
     total = days + held_out
-    stamps = pd.date_range(START, periods=total, freq="D")
-    calendar = holidays.country_holidays(REGION, years=range(stamps[0].year, stamps[-1].year + 1))
-    closed = np.array([day in calendar for day in stamps.date], dtype=float)
+    stamps, closed = _days(START, total)
     weekday = stamps.dayofweek.to_numpy()
     observations, covariates = [], []
     for number in range(n_series):
         sid = f"shop_{number:03d}"
-        level = float(rng.uniform(50, 500))
-        weekly = 1 + rng.uniform(0.1, 0.4) * np.where(weekday >= 5, 1.0, -0.3)
-        trend = 1 + rng.uniform(-0.1, 0.2) * np.arange(total) / total
-        noise = rng.lognormal(0.0, 0.1, total)
+        base = _shop_sales(rng, weekday)
         promo = _promotions(rng, total)
         usual = float(rng.uniform(2, 20))
         price = _prices(rng, total, usual)
-        value = level * weekly * trend * noise
+        value = base
         if effects:
             value = value * (1 + PROMO_LIFT * promo) * (price / usual) ** -ELASTICITY
             value = value * (1 - closed)
@@ -124,24 +137,15 @@ def format_panel(
     """Shops of three formats (`FORMAT_HOLIDAY_EFFECT`), in turn: a level, a weekly
     pattern, a slight trend and noise as in `driver_panel`, times 1 + the format's effect
     on US public holidays."""
-    import holidays
-
     rng = np.random.default_rng(seed)
-    total = days + held_out
-    stamps = pd.date_range(FORMAT_START, periods=total, freq="D")
-    calendar = holidays.country_holidays(REGION, years=range(stamps[0].year, stamps[-1].year + 1))
-    holiday = np.array([day in calendar for day in stamps.date], dtype=float)
+    stamps, holiday = _days(FORMAT_START, days + held_out)
     weekday = stamps.dayofweek.to_numpy()
     formats = list(FORMAT_HOLIDAY_EFFECT)
     observations, statics = [], []
     for number in range(n_series):
         sid = f"shop_{number:03d}"
         shop_format = formats[number % len(formats)]
-        level = float(rng.uniform(50, 500))
-        weekly = 1 + rng.uniform(0.1, 0.4) * np.where(weekday >= 5, 1.0, -0.3)
-        trend = 1 + rng.uniform(-0.1, 0.2) * np.arange(total) / total
-        noise = rng.lognormal(0.0, 0.1, total)
-        value = level * weekly * trend * noise * (1 + FORMAT_HOLIDAY_EFFECT[shop_format] * holiday)
+        value = _shop_sales(rng, weekday) * (1 + FORMAT_HOLIDAY_EFFECT[shop_format] * holiday)
         observations.append(pd.DataFrame({"series_id": sid, "ts": stamps, "value": value}))
         size = str(int(rng.integers(80, 400)))  # square metres, unrelated to the sales
         statics += [(sid, "format", shop_format), (sid, "size", size)]

@@ -16,11 +16,13 @@ closing a shop): the targets are scaled by the window's spread, so a lift of a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 import pandas as pd
 
-from tidecast.models.windows import Windows
+from tidecast.models.base import future_frame, sort_panel
+from tidecast.models.windows import Windows, last_windows
 
 # level / spread beyond this is a nearly flat window; capped so its features stay bounded
 LEVEL_CAP = 20.0
@@ -155,8 +157,6 @@ def values_ahead(
     """`series_id`, `ds` and the covariates `names` for the `horizon` steps after each
     series' last timestamp (`last_ds`, by series), in that order; NaN where `future` has
     no value."""
-    from tidecast.models.base import future_frame
-
     steps = future_frame(last_ds, horizon, freq).drop(columns="step")
     if future is None or not names:
         return steps.assign(**dict.fromkeys(names, np.nan))
@@ -177,3 +177,69 @@ def ahead_array(
     ahead = values_ahead(future, pd.Series(end_times, index=series_ids), horizon, freq, names)
     values = ahead[names].to_numpy(dtype=float)
     return values.reshape(len(series_ids), horizon, len(names))
+
+
+class WindowCovariates:
+    """What the window models (models/regression.py, models/neural.py) share about
+    covariates: which they take, the history they condition on, the values ahead.
+
+    A subclass sets `future_covariates`, `past_covariates`, `static_covariates` (its
+    constructor names them, so the registry passes them) and has `horizon`, `freq` and
+    `_lookback()`.
+    """
+
+    future_covariates: tuple[str, ...]
+    past_covariates: tuple[str, ...]
+    static_covariates: tuple[str, ...]
+    horizon: int
+    freq: str
+
+    def _lookback(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def uses_covariates(self) -> bool:
+        return bool(self.future_covariates or self.past_covariates or self.static_covariates)
+
+    def _covariate_names(self) -> list[str]:
+        return [*self.future_covariates, *self.past_covariates, *self.static_covariates]
+
+    def refuse_other_covariates(self, stored: list[str] | None, what: str) -> None:
+        """A stored fit (`what`) made with other covariates is refused, not guessed: the
+        same count of inputs may mean other things (a category renamed)."""
+        if stored is not None and stored != self._covariate_names():
+            raise ValueError(
+                f"{what} are for the covariates {stored}, this model has "
+                f"{self._covariate_names()} (the covariates changed since the retrain)"
+            )
+
+    def _condition(self, panel: pd.DataFrame) -> None:
+        """The newest window of each series (and its covariates' history) to forecast from."""
+        self.history_ = sort_panel(panel) if self.uses_covariates else None
+        if self.uses_covariates:
+            self.covariates_ = CovariateDesign.fit(
+                self.history_,
+                list(self.future_covariates),
+                list(self.past_covariates),
+                self.static_covariates,
+            )
+        self.last_ = last_windows(panel, self._lookback())
+
+    def condition(self, panel: pd.DataFrame) -> Self:
+        """The fitted model, to forecast from the newest windows of `panel` (and its
+        covariates' history) instead of the data it was fitted on."""
+        self._condition(panel)
+        return self
+
+    def _ahead(self, future: pd.DataFrame | None) -> tuple[np.ndarray | None, np.ndarray]:
+        """(series, horizon, future names) the future covariates of the steps after each
+        fitted series' end (0 where missing; None without covariates), and which series
+        they cover: a series without all of them gets no forecast."""
+        last = self.last_
+        if not self.uses_covariates:
+            return None, np.ones(len(last.series_ids), bool)
+        ahead = ahead_array(
+            future, last.series_ids, last.end_times, self.horizon, self.freq,
+            list(self.future_covariates),
+        )  # fmt: skip
+        return np.nan_to_num(ahead), ~np.isnan(ahead).any(axis=(1, 2))

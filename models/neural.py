@@ -33,11 +33,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tidecast.models.base import future_frame, get_params, sort_panel
-from tidecast.models.covariates import CovariateDesign, ahead_array, level_ratio
+from tidecast.models.base import future_frame, get_params
+from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import season_angles
 from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
-from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
+from tidecast.models.windows import Windows, default_lookback, training_windows
 
 
 def torch_device(name: str | None) -> torch.device:
@@ -68,7 +68,7 @@ def step_budget(
     return int(min(max_steps, max(min_steps, wanted)))
 
 
-class TorchForecaster:
+class TorchForecaster(WindowCovariates):
     """Base: subclasses build the network in `_network(n_features, lookback, n_context)`."""
 
     global_model = True  # one model learns from every series
@@ -116,13 +116,6 @@ class TorchForecaster:
         self.future_covariates = tuple(future_covariates)
         self.past_covariates = tuple(past_covariates)
         self.static_covariates = tuple(static_covariates)
-
-    @property
-    def uses_covariates(self) -> bool:
-        return bool(self.future_covariates or self.past_covariates or self.static_covariates)
-
-    def _covariate_names(self) -> list[str]:
-        return [*self.future_covariates, *self.past_covariates, *self.static_covariates]
 
     def _network(self, n_features: int, lookback: int, n_context: int) -> nn.Module:
         raise NotImplementedError
@@ -172,24 +165,6 @@ class TorchForecaster:
             torch.as_tensor(x, dtype=torch.float32, device=device),
             torch.as_tensor(context, dtype=torch.float32, device=device),
         )
-
-    def _condition(self, panel: pd.DataFrame) -> None:
-        """The newest window of each series (and its covariates' history) to forecast from."""
-        if self.uses_covariates:
-            self.history_ = sort_panel(panel)
-            self.covariates_ = CovariateDesign.fit(
-                self.history_,
-                list(self.future_covariates),
-                list(self.past_covariates),
-                self.static_covariates,
-            )
-        self.last_ = last_windows(panel, self._lookback())
-
-    def condition(self, panel: pd.DataFrame) -> Self:
-        """The fitted network, to forecast from the newest windows of `panel` (and its
-        covariates' history) instead of the data it was fitted on."""
-        self._condition(panel)
-        return self
 
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback, device = self._lookback(), self._device()
@@ -293,13 +268,7 @@ class TorchForecaster:
     def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
         """Stored weights, conditioned on the newest window of each series in `panel`."""
         blob = torch.load(path, weights_only=True, map_location="cpu")
-        stored = list(blob.get("covariates", []))
-        if stored != self._covariate_names():
-            # same shape, other meaning (a covariate renamed): refused, not guessed
-            raise ValueError(
-                f"stored weights are for the covariates {stored}, this model has "
-                f"{self._covariate_names()} (the covariates changed since the retrain)"
-            )
+        self.refuse_other_covariates(list(blob.get("covariates", [])), "stored weights")
         self.n_features_ = int(blob["n_features"])
         self.n_context_ = int(blob.get("n_context", 0))
         network = self._network(self.n_features_, int(blob["lookback"]), self.n_context_)
@@ -314,16 +283,8 @@ class TorchForecaster:
         if h > self.horizon:
             raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
         device = next(self.network_.parameters()).device
-        last, ahead = self.last_, None
-        if self.uses_covariates:
-            ahead = ahead_array(
-                future, last.series_ids, last.end_times, self.horizon, self.freq,
-                list(self.future_covariates),
-            )  # fmt: skip
-        covered = np.ones(len(last.series_ids), bool)
-        if ahead is not None:  # a series without its future covariates gets no forecast
-            covered = ~np.isnan(ahead).any(axis=(1, 2))
-            ahead = np.nan_to_num(ahead)
+        last = self.last_
+        ahead, covered = self._ahead(future)  # a series not covered gets no forecast
         x, context = self._tensors(last, self._lookback(), device, ahead)
         with torch.no_grad(), self._autocast(device):
             scaled = self.network_(x, context)

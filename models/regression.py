@@ -19,13 +19,13 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-from tidecast.models.base import future_frame, sort_panel
-from tidecast.models.covariates import CovariateDesign, ahead_array, level_ratio
+from tidecast.models.base import future_frame
+from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import design_matrix
-from tidecast.models.windows import Windows, default_lookback, last_windows, training_windows
+from tidecast.models.windows import Windows, default_lookback, training_windows
 
 
-class LagRegressor:
+class LagRegressor(WindowCovariates):
     """Base: subclasses say which estimator fits the scaled windows."""
 
     global_model = True  # one model learns from every series
@@ -52,15 +52,8 @@ class LagRegressor:
         self.past_covariates = tuple(past_covariates)
         self.static_covariates = tuple(static_covariates)
 
-    @property
-    def uses_covariates(self) -> bool:
-        return bool(self.future_covariates or self.past_covariates or self.static_covariates)
-
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
-
-    def _covariate_names(self) -> list[str]:
-        return [*self.future_covariates, *self.past_covariates, *self.static_covariates]
 
     def _fit_estimators(self, features: np.ndarray, targets: np.ndarray) -> list:
         raise NotImplementedError
@@ -79,24 +72,6 @@ class LagRegressor:
         )
         return np.hstack([features, covariates])
 
-    def condition(self, panel: pd.DataFrame) -> Self:
-        """The fitted estimators, to forecast from the newest windows of `panel` (and its
-        covariates' history) instead of the data they were fitted on."""
-        self._condition(panel)
-        return self
-
-    def _condition(self, panel: pd.DataFrame) -> None:
-        """The newest window of each series (and its covariates' history) to forecast from."""
-        self.history_ = sort_panel(panel) if self.uses_covariates else None
-        if self.uses_covariates:
-            self.covariates_ = CovariateDesign.fit(
-                self.history_,
-                list(self.future_covariates),
-                list(self.past_covariates),
-                self.static_covariates,
-            )
-        self.last_ = last_windows(panel, self._lookback())
-
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback = self._lookback()
         windows = training_windows(
@@ -112,20 +87,14 @@ class LagRegressor:
         (`series_id`, `ds` and the future covariates) covers all `horizon` steps."""
         if h > self.horizon:
             raise ValueError(f"fitted for horizon {self.horizon}, asked for {h}")
-        last, ahead = self.last_, None
-        if self.uses_covariates:
-            ahead = ahead_array(
-                future, last.series_ids, last.end_times, self.horizon, self.freq,
-                list(self.future_covariates),
-            )  # fmt: skip
+        last = self.last_
+        ahead, covered = self._ahead(future)
         scaled = self._predict(self._features(last, self.history_, ahead))
         values = last.unscale(scaled)[:, :h]
         last_ds = pd.Series(last.end_times, index=last.series_ids)
         out = future_frame(last_ds, h, self.freq)
         out["yhat"] = values.reshape(-1)
-        if ahead is not None:  # a series without its future covariates gets no forecast
-            covered = ~np.isnan(ahead).any(axis=(1, 2))
-            out = out[np.repeat(covered, h)]
+        out = out[np.repeat(covered, h)]  # a series without its future covariates: none
         return out.drop(columns="step").reset_index(drop=True)
 
 
@@ -181,12 +150,7 @@ class RidgeLags(LagRegressor):
             ridge = Ridge(alpha=1.0)
             ridge.coef_, ridge.intercept_ = arrays["coef"], arrays["intercept"]
             stored = arrays["covariates"].tolist() if "covariates" in arrays else None
-        if stored is not None and stored != self._covariate_names():
-            # same count, other meaning (a category renamed): refused, not guessed
-            raise ValueError(
-                f"stored coefficients are for the covariates {stored}, this model has "
-                f"{self._covariate_names()} (the covariates changed since the retrain)"
-            )
+        self.refuse_other_covariates(stored, "stored coefficients")
         self.estimators_ = [ridge]
         self._condition(panel)
         expected = design_width(self, panel)

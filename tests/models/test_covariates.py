@@ -58,19 +58,30 @@ def test_a_series_whose_future_covariates_stop_short_gets_no_forecast(context):
     assert out.groupby("series_id").size().eq(H).all() and out["series_id"].nunique() == 11
 
 
-def test_stored_weights_forecast_as_the_fit_did_and_other_covariates_are_refused(context, tmp_path):
+@pytest.mark.parametrize("name, suffix", [("ridge_cov", "npz"), ("nbeats_cov", "pt")])
+def test_stored_weights_forecast_as_the_fit_did_and_other_covariates_are_refused(
+    name, suffix, context, tmp_path
+):
     history, future = promoted_panel()
     given = {**context, "horizon": H, "future_covariates": ("promo",)}
-    fitted = build_model("ridge_cov", **given).fit(history)
-    path = tmp_path / "ridge_cov.npz"
+    fitted = build_model(name, **given).fit(history)
+    path = tmp_path / f"{name}.{suffix}"
     fitted.save_weights(path)
-    loaded = build_model("ridge_cov", **given).load_weights(path, history)
+    loaded = build_model(name, **given).load_weights(path, history)
     pd.testing.assert_frame_equal(
         loaded.predict(H, future=future), fitted.predict(H, future=future)
     )
+    short = future[~((future["series_id"] == "S03") & (future["ds"] == future["ds"].max()))]
+    assert "S03" not in set(loaded.predict(H, future=short)["series_id"])
+    # more covariates; or as many, renamed (same shapes, another meaning): both refused
     other = {**given, "future_covariates": ("promo", "price")}
     with pytest.raises(ValueError, match="covariates changed"):
-        build_model("ridge_cov", **other).load_weights(path, history.assign(price=1.0))
+        build_model(name, **other).load_weights(path, history.assign(price=1.0))
+    renamed = {**given, "future_covariates": ("discount",)}
+    with pytest.raises(ValueError, match="covariates changed"):
+        build_model(name, **renamed).load_weights(
+            path, history.rename(columns={"promo": "discount"})
+        )
 
 
 TORCH = {"max_steps": 400, "max_seconds": 120.0}
@@ -97,27 +108,6 @@ def test_a_torch_network_learns_the_promotion_lift_from_its_covariate_channels(n
     lift = (on["yhat"] / off["yhat"]).mean() - 1
     # without covariates the two are the same forecast: a lift of exactly 0
     assert lift == pytest.approx(LIFT, abs=0.1 if name == "nbeats_cov" else 0.2)
-
-
-def test_a_torch_networks_stored_weights_forecast_as_the_fit_did_and_other_covariates_are_refused(
-    context, tmp_path
-):
-    history, future = promoted_panel()
-    given = {**context, "horizon": H, "future_covariates": ("promo",)}
-    fitted = build_model("nbeats_cov", **given).fit(history)
-    path = tmp_path / "nbeats_cov.pt"
-    fitted.save_weights(path)
-    loaded = build_model("nbeats_cov", **given).load_weights(path, history)
-    pd.testing.assert_frame_equal(
-        loaded.predict(H, future=future), fitted.predict(H, future=future)
-    )
-    short = future[~((future["series_id"] == "S03") & (future["ds"] == future["ds"].max()))]
-    assert "S03" not in set(loaded.predict(H, future=short)["series_id"])
-    renamed = {**given, "future_covariates": ("discount",)}
-    with pytest.raises(ValueError, match="covariates changed"):
-        build_model("nbeats_cov", **renamed).load_weights(
-            path, history.rename(columns={"promo": "discount"})
-        )
 
 
 def opposite_seasons(n_series: int = 16, periods: int = 96, seed: int = 0):
