@@ -495,9 +495,9 @@ def known_by(covariates: Covariates | None, grid: Grid, cutoff: pd.Timestamp) ->
 
 
 def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: int) -> pd.DataFrame:
-    """Per covariate: its kind, rows, first and last timestamp, and (for `future` ones)
-    how many series have a value at each of the `horizon` steps after their last
-    observation, and which do not (`tidecast covariates check`)."""
+    """Per covariate (and static feature): its kind, rows, first and last timestamp, and
+    (for `future` ones) how many series have a value at each of the `horizon` steps after
+    their last observation, and which do not (`tidecast covariates check`)."""
     last = panel.groupby("series_id", sort=True)["ds"].max()
     _, future = CovariateInput(covariates.values, covariates.kinds, freq).frames(
         last, horizon, as_of_cutoff=False
@@ -515,6 +515,8 @@ def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: in
             "covers_horizon": "",
             "missing": "",
         }
+        if kind == "static":  # a series' attribute: no span in time, nothing ahead to cover
+            row["first_ts"] = row["last_ts"] = ""
         if kind == "future":
             covered = covered_series(future[["series_id", "ds", name]], last, horizon)
             lacking = last.index.difference(covered)

@@ -353,7 +353,11 @@ def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cl
     url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
     engine = create_engine(url)
     pd.DataFrame(
-        {"series_id": ["S00", "S01"], "attribute": "holiday_region", "value": ["US", "DE-BY"]}
+        {
+            "series_id": ["S00", "S01", "S00", "S01"],
+            "attribute": ["holiday_region", "holiday_region", "format", "format"],
+            "value": ["US", "DE-BY", "outlet", "mall"],
+        }
     ).to_sql("shop_attributes", engine, index=False)
     covariate_rows(observations, horizon=6).to_sql("drivers", engine, index=False)
     engine.dispose()
@@ -368,6 +372,8 @@ def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cl
     # the query's promo, the job-wide US calendar, each series' own calendar
     assert {"promo", "holiday_us", "holiday"} <= names and "footfall" not in names
     assert "4 series have no holiday_region: no holidays for them" in done.stdout
+    outlet = next(line for line in done.stdout.splitlines() if "format=outlet" in line)
+    assert outlet.split()[1:4] == ["static", "1", "1"] and "NaT" not in outlet
 
     bad = tidecast("covariates", "check", *flags, "--holidays", "US,XX", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("error: invalid setting: holidays")
