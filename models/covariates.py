@@ -6,9 +6,8 @@ covariate over the input points only, so never beyond the forecast origin; a `st
 feature (a series' attribute, encoded in tasks/statics.py) once per window. Each
 time-varying covariate is divided by its largest absolute value in the series' history
 (a flag stays 0/1, a price becomes a share of its highest), and each feature comes
-twice: as it is,
-for effects in the series' units, and times the window's level over its spread, for
-effects that are a share of the level (a promotion lifting sales by 30%, a holiday
+twice: as it is, for effects in the series' units, and times the window's level over its
+spread, for effects that are a share of the level (a promotion lifting sales by 30%, a holiday
 closing a shop): the targets are scaled by the window's spread, so a lift of a share
 `b` of the level is `b * level / spread` there, linear in the second feature.
 """

@@ -26,7 +26,14 @@ import pandera.pandas as pa
 from tidecast.errors import TidecastError
 from tidecast.frequency import Grid
 from tidecast.progress import report
-from tidecast.schemas import as_read, parse_timestamps, row_failures, series_id_column
+from tidecast.schemas import (
+    as_read,
+    nonempty_text,
+    parse_timestamps,
+    row_failures,
+    series_id_column,
+    text_at_most,
+)
 from tidecast.settings import Settings
 from tidecast.sql.tables import SERIES_ID_MAX
 from tidecast.tasks.ingest import SideSource
@@ -92,10 +99,7 @@ def covariate_schema(grid: Grid) -> pa.DataFrameSchema:
             "name": pa.Column(
                 str,
                 nullable=False,
-                checks=[
-                    pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty"),
-                    pa.Check(lambda s: s.str.len() <= NAME_MAX, name="name_length"),
-                ],
+                checks=[nonempty_text(), text_at_most(NAME_MAX, "name_length")],
             ),
             "value": pa.Column(
                 float,

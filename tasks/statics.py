@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from tidecast.errors import TidecastError
-from tidecast.schemas import as_read, row_failures, series_id_column
+from tidecast.schemas import as_read, nonempty_text, row_failures, series_id_column, text_at_most
 from tidecast.settings import Settings
 from tidecast.sql.tables import SERIES_ID_MAX
 from tidecast.tasks.ingest import SideSource
@@ -64,19 +64,18 @@ _PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
 
 
 def static_schema() -> pa.DataFrameSchema:
-    nonempty = pa.Check(lambda s: s.str.strip().str.len() > 0, name="nonempty", ignore_na=True)
-
-    def at_most(limit: int, name: str) -> pa.Check:
-        return pa.Check(lambda s: s.str.len() <= limit, name=name, ignore_na=True)
-
     return pa.DataFrameSchema(
         {
             "series_id": series_id_column(),
             "attribute": pa.Column(
-                str, nullable=False, checks=[nonempty, at_most(ATTRIBUTE_MAX, "attribute_length")]
+                str,
+                nullable=False,
+                checks=[nonempty_text(), text_at_most(ATTRIBUTE_MAX, "attribute_length")],
             ),
             "value": pa.Column(
-                str, nullable=False, checks=[nonempty, at_most(VALUE_MAX, "value_length")]
+                str,
+                nullable=False,
+                checks=[nonempty_text(), text_at_most(VALUE_MAX, "value_length")],
             ),
         },
         unique=["series_id", "attribute"],

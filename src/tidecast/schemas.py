@@ -61,18 +61,26 @@ _PANDERA_TO_CHECK: list[tuple[str, str, str]] = [
 ]
 
 
+def text_at_most(limit: int, name: str) -> pa.Check:
+    """The check `name`: text of at most `limit` characters."""
+    # as object: a column of nothing but NULLs reads as float, without .str
+    return pa.Check(lambda s: s.astype(object).str.len() <= limit, name=name, ignore_na=True)
+
+
+def nonempty_text() -> pa.Check:
+    """The check `nonempty`: text with more than white space."""
+    return pa.Check(
+        lambda s: s.astype(object).str.strip().str.len() > 0, name="nonempty", ignore_na=True
+    )
+
+
 def series_id_column(nullable: bool = False) -> pa.Column:
     """The `series_id` column of every input contract (observations, covariates, static
     attributes): text of at most SERIES_ID_MAX characters."""
     return pa.Column(
         str,
         nullable=nullable,
-        checks=pa.Check(
-            # as object: a column of nothing but NULLs reads as float, without .str
-            lambda s: s.astype(object).str.len() <= SERIES_ID_MAX,
-            name="series_id_length",
-            ignore_na=True,
-        ),
+        checks=text_at_most(SERIES_ID_MAX, "series_id_length"),
         description="Identifier of the series, at most 255 characters.",
     )
 
