@@ -167,10 +167,10 @@ def encode_statics(
     (values in `Covariates.values`' columns, one row per series and feature that is not 0;
     each feature's kind, `static`; notes for the run row).
 
-    An attribute whose every value is a number is one feature named as the attribute,
-    standardised across the series that have it (a series without it gets 0, their mean).
-    Any other is categorical: a 0/1 feature `attribute=value` for each of its
-    `MAX_CATEGORIES` most common values. One value for every series tells models nothing
+    An attribute whose every value is a finite number, not all the same, is one feature
+    named as the attribute, standardised across the series that have it (a series without
+    it gets 0, their mean). Any other is categorical: a 0/1 feature `attribute=value` for
+    each of its `MAX_CATEGORIES` most common values. One value for every series tells models nothing
     and is left out; each of these choices is said in the notes.
     """
     rows, kinds, notes = [], {}, []
@@ -178,13 +178,13 @@ def encode_statics(
     used = attributes[attributes["attribute"] != HOLIDAY_REGION]
     for attribute, own in used.groupby("attribute", sort=True):
         numbers = pd.to_numeric(own["value"], errors="coerce")
+        finite = np.isfinite(numbers).to_numpy()
         lacking = n_series - own["series_id"].nunique()
-        if numbers.notna().all() and np.isfinite(numbers).all():
-            spread = float(numbers.std(ddof=0))
-            if spread == 0 and not lacking:
-                notes.append(f"static attribute {attribute} is the same for every series: unused")
-                continue
-            scaled = (numbers - numbers.mean()) / (spread or 1.0)
+        spread = float(numbers.std(ddof=0)) if finite.all() else 0.0
+        # one number where given (a flag `1` on some series) is a category: standardised,
+        # it would be 0 everywhere, and who has it would be lost
+        if spread > 0:
+            scaled = (numbers - numbers.mean()) / spread
             rows.append(pd.DataFrame({"series_id": own["series_id"], "name": attribute,
                                       "value": scaled.to_numpy()}))  # fmt: skip
             kinds[attribute] = "static"
@@ -193,8 +193,8 @@ def encode_statics(
                     f"{lacking} series have no static attribute {attribute}: the mean of the others"
                 )
             continue
-        if numbers.notna().any():
-            odd = own.loc[numbers.isna().to_numpy(), "value"].iloc[0]
+        if finite.any() and not finite.all():
+            odd = own.loc[~finite, "value"].iloc[0]
             notes.append(
                 f"static attribute {attribute} is used as categories: not every value is "
                 f"a number (e.g. {odd!r})"

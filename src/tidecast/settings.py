@@ -115,8 +115,8 @@ class Settings(BaseSettings):
     static_table: str | None = Field(
         None,
         description="Table (or schema.table) of static attributes: series_id, attribute, "
-        "value; the attribute holiday_region gives each series its own holiday calendar "
-        "(docs/covariates.md).",
+        "value; the attribute holiday_region gives each series its own holiday calendar, "
+        "the others become static features of the models (docs/covariates.md).",
     )
     static_query: Path | None = Field(
         None,

@@ -81,6 +81,8 @@ def test_numbers_are_standardised_categories_one_hot_and_each_choice_is_said():
     rows += [(series[0], "zone", "7"), (series[1], "zone", "B")]  # not every value a number
     rows += [(s, "postcode", f"{i:05d}") for i, s in enumerate(series)]  # a number: one feature
     rows += [(s, "city", f"c{i}") for i, s in enumerate(series)]  # 30 categories
+    rows += [(s, "parking", "1") for s in series[:10]]  # a flag where given: who has it
+    rows += [(series[0], "rating", "inf"), (series[1], "rating", "4")]  # not all finite
     rows += [(s, "holiday_region", "US") for s in series]  # the calendar, not a feature
     values, kinds, notes = encode_statics(statics(rows), series)
     assert set(kinds.values()) == {"static"}
@@ -96,6 +98,10 @@ def test_numbers_are_standardised_categories_one_hot_and_each_choice_is_said():
     assert {"zone=7", "zone=B"} <= set(kinds)
     assert any("zone is used as categories" in note and "'B'" in note for note in notes)
     assert "postcode" in kinds
+    parking = values[values["name"] == "parking=1"]
+    assert sorted(parking["series_id"]) == list(series[:10]) and (parking["value"] == 1).all()
+    assert {"rating=inf", "rating=4"} <= set(kinds)
+    assert any("rating is used as categories" in note and "'inf'" in note for note in notes)
     assert sum(name.startswith("city=") for name in kinds) == MAX_CATEGORIES
     assert any(f"city has 30 categories: the {MAX_CATEGORIES} most common" in n for n in notes)
 
