@@ -35,6 +35,10 @@ TABLES = {
          "yhat_lower_95", "yhat_upper_95"],
         ["flow", "series_id", "ts"],
     ),
+    "champion_backtest_forecasts": (
+        ["series_id", "fold", "ds", "model", "y", "yhat"],
+        ["series_id", "fold", "ds"],
+    ),
     "backtest_scores": (
         ["series_id", "model", "fold", "mase", "smape", "rmse", "coverage_80", "coverage_95"],
         ["series_id", "model", "fold"],

@@ -12,6 +12,7 @@ earlier origin's weights instead of training from scratch.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -27,6 +28,7 @@ from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import CovariateInput, Covariates, with_history
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.failures import Failure
+from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
 from tidecast.tasks.importance import combine_importance, empty_importance, fold_importance
 from tidecast.tasks.intervals import interval_coverage
 from tidecast.tasks.modelrun import run_model
@@ -42,7 +44,6 @@ SCORE_COLUMNS = [
     "coverage_80",
     "coverage_95",
 ]
-FOLD_FORECAST_COLUMNS = ["series_id", "model", "fold", "ds", "step", "y", "yhat", "scale"]
 
 
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -75,12 +76,12 @@ class BacktestResult:
     """The run's backtest: scores per series, model and fold (ensembles and interval
     coverage included, series named), and the fold forecasts they come from.
 
-    Fold forecasts are kept so intervals (and later ensembles) are calibrated on the
-    same folds without refitting anything.
+    Fold forecasts are kept (compactly, tasks/fold_forecasts.py) so intervals are
+    calibrated on the same folds without refitting anything.
     """
 
     scores: pd.DataFrame  # SCORE_COLUMNS
-    fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
+    folds: FoldForecasts
     model_seconds: dict[str, float]
     failures: list[Failure] = field(default_factory=list)
     members: pd.DataFrame = field(  # series_id, ensemble, model (see tasks/ensembles.py)
@@ -88,6 +89,12 @@ class BacktestResult:
     )
     # model, feature, importance, method: of the last fold's fits (tasks/importance.py)
     importance: pd.DataFrame = field(default_factory=empty_importance)
+
+    @property
+    def fold_forecasts(self) -> pd.DataFrame:
+        """Every fold forecast in one frame (FOLD_FORECAST_COLUMNS, series named): for
+        small panels; the pipeline reads them a model at a time."""
+        return self.folds.frame()
 
 
 @dataclass(frozen=True)
@@ -355,44 +362,86 @@ def _importance(
         return empty_importance()
 
 
-def combine_backtests(parts: list[ChunkBacktest], plan: BacktestPlan) -> BacktestResult:
-    """One result from every chunk's: ensembles scored, interval coverage, series named."""
+class Backtested:
+    """Chunk results folded in as they arrive (`add`, in chunk order): the flow's process
+    keeps every chunk's scores, but its fold forecasts only in the compact
+    `FoldForecasts`, never all chunks' frames at once."""
+
+    def __init__(self, plan: BacktestPlan) -> None:
+        self.plan = plan
+        self.folds = FoldForecasts(plan.names, plan.spec.folds, plan.spec.horizon)
+        self.scores: list[pd.DataFrame] = []
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.failures: list[Failure] = []
+        self.importance: list[pd.DataFrame] = []
+
+    def add(self, part: ChunkBacktest) -> None:
+        self.folds.add(part.fold_forecasts)
+        if len(part.scores):
+            self.scores.append(part.scores)
+        for name, spent in part.model_seconds.items():
+            self.seconds[name] += spent
+        self.failures += part.failures
+        self.importance.append(part.importance)
+
+
+def collected(parts: Iterable[ChunkBacktest], plan: BacktestPlan) -> Backtested:
+    """`Backtested` of chunk results already at hand."""
+    done = Backtested(plan)
+    for part in parts:
+        done.add(part)
+    return done
+
+
+def _series_ranges(plan: BacktestPlan) -> list[tuple[int, int]]:
+    """Ranges of series codes to combine at a time: the local chunks' (else all)."""
+    local = [c for c in plan.chunks if c.label != "all series"]
+    if not local:
+        return [(0, len(plan.names))] if len(plan.names) else []
+    return [(c.first_code, c.first_code + len(c.names)) for c in local]
+
+
+def combine_backtests(done: Backtested) -> BacktestResult:
+    """One result from every chunk's: ensembles scored, interval coverage, series named.
+
+    Ensembles are combined one range of series at a time (a local chunk's, with the
+    global models' forecasts of the same series) and interval coverage one model at a
+    time, so the work holds one chunk's or one model's frames, not the whole backtest's.
+    """
+    plan, folds = done.plan, done.folds
     spec = plan.spec
-    fold_forecasts = _concat(
-        [p.fold_forecasts for p in parts if len(p.fold_forecasts)], FOLD_FORECAST_COLUMNS
-    )
-    scores = _concat([p.scores for p in parts if len(p.scores)], SCORE_COLUMNS[:-2])
+    scores = _concat(done.scores, SCORE_COLUMNS[:-2])
     members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
     if spec.ensemble_top_k and not scores.empty:
         members = ensemble_members(scores, spec.model_names, spec.ensemble_top_k, spec.metric)
-        combined = ensemble_fold_forecasts(fold_forecasts, members)
         cutoffs = scores.drop_duplicates(["series_id", "fold"])[["series_id", "fold", "cutoff"]]
-        scores = pd.concat(
-            [
-                scores,
+        member_codes = members["series_id"].to_numpy(dtype=np.int64)
+        ensemble_scores = []
+        for first, stop in _series_ranges(plan):
+            mine = members[(member_codes >= first) & (member_codes < stop)]
+            combined = ensemble_fold_forecasts(folds.of_series(first, stop), mine)
+            ensemble_scores.append(
                 score_errors(combined, ["series_id", "model", "fold"]).merge(
                     cutoffs, on=["series_id", "fold"]
-                ),
-            ],
-            ignore_index=True,
-        )
-        fold_forecasts = pd.concat(
-            [fold_forecasts, combined[FOLD_FORECAST_COLUMNS]], ignore_index=True
-        )
+                )
+            )
+            folds.add(combined[FOLD_FORECAST_COLUMNS])
+        scores = pd.concat([scores, *ensemble_scores], ignore_index=True)
+    coverage = [interval_coverage(frame) for frame in folds.by_model(named=False)]
     scored = scores.merge(
-        interval_coverage(fold_forecasts), on=["series_id", "model", "fold"], how="left"
+        pd.concat(coverage, ignore_index=True)
+        if coverage
+        else interval_coverage(pd.DataFrame(columns=FOLD_FORECAST_COLUMNS)),
+        on=["series_id", "model", "fold"],
+        how="left",
     )
-    seconds: dict[str, float] = defaultdict(float)
-    for part in parts:
-        for name, spent in part.model_seconds.items():
-            seconds[name] += spent
     return BacktestResult(
         members=_named(members, plan.names),
         scores=_named(scored[SCORE_COLUMNS], plan.names),
-        fold_forecasts=_named(fold_forecasts, plan.names),
-        model_seconds={name: round(seconds[name], 3) for name in spec.model_names},
-        failures=[failure for part in parts for failure in part.failures],
-        importance=combine_importance([part.importance for part in parts]),
+        folds=folds,
+        model_seconds={name: round(done.seconds[name], 3) for name in spec.model_names},
+        failures=done.failures,
+        importance=combine_importance(done.importance),
     )
 
 

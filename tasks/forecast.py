@@ -450,4 +450,4 @@ def plan_final_fits(
 
 def calibrate_intervals(backtest_result: BacktestResult) -> pd.DataFrame:
     """The interval calibration of this run's backtest (its pooled rows stored with the run)."""
-    return build_calibration(backtest_result.fold_forecasts)
+    return build_calibration(backtest_result.folds.by_model())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
@@ -92,17 +93,35 @@ def _maybe_from(ts: ColumnElement, start_date: ColumnElement) -> ColumnElement[b
     )
 
 
-def _column_batch(rows: list, columns: list[str]) -> pd.DataFrame:
-    """One fetched batch as a frame; equal series ids share one string object.
+# Columns whose equal values share one object in a fetched batch (see `_column_batch`).
+SHARED_VALUE_COLUMNS = ("series_id", "ts")
 
-    The driver makes a new string per row; 100,000 series of 120 rows would otherwise
-    hold 12 million copies of their ids.
+
+def _column_batch(rows: list, columns: list[str]) -> pd.DataFrame:
+    """One fetched batch as a frame; equal series ids, and equal timestamps read as text
+    or objects, share one object.
+
+    The driver makes a new object per row; 100,000 series of 120 rows would otherwise
+    hold 12 million copies of their ids and as many of the 120 timestamps (SQLite returns
+    text: about 75 bytes each).
     """
     frame = pd.DataFrame.from_records(rows, columns=columns)
-    if "series_id" in frame:
-        codes, names = pd.factorize(frame["series_id"], use_na_sentinel=False)
-        frame["series_id"] = names.to_numpy(dtype=object)[codes]
+    for name in SHARED_VALUE_COLUMNS:
+        if name in frame:
+            frame[name] = _shared_text(frame[name])
     return frame
+
+
+def _shared_text(column: pd.Series) -> pd.Series:
+    """`column` with equal strings as one object; any other value left exactly as it is
+    (hashing would take 1, 1.0 and True for one value, and None for NaN)."""
+    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) != "string":
+        return column
+    text = column.notna().to_numpy()
+    values = column.to_numpy(dtype=object, copy=True)
+    codes, uniques = pd.factorize(values[text])
+    values[text] = np.asarray(uniques, dtype=object)[codes]
+    return pd.Series(values, index=column.index, name=column.name)
 
 
 def fetch_in_batches(result, batch_rows: int = STREAM_ROWS) -> pd.DataFrame:

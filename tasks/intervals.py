@@ -12,6 +12,8 @@ a band at least as wide as its own backtest errors instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -106,22 +108,37 @@ def own_error_quantiles(
     return _straddle_zero(table.reset_index())[columns]
 
 
-def build_calibration(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
+def build_calibration(fold_forecasts: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
     """A run's interval calibration: the pooled rows of `error_quantiles` (`series_id`
     empty; quantiles of scaled errors, per model and step) and the rows of
     `own_error_quantiles` (`series_id` set, `step` empty; quantiles in the series' units).
+
+    `fold_forecasts`: one frame, or frames of one model each (everything here is per
+    model, so a large backtest is calibrated a model at a time).
 
     Only the pooled rows are stored (`interval_calibration`, see `pooled_rows`); the
     forecast flow, which reads them back, gives outlying series the pooled band times
     their current scale.
     """
-    outlying = _outlying_rows(fold_forecasts) if len(fold_forecasts) else None
-    pooled = error_quantiles(fold_forecasts, outlying).assign(series_id=None)
-    own = own_error_quantiles(fold_forecasts, outlying).assign(step=np.nan)
+    frames = [fold_forecasts] if isinstance(fold_forecasts, pd.DataFrame) else fold_forecasts
+    pooled_parts, own_parts = [], []
+    for frame in frames:
+        outlying = _outlying_rows(frame) if len(frame) else None
+        pooled_parts.append(error_quantiles(frame, outlying))
+        own_parts.append(own_error_quantiles(frame, outlying))
+    pooled = _stacked(pooled_parts, ["model", "step", *QUANTILES]).assign(series_id=None)
+    own = _stacked(own_parts, ["series_id", "model", *QUANTILES]).assign(step=np.nan)
     parts = [part for part in (pooled, own) if len(part)]
     if not parts:
         return pooled
     return pd.concat(parts, ignore_index=True)[["series_id", "model", "step", *QUANTILES]]
+
+
+def _stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    filled = [part for part in parts if len(part)]
+    if not filled:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0]
 
 
 def pooled_rows(calibration: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,13 @@ import pandas as pd
 
 from tidecast.settings import Settings
 from tidecast.tasks.backfill import cutoffs_between, history_at, score_backfill, write_backfill
-from tidecast.tasks.backtest import BacktestResult, backtest_chunk, combine_backtests, plan_backtest
+from tidecast.tasks.backtest import (
+    Backtested,
+    BacktestResult,
+    backtest_chunk,
+    combine_backtests,
+    plan_backtest,
+)
 from tidecast.tasks.champions import (
     champions_for_series,
     read_backtest_scores,
@@ -75,8 +81,16 @@ class Steps(Protocol):
     def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A step that talks to the database (retried on outages where that is possible)."""
 
-    def map(self, fn: Callable[[Any], T], items: Sequence[Any], stage: str) -> list[T]:
-        """`fn` on every item, possibly in parallel; results in the items' order."""
+    def map(
+        self,
+        fn: Callable[[Any], T],
+        items: Sequence[Any],
+        stage: str,
+        each: Callable[[T], Any] | None = None,
+    ) -> list[T]:
+        """`fn` on every item, possibly in parallel; results in the items' order. With
+        `each`, every result is handed to it in that order as soon as it is ready and
+        not kept (a large fan-out's results need not all be held at once)."""
 
 
 class InProcess:
@@ -88,8 +102,18 @@ class InProcess:
     def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
 
-    def map(self, fn: Callable[[Any], T], items: Sequence[Any], stage: str) -> list[T]:
-        return [fn(item) for item in items]
+    def map(
+        self,
+        fn: Callable[[Any], T],
+        items: Sequence[Any],
+        stage: str,
+        each: Callable[[T], Any] | None = None,
+    ) -> list[T]:
+        if each is None:
+            return [fn(item) for item in items]
+        for item in items:
+            each(fn(item))
+        return []
 
 
 def publish_nothing(kind: str, **content: Any) -> list[str]:
@@ -163,8 +187,9 @@ def backtest(
 ) -> BacktestResult:
     """Every candidate's rolling-origin backtest on every series, in chunks of series."""
     plan = steps.step(plan_backtest, ctx, panel, covariates, stage="backtest")
-    parts = steps.map(backtest_chunk, plan.chunks, stage="backtest")
-    return steps.step(combine_backtests, parts, plan, stage="backtest")
+    done = Backtested(plan)  # each chunk's result folded in as it arrives, then dropped
+    steps.map(backtest_chunk, plan.chunks, stage="backtest", each=done.add)
+    return steps.step(combine_backtests, done, stage="backtest")
 
 
 def final_forecast(

@@ -26,6 +26,7 @@ from tidecast.tasks.intervals import pooled_rows
 from tidecast.tasks.leaderboard import leaderboard
 
 if TYPE_CHECKING:
+    from tidecast.tasks.fold_forecasts import FoldForecasts
     from tidecast.tasks.forecast import FinalForecast, Retrained
 
 
@@ -73,7 +74,7 @@ def write_results(
         scores, chosen = retrained.scored.scores, retrained.chosen
         importance = retrained.scored.importance
         calibration, versions = retrained.calibration, forecast.versions
-        fold_forecasts = retrained.scored.fold_forecasts
+        fold_forecasts = retrained.scored.folds
     rows = {
         forecasts: _with_periods(forecast_rows, grid).assign(created_at=now),
         backtest_scores: scores,
@@ -97,14 +98,11 @@ def _with_periods(rows: pd.DataFrame, grid: Grid) -> pd.DataFrame:
     return rows.assign(period_start=start.to_numpy(), period_end=end.to_numpy())
 
 
-def _champions_only(fold_forecasts: pd.DataFrame | None, chosen: pd.DataFrame | None):
+def _champions_only(folds: FoldForecasts | None, chosen: pd.DataFrame | None):
     """Each series' champion's backtest forecasts (for the run report)."""
-    if fold_forecasts is None or chosen is None:
+    if folds is None or chosen is None:
         return None
-    keys = chosen[["series_id", "model"]]
-    return fold_forecasts.merge(keys, on=["series_id", "model"])[
-        ["series_id", "fold", "ds", "model", "y", "yhat"]
-    ]
+    return folds.of_champions(chosen, ["series_id", "fold", "ds", "model", "y", "yhat"])
 
 
 def _with_backtest_mase(versions, scores, chosen):  # noqa: ANN001, ANN202 - frames or None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, Integer, Table, text
 
+from tidecast.db import batches
+
 NULL = r"\N"  # the CSV null marker (a string value that is exactly \N would read as NULL)
 
 
@@ -52,6 +54,7 @@ def copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
             f"COPY {staging} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')"
         ) as copy,
     ):
-        copy.write(_csv(table, frame))
+        for rows in batches(frame):
+            copy.write(_csv(table, rows))
     conn.execute(text(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {staging}"))
     return len(frame)

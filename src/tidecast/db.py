@@ -173,7 +173,7 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
 
     PostgreSQL: COPY into a staging table and one INSERT from it
     (tidecast/bulk.py), about twice as fast as row inserts; JSON columns and SQLite
-    take one executemany.
+    take an executemany per `WRITE_BATCH_ROWS` rows.
     """
     if frame.empty:
         return 0
@@ -181,8 +181,20 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         from tidecast.bulk import copy_frame
 
         return copy_frame(conn, table, frame)
-    conn.execute(table.insert(), to_records(frame))
+    for rows in batches(frame):
+        conn.execute(table.insert(), to_records(rows))
     return len(frame)
+
+
+# Rows turned into Python values (or COPY text) at a time: millions of rows at once
+# would cost gigabytes of dicts (BENCHMARKS.md, section 8).
+WRITE_BATCH_ROWS = 100_000
+
+
+def batches(frame: pd.DataFrame, rows: int = WRITE_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """`frame` in consecutive slices of at most `rows` rows."""
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]
 
 
 def has_json_columns(table: Table, columns: Iterable[str]) -> bool:

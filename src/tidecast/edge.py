@@ -119,12 +119,27 @@ class PrefectSteps:
         retried = io_task(fn).with_options(**self._io_options)
         return self._timed(task_name(fn), lambda: retried(*args, **kwargs))
 
-    def map(self, fn: Callable[[Any], T], items: Sequence[Any], stage: str) -> list[T]:
+    def map(
+        self,
+        fn: Callable[[Any], T],
+        items: Sequence[Any],
+        stage: str,
+        each: Callable[[T], Any] | None = None,
+    ) -> list[T]:
         # The chunks may run in other processes or machines: their time is the wall time
         # of all of them together, measured here.
         def submitted() -> list[T]:
-            futures = [compute_task(fn).submit(item) for item in items]
-            return [future.result() for future in futures]
+            futures: list[Any] = [compute_task(fn).submit(item) for item in items]
+            results = []
+            for number, future in enumerate(futures):
+                futures[number] = None  # nothing here keeps a result handed to `each`
+                result = future.result()
+                if each is None:
+                    results.append(result)
+                else:
+                    each(result)
+                del future, result
+            return results
 
         return self._timed(stage, submitted)
 

@@ -118,6 +118,25 @@ def test_the_source_streams_in_batches_and_loses_no_row(loaded_db, observations)
     assert len({id(value) for value in first}) == 1
 
 
+def test_sharing_equal_ids_never_merges_values_of_other_types(settings_for, tmp_path):
+    # SQLite returns the integer 1 and the real 1.0 as they are (PostgreSQL gives a
+    # column one type); hashing takes them (and True) for one value, which would fold
+    # the series "1.0" into "1".
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    query = tmp_path / "source.sql"
+    query.write_text(
+        "SELECT 'a' AS series_id, '2024-01-01' AS ts, 1.0 AS value "
+        "UNION ALL SELECT 1, '2024-01-01', 2.0 UNION ALL SELECT 1.0, '2024-01-01', 3.0 "
+        "UNION ALL SELECT NULL, NULL, 4.0"
+    )
+    raw = read_observations(settings_for(url, source_query=query))
+    assert raw["series_id"].tolist()[:3] == ["a", 1, 1.0]
+    assert [type(value) for value in raw["series_id"]] == [str, int, float, type(None)]
+    assert raw["ts"].iloc[3] is None
+    # equal text timestamps are one object, not one per row
+    assert len({id(value) for value in raw["ts"].iloc[:3]}) == 1
+
+
 @pytest.mark.parametrize("source", ["query", "table"])
 @pytest.mark.parametrize(
     ("written", "ts_format"),

@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
+
+NAMES = pd.Index(["a", "b", "c"], dtype=object)
+FOLDS, HORIZON = 2, 3
+
+
+def rows(model: str, series: list[int], yhat_offset: float) -> pd.DataFrame:
+    """Fold forecasts of `model` for `series` (codes), every fold and step."""
+    keys = [(s, f, h) for s in series for f in range(FOLDS) for h in range(1, HORIZON + 1)]
+    s, f, h = (np.array(column) for column in zip(*keys, strict=True))
+    cutoff = pd.Timestamp("2024-01-01") + pd.to_timedelta(f * HORIZON, unit="D")
+    y = s * 100.0 + f * 10.0 + h
+    return pd.DataFrame(
+        {
+            "series_id": s,
+            "model": model,
+            "fold": f,
+            "ds": cutoff + pd.to_timedelta(h, unit="D"),
+            "step": h,
+            "y": y,
+            "yhat": y + yhat_offset,
+            "scale": s + 1.0,
+        }
+    )[FOLD_FORECAST_COLUMNS]
+
+
+@pytest.fixture
+def store() -> FoldForecasts:
+    folds = FoldForecasts(NAMES, FOLDS, HORIZON)
+    # a global model over every series, then two chunks of a local one, out of order
+    folds.add(rows("ridge", [2, 0, 1], 0.5).sample(frac=1.0, random_state=0))
+    folds.add(rows("naive", [2], -1.0))
+    folds.add(rows("naive", [0, 1], -1.0))
+    return folds
+
+
+def test_a_model_reads_back_in_series_fold_step_order_with_its_actuals(store):
+    naive = store.of_model("naive")
+    expected = rows("naive", [0, 1, 2], -1.0).assign(series_id=lambda f: NAMES.take(f.series_id))
+    pd.testing.assert_frame_equal(naive, expected, check_dtype=False)
+    assert len(store) == 2 * 3 * FOLDS * HORIZON
+    assert [frame["model"].iloc[0] for frame in store.by_model()] == ["naive", "ridge"]
+
+
+def test_a_range_of_series_holds_every_model_of_those_series_only(store):
+    part = store.of_series(1, 3)
+    assert set(part["series_id"]) == {1, 2} and set(part["model"]) == {"ridge", "naive"}
+    assert len(part) == 2 * 2 * FOLDS * HORIZON
+    ridge = part[part["model"] == "ridge"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ridge, rows("ridge", [1, 2], 0.5), check_dtype=False)
+
+
+def test_champion_rows_are_each_series_own_model(store):
+    chosen = pd.DataFrame({"series_id": ["a", "c", "b"], "model": ["ridge", "naive", "nothing"]})
+    out = store.of_champions(chosen, ["series_id", "fold", "ds", "model", "y", "yhat"])
+    assert out.groupby("series_id")["model"].unique().map(list).to_dict() == {
+        "a": ["ridge"],
+        "c": ["naive"],
+    }
+    assert len(out) == 2 * FOLDS * HORIZON
+    c = out[out["series_id"] == "c"]
+    np.testing.assert_allclose(c["yhat"] - c["y"], -1.0)
