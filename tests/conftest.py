@@ -58,8 +58,11 @@ POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
 # Small, fast, seeded context for building any model in tests (see Settings.model_context).
 def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     """`tidecast ARGS` as a user runs it: a process of its own, with no `TIDECAST_*`
-    setting but those in `env_extra`."""
+    setting but those in `env_extra` (and one worker, see below)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
+    # The chunks of these small panels run in the CLI's own process: starting a pool of
+    # worker processes costs 4-5 s a run. Tests of the pool pass --workers or set it.
+    env["TIDECAST_WORKERS"] = "1"
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "tidecast.cli", *args],
