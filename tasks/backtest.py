@@ -65,7 +65,7 @@ class ChunkBacktest:
     fold forecasts they come from."""
 
     scores: pd.DataFrame  # SCORE_COLUMNS but the coverage
-    fold_forecasts: pd.DataFrame  # FOLD_FORECAST_COLUMNS
+    fold_forecasts: FoldForecasts  # of the chunk's series
     model_seconds: dict[str, float]
     failures: list[Failure] = field(default_factory=list)
     importance: pd.DataFrame = field(default_factory=empty_importance)
@@ -272,7 +272,8 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
     covariates = chunk.covariates if with_covariates else None
     min_train = min_train_length(spec.season_length)
     seconds: dict[str, float] = defaultdict(float)
-    scores, fold_forecasts, failures, importance = [], [], [], []
+    scores, failures, importance = [], [], []
+    fold_forecasts = FoldForecasts(chunk.names, spec.folds, spec.horizon, chunk.first_code)
     # A model past its budget on one fold would most likely be past it on the next
     # (which trains on more data), so it sits out the rest of this chunk.
     timed_out: set[str] = set()
@@ -334,10 +335,10 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
             pairs = pairs.assign(model=name, fold=fold)
             scored = score_errors(pairs, ["series_id", "model", "fold"])
             scores.append(scored.join(cutoff, on="series_id"))
-            fold_forecasts.append(pairs[FOLD_FORECAST_COLUMNS])
+            fold_forecasts.add(pairs[FOLD_FORECAST_COLUMNS])
     return ChunkBacktest(
         scores=_concat(scores, SCORE_COLUMNS[:-2]),
-        fold_forecasts=_concat(fold_forecasts, FOLD_FORECAST_COLUMNS),
+        fold_forecasts=fold_forecasts,
         model_seconds=dict(seconds),
         failures=failures,
         importance=combine_importance(importance),
@@ -376,7 +377,7 @@ class Backtested:
         self.importance: list[pd.DataFrame] = []
 
     def add(self, part: ChunkBacktest) -> None:
-        self.folds.add(part.fold_forecasts)
+        self.folds.merge(part.fold_forecasts)
         if len(part.scores):
             self.scores.append(part.scores)
         for name, spent in part.model_seconds.items():

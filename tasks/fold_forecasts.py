@@ -23,12 +23,16 @@ FOLD_FORECAST_COLUMNS = ["series_id", "model", "fold", "ds", "step", "y", "yhat"
 
 
 class FoldForecasts:
-    """Fold forecasts of `n_series` series (integer codes; `names` their names), `folds`
-    folds of `horizon` steps, added a frame at a time (`add`)."""
+    """Fold forecasts of the series coded `first` on (`names` their names), `folds` folds
+    of `horizon` steps, added a frame at a time (`add`) or a chunk's at a time (`merge`).
 
-    def __init__(self, names: pd.Index, folds: int, horizon: int) -> None:
+    A chunk's worker builds one for its series, so what travels back to the flow (and
+    what Prefect keeps of a task's result) is this compact form, not a frame.
+    """
+
+    def __init__(self, names: pd.Index, folds: int, horizon: int, first: int = 0) -> None:
         self.names = names
-        self.folds, self.horizon = folds, horizon
+        self.folds, self.horizon, self.first = folds, horizon, first
         slots = len(names) * folds * horizon
         self._ds = np.full(slots, np.datetime64("NaT", "ns"))
         self._y = np.full(slots, np.nan)
@@ -64,8 +68,20 @@ class FoldForecasts:
             self._pending.setdefault(str(name), []).append((slots[mine], yhat[mine]))
             self._sorted.pop(str(name), None)
 
+    def merge(self, other: FoldForecasts) -> None:
+        """Add everything `other` (a chunk's, its series within these) holds."""
+        offset = (other.first - self.first) * self.folds * self.horizon
+        filled = np.flatnonzero(~np.isnat(other._ds))
+        self._ds[filled + offset] = other._ds[filled]
+        self._y[filled + offset] = other._y[filled]
+        self._scale[filled + offset] = other._scale[filled]
+        for name, parts in other._pending.items():
+            mine = self._pending.setdefault(name, [])
+            mine += [(slots + offset, yhat) for slots, yhat in parts]
+            self._sorted.pop(name, None)
+
     def _slots(self, series: np.ndarray, fold: np.ndarray, step: np.ndarray) -> np.ndarray:
-        return (series * self.folds + fold) * self.horizon + (step - 1)
+        return ((series - self.first) * self.folds + fold) * self.horizon + (step - 1)
 
     def _model(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A model's slots (ascending: series, fold, step) and forecasts."""
@@ -80,10 +96,10 @@ class FoldForecasts:
 
     def _frame(self, name: str, slots: np.ndarray, yhat: np.ndarray, named: bool) -> pd.DataFrame:
         per_series = self.folds * self.horizon
-        series = slots // per_series
+        series = slots // per_series  # relative to `first`
         return pd.DataFrame(
             {
-                "series_id": self.names.take(series).to_numpy() if named else series,
+                "series_id": self.names.take(series).to_numpy() if named else series + self.first,
                 "model": name,
                 "fold": (slots // self.horizon) % self.folds,
                 "ds": self._ds[slots],
@@ -110,7 +126,9 @@ class FoldForecasts:
         parts = []
         for name in self.models:
             slots, yhat = self._model(name)
-            a, b = np.searchsorted(slots, [first * per_series, stop * per_series])
+            a, b = np.searchsorted(
+                slots, [(first - self.first) * per_series, (stop - self.first) * per_series]
+            )
             if b > a:
                 parts.append(self._frame(name, slots[a:b], yhat[a:b], named=False))
         if not parts:
@@ -126,7 +144,7 @@ class FoldForecasts:
 
     def of_champions(self, chosen: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         """The fold forecasts of each series' champion (`chosen`: named `series_id`, `model`)."""
-        code_of = pd.Series(np.arange(len(self.names)), index=self.names.astype(str))
+        code_of = pd.Series(np.arange(len(self.names)), index=self.names.astype(str))  # relative
         codes = chosen["series_id"].astype(str).map(code_of)
         parts = []
         for name in self.models:

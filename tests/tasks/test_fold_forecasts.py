@@ -64,3 +64,17 @@ def test_champion_rows_are_each_series_own_model(store):
     assert len(out) == 2 * FOLDS * HORIZON
     c = out[out["series_id"] == "c"]
     np.testing.assert_allclose(c["yhat"] - c["y"], -1.0)
+
+
+def test_chunks_built_apart_merge_into_the_same_store(store):
+    merged = FoldForecasts(NAMES, FOLDS, HORIZON)
+    for first, series in ((0, [0, 1]), (2, [2])):  # a worker's store holds its series only
+        chunk = FoldForecasts(NAMES[first : first + len(series)], FOLDS, HORIZON, first)
+        chunk.add(rows("naive", series, -1.0))
+        assert chunk.of_series(first, first + len(series))["series_id"].min() == first
+        merged.merge(chunk)
+    everything = FoldForecasts(NAMES, FOLDS, HORIZON)
+    everything.add(rows("ridge", [0, 1, 2], 0.5))
+    merged.merge(everything)
+    for name in ("naive", "ridge"):
+        pd.testing.assert_frame_equal(merged.of_model(name), store.of_model(name))
