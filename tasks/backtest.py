@@ -33,6 +33,10 @@ from tidecast.tasks.importance import combine_importance, empty_importance, fold
 from tidecast.tasks.intervals import interval_coverage
 from tidecast.tasks.modelrun import run_model
 
+GLOBAL_LABEL = "all series"  # the label of the chunk of the global models
+# Series whose ensembles are combined at once: bounded memory, without the overhead of
+# one small combination per chunk.
+ENSEMBLE_SERIES = 10_000
 SCORE_COLUMNS = [
     "series_id",
     "model",
@@ -69,6 +73,7 @@ class ChunkBacktest:
     model_seconds: dict[str, float]
     failures: list[Failure] = field(default_factory=list)
     importance: pd.DataFrame = field(default_factory=empty_importance)
+    label: str = ""  # the chunk's (GLOBAL_LABEL for the global models')
 
 
 @dataclass
@@ -200,6 +205,14 @@ def backtest_plan(
         return coded.for_series(pd.Index(part["series_id"].unique()).astype(float))
 
     chunks = []
+    # The global models' chunk goes first: it is the longest single task, and started
+    # last it would run alone while the other workers wait.
+    if global_ and len(ordered):
+        chunks.append(
+            BacktestChunk(
+                ordered, global_, GLOBAL_LABEL, spec, names, 0, inputs_of(ordered, global_)
+            )
+        )
     if local:
         parts = series_chunks(ordered, chunk_size, workers)
         for number, part in enumerate(parts, start=1):
@@ -216,12 +229,6 @@ def backtest_plan(
                     inputs_of(part, local),
                 )  # fmt: skip
             )
-    if global_ and len(ordered):
-        chunks.append(
-            BacktestChunk(
-                ordered, global_, "all series", spec, names, 0, inputs_of(ordered, global_)
-            )
-        )
     return BacktestPlan(chunks, names, spec)
 
 
@@ -342,6 +349,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
         model_seconds=dict(seconds),
         failures=failures,
         importance=combine_importance(importance),
+        label=chunk.label,
     )
 
 
@@ -373,17 +381,21 @@ class Backtested:
         self.folds = FoldForecasts(plan.names, plan.spec.folds, plan.spec.horizon)
         self.scores: list[pd.DataFrame] = []
         self.seconds: dict[str, float] = defaultdict(float)
-        self.failures: list[Failure] = []
+        self.failures: list[list[Failure]] = []
         self.importance: list[pd.DataFrame] = []
+        self._locals = 0  # local chunks added so far
 
     def add(self, part: ChunkBacktest) -> None:
         self.folds.merge(part.fold_forecasts)
-        if len(part.scores):
-            self.scores.append(part.scores)
+        # the global models' results are listed after the local chunks', in any order
+        # of arrival (the global chunk runs first: see `backtest_plan`)
+        at = len(self.scores) if part.label == GLOBAL_LABEL else self._locals
+        self._locals += part.label != GLOBAL_LABEL
+        self.scores.insert(at, part.scores)
+        self.failures.insert(at, part.failures)
+        self.importance.insert(at, part.importance)
         for name, spent in part.model_seconds.items():
             self.seconds[name] += spent
-        self.failures += part.failures
-        self.importance.append(part.importance)
 
 
 def collected(parts: Iterable[ChunkBacktest], plan: BacktestPlan) -> Backtested:
@@ -394,12 +406,20 @@ def collected(parts: Iterable[ChunkBacktest], plan: BacktestPlan) -> Backtested:
     return done
 
 
-def _series_ranges(plan: BacktestPlan) -> list[tuple[int, int]]:
-    """Ranges of series codes to combine at a time: the local chunks' (else all)."""
-    local = [c for c in plan.chunks if c.label != "all series"]
+def _series_ranges(plan: BacktestPlan, most: int = ENSEMBLE_SERIES) -> list[tuple[int, int]]:
+    """Ranges of series codes to combine at a time: consecutive local chunks' series, up
+    to `most` of them (else all series at once)."""
+    local = [c for c in plan.chunks if c.label != GLOBAL_LABEL]
     if not local:
         return [(0, len(plan.names))] if len(plan.names) else []
-    return [(c.first_code, c.first_code + len(c.names)) for c in local]
+    ranges: list[tuple[int, int]] = []
+    for chunk in local:
+        first, stop = chunk.first_code, chunk.first_code + len(chunk.names)
+        if ranges and stop - ranges[-1][0] <= most:
+            ranges[-1] = (ranges[-1][0], stop)
+        else:
+            ranges.append((first, stop))
+    return ranges
 
 
 def combine_backtests(done: Backtested) -> BacktestResult:
@@ -411,7 +431,7 @@ def combine_backtests(done: Backtested) -> BacktestResult:
     """
     plan, folds = done.plan, done.folds
     spec = plan.spec
-    scores = _concat(done.scores, SCORE_COLUMNS[:-2])
+    scores = _concat([part for part in done.scores if len(part)], SCORE_COLUMNS[:-2])
     members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
     if spec.ensemble_top_k and not scores.empty:
         members = ensemble_members(scores, spec.model_names, spec.ensemble_top_k, spec.metric)
@@ -441,7 +461,7 @@ def combine_backtests(done: Backtested) -> BacktestResult:
         scores=_named(scored[SCORE_COLUMNS], plan.names),
         folds=folds,
         model_seconds={name: round(done.seconds[name], 3) for name in spec.model_names},
-        failures=done.failures,
+        failures=[failure for part in done.failures for failure in part],
         importance=combine_importance(done.importance),
     )
 

@@ -58,9 +58,10 @@ def outlying_series(fold_forecasts: pd.DataFrame) -> pd.Series:
 
 def _outlying_rows(fold_forecasts: pd.DataFrame) -> np.ndarray:
     """Per row of `fold_forecasts`: whether its (model, series) is outlying."""
-    flags = outlying_series(fold_forecasts)
-    index = pd.MultiIndex.from_frame(fold_forecasts[["model", "series_id"]])
-    return flags.reindex(index, fill_value=False).to_numpy()
+    flags = outlying_series(fold_forecasts)  # one per (model, series), in sorted order
+    # each row's group number in that same order: a lookup, not a reindex on a MultiIndex
+    groups = fold_forecasts.groupby(["model", "series_id"], sort=True).ngroup().to_numpy()
+    return flags.to_numpy(dtype=bool)[groups]
 
 
 def _straddle_zero(table: pd.DataFrame) -> pd.DataFrame:
