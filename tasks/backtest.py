@@ -12,7 +12,6 @@ earlier origin's weights instead of training from scratch.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -398,14 +397,6 @@ class Backtested:
             self.seconds[name] += spent
 
 
-def collected(parts: Iterable[ChunkBacktest], plan: BacktestPlan) -> Backtested:
-    """`Backtested` of chunk results already at hand."""
-    done = Backtested(plan)
-    for part in parts:
-        done.add(part)
-    return done
-
-
 def _series_ranges(plan: BacktestPlan, most: int = ENSEMBLE_SERIES) -> list[tuple[int, int]]:
     """Ranges of series codes to combine at a time: consecutive local chunks' series, up
     to `most` of them (else all series at once)."""
@@ -425,9 +416,10 @@ def _series_ranges(plan: BacktestPlan, most: int = ENSEMBLE_SERIES) -> list[tupl
 def combine_backtests(done: Backtested) -> BacktestResult:
     """One result from every chunk's: ensembles scored, interval coverage, series named.
 
-    Ensembles are combined one range of series at a time (a local chunk's, with the
-    global models' forecasts of the same series) and interval coverage one model at a
-    time, so the work holds one chunk's or one model's frames, not the whole backtest's.
+    Ensembles are combined one range of series at a time (consecutive local chunks' up
+    to ENSEMBLE_SERIES series, with the global models' forecasts of the same series) and
+    interval coverage one model at a time, so the work holds frames of a range or of one
+    model, not of the whole backtest.
     """
     plan, folds = done.plan, done.folds
     spec = plan.spec
