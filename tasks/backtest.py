@@ -371,30 +371,29 @@ def _importance(
 
 
 class Backtested:
-    """Chunk results folded in as they arrive (`add`, in chunk order): the flow's process
-    keeps every chunk's scores, but its fold forecasts only in the compact
-    `FoldForecasts`, never all chunks' frames at once."""
+    """Chunk results folded in as they arrive (`add`): the flow's process keeps every
+    chunk's scores, but its fold forecasts only in the compact `FoldForecasts`, never
+    all chunks' frames at once."""
 
     def __init__(self, plan: BacktestPlan) -> None:
         self.plan = plan
         self.folds = FoldForecasts(plan.names, plan.spec.folds, plan.spec.horizon)
-        self.scores: list[pd.DataFrame] = []
         self.seconds: dict[str, float] = defaultdict(float)
-        self.failures: list[list[Failure]] = []
-        self.importance: list[pd.DataFrame] = []
-        self._locals = 0  # local chunks added so far
+        # (scores, failures, importance) of the local chunks and of the global one, apart:
+        # the global chunk runs first (`backtest_plan`) but is listed after the others
+        self._local: list[tuple[pd.DataFrame, list[Failure], pd.DataFrame]] = []
+        self._global: list[tuple[pd.DataFrame, list[Failure], pd.DataFrame]] = []
 
     def add(self, part: ChunkBacktest) -> None:
         self.folds.merge(part.fold_forecasts)
-        # the global models' results are listed after the local chunks', in any order
-        # of arrival (the global chunk runs first: see `backtest_plan`)
-        at = len(self.scores) if part.label == GLOBAL_LABEL else self._locals
-        self._locals += part.label != GLOBAL_LABEL
-        self.scores.insert(at, part.scores)
-        self.failures.insert(at, part.failures)
-        self.importance.insert(at, part.importance)
+        kept = self._global if part.label == GLOBAL_LABEL else self._local
+        kept.append((part.scores, part.failures, part.importance))
         for name, spent in part.model_seconds.items():
             self.seconds[name] += spent
+
+    def kept(self) -> list[tuple[pd.DataFrame, list[Failure], pd.DataFrame]]:
+        """Every chunk's (scores, failures, importance): local chunks first, in order."""
+        return self._local + self._global
 
 
 def _series_ranges(plan: BacktestPlan, most: int = ENSEMBLE_SERIES) -> list[tuple[int, int]]:
@@ -423,7 +422,8 @@ def combine_backtests(done: Backtested) -> BacktestResult:
     """
     plan, folds = done.plan, done.folds
     spec = plan.spec
-    scores = _concat([part for part in done.scores if len(part)], SCORE_COLUMNS[:-2])
+    kept = done.kept()
+    scores = _concat([scores for scores, _, _ in kept if len(scores)], SCORE_COLUMNS[:-2])
     members = pd.DataFrame(columns=["series_id", "ensemble", "model"])
     if spec.ensemble_top_k and not scores.empty:
         members = ensemble_members(scores, spec.model_names, spec.ensemble_top_k, spec.metric)
@@ -453,8 +453,8 @@ def combine_backtests(done: Backtested) -> BacktestResult:
         scores=_named(scored[SCORE_COLUMNS], plan.names),
         folds=folds,
         model_seconds={name: round(done.seconds[name], 3) for name in spec.model_names},
-        failures=[failure for part in done.failures for failure in part],
-        importance=combine_importance(done.importance),
+        failures=[failure for _, failures, _ in kept for failure in failures],
+        importance=combine_importance([importance for _, _, importance in kept]),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import SeriesGroupBy
 
 # interval column -> quantile of the scaled errors
 QUANTILES = {
@@ -41,12 +42,17 @@ def outlying_series(fold_forecasts: pd.DataFrame) -> pd.Series:
     model (Tukey's far-out fence). Series with no error at all are never outlying, and
     with fewer than five series none can be.
     """
-    size = (
-        scaled_errors(fold_forecasts)
-        .abs()
-        .groupby([fold_forecasts["model"], fold_forecasts["series_id"]])
-        .mean()
-    )
+    return _fenced(_errors_by_series(fold_forecasts).mean())
+
+
+def _errors_by_series(fold_forecasts: pd.DataFrame) -> SeriesGroupBy:
+    """Absolute scaled errors grouped by (model, series_id), groups in sorted order."""
+    keys = [fold_forecasts["model"], fold_forecasts["series_id"]]
+    return scaled_errors(fold_forecasts).abs().groupby(keys, sort=True)
+
+
+def _fenced(size: pd.Series) -> pd.Series:
+    """`outlying_series` from each (model, series)'s size."""
     log_size = np.log(size.where(size > 0))
     by_model = log_size.groupby(level="model")
     q1, q3 = (
@@ -58,10 +64,11 @@ def outlying_series(fold_forecasts: pd.DataFrame) -> pd.Series:
 
 def _outlying_rows(fold_forecasts: pd.DataFrame) -> np.ndarray:
     """Per row of `fold_forecasts`: whether its (model, series) is outlying."""
-    flags = outlying_series(fold_forecasts)  # one per (model, series), in sorted order
-    # each row's group number in that same order: a lookup, not a reindex on a MultiIndex
-    groups = fold_forecasts.groupby(["model", "series_id"], sort=True).ngroup().to_numpy()
-    return flags.to_numpy(dtype=bool)[groups]
+    grouped = _errors_by_series(fold_forecasts)
+    flags = _fenced(grouped.mean())  # one per group, in the groups' sorted order
+    # each row's group number in that order: one grouping, and a lookup instead of a
+    # reindex on a MultiIndex
+    return flags.to_numpy(dtype=bool)[grouped.ngroup().to_numpy()]
 
 
 def _straddle_zero(table: pd.DataFrame) -> pd.DataFrame:

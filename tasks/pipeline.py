@@ -12,7 +12,7 @@ the flows). `map` is the fan-out: one call per chunk of series, never per series
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -109,11 +109,17 @@ class InProcess:
         stage: str,
         each: Callable[[T], Any] | None = None,
     ) -> list[T]:
-        if each is None:
-            return [fn(item) for item in items]
-        for item in items:
-            each(fn(item))
-        return []
+        return handed_on((fn(item) for item in items), each)
+
+
+def handed_on(results: Iterable[T], each: Callable[[T], Any] | None) -> list[T]:
+    """`Steps.map`'s answer from its results, produced in the items' order: all of them,
+    or, with `each`, none, every one handed to `each` as it comes."""
+    if each is None:
+        return list(results)
+    for result in results:
+        each(result)
+    return []
 
 
 def publish_nothing(kind: str, **content: Any) -> list[str]:

@@ -69,19 +69,19 @@ def write_results(
     """
     now = utcnow()
     forecast_rows = forecast.rows
-    scores = chosen = calibration = versions = fold_forecasts = importance = None
+    scores = chosen = calibration = versions = folds = importance = None
     if retrained is not None:
         scores, chosen = retrained.scored.scores, retrained.chosen
         importance = retrained.scored.importance
         calibration, versions = retrained.calibration, forecast.versions
-        fold_forecasts = retrained.scored.folds
+        folds = retrained.scored.folds
     rows = {
         forecasts: _with_periods(forecast_rows, grid).assign(created_at=now),
         backtest_scores: scores,
         champions: None if chosen is None else chosen.assign(promoted_at=now),
         interval_calibration: None if calibration is None else pooled_rows(calibration),
         model_versions: _with_backtest_mase(versions, scores, chosen),
-        champion_backtest_forecasts: _champions_only(fold_forecasts, chosen),
+        champion_backtest_forecasts: _champions_only(folds, chosen),
         feature_importance: importance,
     }
     with connected(settings.database_url, write=True) as conn:

@@ -31,7 +31,7 @@ from prefect.runtime import flow_run
 from tidecast.errors import DatabaseUnavailableError, should_retry
 from tidecast.progress import forward_to_prefect
 from tidecast.settings import Settings
-from tidecast.tasks.pipeline import Run
+from tidecast.tasks.pipeline import Run, handed_on
 from tidecast.tasks.runs import close_run, open_run
 from tidecast.tasks.summary import failure_fields
 
@@ -130,16 +130,14 @@ class PrefectSteps:
         # of all of them together, measured here.
         def submitted() -> list[T]:
             futures: list[Any] = [compute_task(fn).submit(item) for item in items]
-            results = []
-            for number, future in enumerate(futures):
-                futures[number] = None  # nothing here keeps a result handed to `each`
-                result = future.result()
-                if each is None:
-                    results.append(result)
-                else:
-                    each(result)
-                del future, result
-            return results
+
+            def results() -> Iterator[T]:
+                for number in range(len(futures)):
+                    # nothing here keeps a result once it has been handed on
+                    future, futures[number] = futures[number], None
+                    yield future.result()
+
+            return handed_on(results(), each)
 
         return self._timed(stage, submitted)
 
