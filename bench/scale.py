@@ -17,7 +17,10 @@ backtest split per model family (`forecast_runs.model_seconds`), ingest and writ
 `windows` is timed apart, in this process: `build_windows` over the whole panel, as the
 window models call it. The peer is statsforecast's `cross_validation` with the same
 statistical models, folds and horizon, on the same panel, `n_jobs` = cores. Medians over
-`--repeats` runs (default: 3 when the first run took under two minutes, else 1).
+`--repeats` runs (default: 3 when the first run took under two minutes, else 1). With one
+database and one runner, the peer runs after each retrain run (this machine's speed
+drifts over minutes), and `backtest / peer, paired runs' median` is the median of each
+run's backtest stage over the peer run beside it.
 """
 
 from __future__ import annotations
@@ -207,6 +210,9 @@ def run_peer(panel: pd.DataFrame, names: list[str]) -> tuple[float, float]:
     return validated - started, time.perf_counter() - validated
 
 
+RUN_FIELDS = ("wall_s", "peak_rss_mb", "peak_tree_rss_mb", "stages", "peer_cv_s", "peer_forecast_s")
+
+
 def median_run(runs: list[dict]) -> dict:
     """The run with the median wall time (so its stages add up), plus spread."""
     ordered = sorted(runs, key=lambda run: run["wall_s"])
@@ -221,18 +227,31 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
     panel = synthetic_panel(n_series, length=args.length, seed=args.seed)
     print(f"{n_series} series, {len(panel)} rows, models {backtested}", flush=True)
     repeats = args.repeats
-    results = []
-    for backend, runner in [(b, r) for b in backends for r in args.runners.split(",")]:
+    results: list[dict] = []
+    peer: list[tuple[float, float]] = []
+    combinations = [(b, r) for b in backends for r in args.runners.split(",")]
+    for backend, runner in combinations:
         workdir = Path(tempfile.mkdtemp(prefix=f"tidecast-scale-{backend}-{n_series}-"))
         url = fresh_database(backend, n_series, workdir, args.postgres_url)
         load_s = load(url, panel)
         retrain = partial(
             run_retrain, url, workdir, args.models, runner, args.workers, args.max_history
         )
+        # The first combination's runs each take the peer's turn right after them: on a
+        # machine whose speed drifts over minutes, a ratio is then taken between runs
+        # that saw the same machine.
+        paired = not args.no_peer and not results and len(combinations) == 1
         runs = [retrain()]
         # medians of several runs where a run is short; one run where it is long
         repeats = repeats or (3 if runs[0]["wall_s"] < SHORT_RUN_S else 1)
-        runs += [retrain() for _ in range(repeats - 1)]
+        for number in range(repeats):
+            if number:
+                runs.append(retrain())
+            if paired:
+                peer.append(run_peer(panel, backtested))
+                runs[-1]["peer_cv_s"], runs[-1]["peer_forecast_s"] = peer[-1]
+                wall = runs[-1]["wall_s"]
+                print(f"  run {number + 1}: {wall:.1f} s; peer {peer[-1]}", flush=True)
         print(f"  {backend}, {runner}: {[round(run['wall_s'], 1) for run in runs]} s", flush=True)
         run = median_run(runs)
         families: dict[str, float] = {}
@@ -252,6 +271,7 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
                 "load_s": load_s,
                 **run,
                 "families": families,
+                "runs": [{key: r[key] for key in RUN_FIELDS if key in r} for r in runs],
                 "ingest_rows_per_s": run["rows_read"] / stages["read-observations"],
                 "write_rows_per_s": run["rows_written"] / stages["write-results"],
                 # what the peer's cross_validation also does: everything but the final fits
@@ -259,7 +279,8 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
             }
         )
     windows = [time_windows(panel) for _ in range(repeats)]
-    peer = [run_peer(panel, backtested) for _ in range(repeats)] if not args.no_peer else []
+    if not peer and not args.no_peer:
+        peer = [run_peer(panel, backtested) for _ in range(repeats)]
     for result in results:
         result["windows_s"] = statistics.median(windows)
         if peer:
@@ -269,6 +290,11 @@ def measure(n_series: int, backends: list[str], args: argparse.Namespace) -> lis
             result["peer_forecast_s"] = statistics.median(f_s for _, f_s in peer)
             result["ratio_vs_peer"] = result["pipeline_without_final_fit_s"] / cv
             result["ratio_backtest_vs_peer"] = result["stages"]["backtest"] / cv
+            if "peer_cv_s" in result.get("runs", [{}])[0]:
+                # each run against the peer run right after it, then the median
+                result["ratio_backtest_vs_peer_paired"] = statistics.median(
+                    r["stages"]["backtest"] / r["peer_cv_s"] for r in result["runs"]
+                )
             # the whole process (start-up, Prefect server, final fits) against cv + forecast
             result["ratio_wall_vs_peer"] = result["wall_s"] / (cv + result["peer_forecast_s"])
     if peer:
@@ -329,6 +355,11 @@ def rate_table(results: list[dict]) -> pd.DataFrame:
                 "peer cross_validation s": r.get("peer_cv_s"),
                 "ratio": r.get("ratio_vs_peer"),
                 "backtest alone / peer": r.get("ratio_backtest_vs_peer"),
+                "backtest / peer, paired runs' median": r.get("ratio_backtest_vs_peer_paired"),
+                "backtest s (each run)": [round(run["stages"]["backtest"], 1) for run in r["runs"]],
+                "peer cv s (each run)": [
+                    round(run["peer_cv_s"], 1) for run in r["runs"] if "peer_cv_s" in run
+                ],
                 "wall / peer cv+forecast": r.get("ratio_wall_vs_peer"),
                 "runs (wall s)": r["wall_s_all"],
             }

@@ -432,7 +432,7 @@ def combine_backtests(done: Backtested) -> BacktestResult:
         ensemble_scores = []
         for first, stop in _series_ranges(plan):
             mine = members[(member_codes >= first) & (member_codes < stop)]
-            combined = ensemble_fold_forecasts(folds.of_series(first, stop), mine)
+            combined = ensemble_fold_forecasts(folds, mine, first, stop)
             ensemble_scores.append(
                 score_errors(combined, ["series_id", "model", "fold"]).merge(
                     cutoffs, on=["series_id", "fold"]

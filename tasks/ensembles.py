@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_KEYS = ["series_id", "fold", "ds", "step"]
+from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
 
 
 def ensemble_names(top_k: int) -> list[str]:
@@ -88,8 +88,71 @@ def combine(forecasts: pd.DataFrame, members: pd.DataFrame, keys: list[str]) -> 
     return pd.concat(parts, ignore_index=True)
 
 
-def ensemble_fold_forecasts(fold_forecasts: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Fold forecasts of every ensemble, in the layout of the members' fold forecasts."""
-    combined = combine(fold_forecasts[["series_id", "model", *_KEYS[1:], "yhat"]], members, _KEYS)
-    actuals = fold_forecasts.drop_duplicates(_KEYS)[[*_KEYS, "y", "scale"]]
-    return combined.merge(actuals, on=_KEYS, how="inner")
+def combine_dense(yhat: np.ndarray, present: np.ndarray, member_at: np.ndarray, statistic: str):
+    """`combine`'s arithmetic on dense arrays, for the backtest's millions of fold forecasts.
+
+    `yhat`, `present`: (model, key) arrays of the members' forecasts and whether a model
+    has one for the key; `member_at`: (position, key) the row in them of each key's member
+    at that position (-1: none). Returns, per key, whether any member has a forecast (a
+    combined row exists) and the combination: the mean summed in member order with the
+    compensated summation pandas' groupby mean uses, or the median, skipping missing
+    values, so each number is the one `combine` gives (tests/tasks/test_ensembles.py).
+    """
+    keys = np.arange(yhat.shape[1])
+    values = np.full(member_at.shape, np.nan)
+    has = np.zeros(yhat.shape[1], dtype=bool)
+    for position, rows in enumerate(member_at):
+        there = rows >= 0
+        safe = np.where(there, rows, 0)
+        there &= present[safe, keys]
+        has |= there
+        values[position, there] = yhat[safe[there], keys[there]]
+    counted = ~np.isnan(values)
+    count = counted.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if statistic == "median":
+            ordered = np.sort(values, axis=0)  # NaN last
+            upper = np.take_along_axis(ordered, (count // 2)[None], axis=0)[0]
+            lower = np.take_along_axis(ordered, np.maximum(count // 2 - 1, 0)[None], axis=0)[0]
+            combined = np.where(count % 2 == 1, upper, (upper + lower) / 2)
+        else:
+            total, compensation = np.zeros(len(keys)), np.zeros(len(keys))
+            for value, use in zip(values, counted, strict=True):
+                y = value - compensation
+                t = total + y
+                lost = t - total - y
+                compensation = np.where(use, np.where(np.isnan(lost), 0.0, lost), compensation)
+                total = np.where(use, t, total)
+            combined = total / count
+    return has, np.where(count > 0, combined, np.nan)
+
+
+def ensemble_fold_forecasts(
+    folds: FoldForecasts, members: pd.DataFrame, first: int, stop: int
+) -> pd.DataFrame:
+    """Fold forecasts of every ensemble for the series coded `first` to `stop - 1`
+    (`members` theirs, series as codes), in the layout of `FOLD_FORECAST_COLUMNS`."""
+    names = [name for name in pd.unique(members["model"]) if name in folds.models]
+    yhat, present = folds.dense(names, first, stop)
+    row_of = pd.Series(np.arange(len(names)), index=pd.Index(names, dtype=object))
+    slot_series = np.arange(yhat.shape[1]) // (folds.folds * folds.horizon)
+    offset = (first - folds.first) * folds.folds * folds.horizon
+    # as `combine` orders them: the mean ensembles, then the median ones
+    ensembles = sorted(pd.unique(members["ensemble"]), key=lambda e: statistic_of(e) == "median")
+    parts = []
+    for ensemble in ensembles:
+        mine = members[(members["ensemble"] == ensemble).to_numpy()]
+        rows = mine["model"].map(row_of)
+        mine, rows = mine[rows.notna().to_numpy()], rows.dropna().to_numpy(dtype=np.int64)
+        if not len(mine):
+            continue
+        # each series' members in the order `members` lists them
+        position = mine.groupby("series_id", sort=False).cumcount().to_numpy()
+        at = np.full((position.max() + 1, stop - first), -1, dtype=np.int64)
+        at[position, mine["series_id"].to_numpy(dtype=np.int64) - first] = rows
+        has, combined = combine_dense(yhat, present, at[:, slot_series], statistic_of(ensemble))
+        slots = np.flatnonzero(has)
+        parts.append(folds.slot_frame(ensemble, slots + offset, combined[slots]))
+    if not parts:
+        return pd.DataFrame(columns=FOLD_FORECAST_COLUMNS)
+    return pd.concat(parts, ignore_index=True)

@@ -94,7 +94,26 @@ class FoldForecasts:
             self._pending[name] = [self._sorted[name]]
         return self._sorted[name]
 
-    def _frame(self, name: str, slots: np.ndarray, yhat: np.ndarray, named: bool) -> pd.DataFrame:
+    def dense(self, names: list[str], first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The forecasts of the models `names` for the series coded `first` to `stop - 1`,
+        as (model, slot) arrays over those series' slots: each forecast (NaN where the
+        model has none) and whether the model has a forecast there."""
+        per_series = self.folds * self.horizon
+        low, high = (first - self.first) * per_series, (stop - self.first) * per_series
+        yhat = np.full((len(names), high - low), np.nan)
+        present = np.zeros((len(names), high - low), dtype=bool)
+        for row, name in enumerate(names):
+            slots, values = self._model(name)
+            a, b = np.searchsorted(slots, [low, high])
+            yhat[row, slots[a:b] - low] = values[a:b]
+            present[row, slots[a:b] - low] = True
+        return yhat, present
+
+    def slot_frame(
+        self, name: str, slots: np.ndarray, yhat: np.ndarray, named: bool = False
+    ) -> pd.DataFrame:
+        """Forecasts `yhat` of the model `name` at `slots` (counted from the series coded
+        `first`), in the layout of `FOLD_FORECAST_COLUMNS`."""
         per_series = self.folds * self.horizon
         series = slots // per_series  # relative to `first`
         return pd.DataFrame(
@@ -112,7 +131,7 @@ class FoldForecasts:
 
     def of_model(self, name: str, named: bool = True) -> pd.DataFrame:
         """One model's fold forecasts, ordered by series, fold and step."""
-        return self._frame(name, *self._model(name), named)
+        return self.slot_frame(name, *self._model(name), named)
 
     def by_model(self, named: bool = True) -> Iterator[pd.DataFrame]:
         """Every model's fold forecasts, a model at a time, models in name order."""
@@ -130,7 +149,7 @@ class FoldForecasts:
                 slots, [(first - self.first) * per_series, (stop - self.first) * per_series]
             )
             if b > a:
-                parts.append(self._frame(name, slots[a:b], yhat[a:b], named=False))
+                parts.append(self.slot_frame(name, slots[a:b], yhat[a:b], named=False))
         if not parts:
             return pd.DataFrame(columns=FOLD_FORECAST_COLUMNS)
         return pd.concat(parts, ignore_index=True)
@@ -153,7 +172,7 @@ class FoldForecasts:
                 continue
             slots, yhat = self._model(name)
             keep = np.isin(slots // (self.folds * self.horizon), mine.to_numpy(dtype=np.int64))
-            parts.append(self._frame(name, slots[keep], yhat[keep], named=True)[columns])
+            parts.append(self.slot_frame(name, slots[keep], yhat[keep], named=True)[columns])
         if not parts:
             return pd.DataFrame(columns=columns)
         return pd.concat(parts, ignore_index=True)

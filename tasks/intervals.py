@@ -193,21 +193,110 @@ def interval_coverage(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
     Each fold is judged by intervals calibrated on the *other* folds only, so the
     coverage is measured on errors the calibration did not see. With a single fold
     there is nothing to calibrate on and no coverage is reported.
+
+    The calibration is `error_quantiles`' (outlying series left out, quantiles of the
+    scaled errors per model and step), computed here on arrays: the backtest judges
+    tens of millions of fold forecasts, where grouping and merging frames per fold cost
+    most of combining the chunks' results (BENCHMARKS.md, section 8).
     """
     keys = ["series_id", "model", "fold"]
     parts = []
-    for fold in fold_forecasts["fold"].unique():
-        others = fold_forecasts[fold_forecasts["fold"] != fold]
-        if others.empty:
-            continue
-        mine = fold_forecasts[fold_forecasts["fold"] == fold]
-        judged = mine.merge(error_quantiles(others), on=["model", "step"], how="left")
-        error = scaled_errors(judged)
-        judged = judged.assign(
-            coverage_80=((error >= judged["yhat_lower_80"]) & (error <= judged["yhat_upper_80"])),
-            coverage_95=((error >= judged["yhat_lower_95"]) & (error <= judged["yhat_upper_95"])),
-        )
-        parts.append(judged.groupby(keys)[["coverage_80", "coverage_95"]].mean().reset_index())
+    models, model_names = pd.factorize(fold_forecasts["model"], sort=False)
+    for number, model in enumerate(model_names):
+        mine = fold_forecasts[models == number] if len(model_names) > 1 else fold_forecasts
+        for fold, inside_80, inside_95, series in _model_coverage(mine):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series_id": series,
+                        "model": model,
+                        "fold": fold,
+                        "coverage_80": inside_80,
+                        "coverage_95": inside_95,
+                    }
+                )
+            )
     if not parts:
         return pd.DataFrame(columns=[*keys, "coverage_80", "coverage_95"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _model_coverage(fold_forecasts: pd.DataFrame):
+    """Per fold of one model's fold forecasts: the fold, the shares inside the 80% and 95%
+    bands per series, and those series."""
+    series, series_ids = pd.factorize(fold_forecasts["series_id"], sort=True)
+    folds, fold_values = pd.factorize(fold_forecasts["fold"], sort=False)
+    steps, _ = pd.factorize(fold_forecasts["step"], sort=False)
+    error = scaled_errors(fold_forecasts).to_numpy(dtype=float)
+    n_series, n_steps = len(series_ids), int(steps.max()) + 1
+    for number, fold in enumerate(fold_values):
+        judged = folds == number
+        others = ~judged
+        if not others.any():
+            continue
+        # the other folds' series whose errors are off the scale (`outlying_series`)
+        size = _group_mean(series[others], np.abs(error[others]), n_series)
+        outlying = _fenced_sizes(size)[series]
+        typical = others & ~outlying & ~np.isnan(error)
+        bands = _step_quantiles(steps[typical], error[typical], n_steps)
+        for column in LOWER:
+            bands[column] = np.minimum(bands[column], 0.0)
+        for column in UPPER:
+            bands[column] = np.maximum(bands[column], 0.0)
+        mine, step = error[judged], steps[judged]
+        inside = {
+            level: (mine >= bands[f"yhat_lower_{level}"][step])
+            & (mine <= bands[f"yhat_upper_{level}"][step])
+            for level in (80, 95)
+        }
+        count = np.bincount(series[judged], minlength=n_series)
+        shown = np.flatnonzero(count)
+        yield (
+            fold,
+            np.bincount(series[judged], inside[80], n_series)[shown] / count[shown],
+            np.bincount(series[judged], inside[95], n_series)[shown] / count[shown],
+            series_ids[shown],
+        )
+
+
+def _group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, the mean of its non-NaN values (NaN where it has none)."""
+    kept = ~np.isnan(values)
+    total = np.bincount(groups[kept], values[kept], n_groups)
+    count = np.bincount(groups[kept], minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _fenced_sizes(size: np.ndarray) -> np.ndarray:
+    """`_fenced` of one model's series sizes, on an array: whether each is outlying."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_size = np.log(np.where(size > 0, size, np.nan))
+    valid = log_size[~np.isnan(log_size)]
+    if not len(valid):
+        return np.zeros(len(size), dtype=bool)
+    q1, q3 = np.percentile(valid, 25.0), np.percentile(valid, 75.0)
+    with np.errstate(invalid="ignore"):
+        return log_size > q3 + FENCE_IQRS * (q3 - q1)
+
+
+def _step_quantiles(steps: np.ndarray, values: np.ndarray, n_steps: int) -> dict[str, np.ndarray]:
+    """Per interval column, per step code: the column's quantile of the step's values,
+    interpolated linearly as pandas' groupby quantile does (NaN for a step without values).
+    Only the order statistics the quantiles need are found (a partition, not a sort)."""
+    grouped = values[np.argsort(steps, kind="stable")]
+    count = np.bincount(steps, minlength=n_steps)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    out = {column: np.full(n_steps, np.nan) for column in QUANTILES}
+    for step in np.flatnonzero(count):
+        n = count[step]
+        positions = {column: q * (n - 1) for column, q in QUANTILES.items()}
+        needed = sorted({min(int(p) + k, n - 1) for p in positions.values() for k in (0, 1)})
+        part = np.partition(grouped[start[step] : start[step] + n], needed)
+        for column, position in positions.items():
+            index, fraction = int(position), position % 1
+            value = part[index]
+            out[column][step] = (
+                value if fraction == 0.0 else value + (part[index + 1] - value) * fraction
+            )
+    return out

@@ -30,6 +30,7 @@ from prefect.runtime import flow_run
 
 from tidecast.errors import DatabaseUnavailableError, should_retry
 from tidecast.progress import forward_to_prefect
+from tidecast.runners import ConfiguredTaskRunner
 from tidecast.settings import Settings
 from tidecast.tasks.pipeline import Run, handed_on
 from tidecast.tasks.runs import close_run, open_run
@@ -142,6 +143,17 @@ class PrefectSteps:
         return self._timed(stage, submitted)
 
 
+def start_workers() -> None:
+    """Start the flow run's chunk workers while it reads its input
+    (`ConfiguredTaskRunner.start`)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = getattr(context, "task_runner", None)
+    if isinstance(runner, ConfiguredTaskRunner):
+        runner.start()
+
+
 def publish_to_prefect(kind: str, **content: Any) -> list[str]:
     """What a run announces, as Prefect artifacts and events; notes for the run row."""
     if kind == "leaderboard":
@@ -169,6 +181,7 @@ def recorded_run(settings: Settings, flow_name: str) -> Iterator[Run]:
     steps = PrefectSteps(settings)
     prefect_id = flow_run.get_id()
     run_id = steps.io(open_run, settings, flow_name, settings.run_parameters(), prefect_id)
+    start_workers()
     run = Run(settings, run_id, steps, publish=publish_to_prefect)
     try:
         yield run

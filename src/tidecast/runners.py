@@ -22,6 +22,7 @@ deployment's worker all get the runner their settings name.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -57,10 +58,30 @@ def single_threaded() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def start_pool_worker() -> None:
-    """Where each process-pool worker starts: one thread per fit, progress on stdout."""
+def start_pool_worker(modules: tuple[str, ...] = ()) -> None:
+    """Where each process-pool worker starts: one thread per fit, progress on stdout, and
+    the run's model modules (`modules`) imported before the first chunk arrives."""
     single_threaded()
     show_in_terminal()
+    for module in modules:
+        importlib.import_module(module)
+
+
+def model_modules(settings: Settings) -> tuple[str, ...]:
+    """The modules of the models a run may fit: those it names, else its preset's (for
+    any season length or panel size, so a few more than it may need)."""
+    from tidecast.models.registry import INFO, preset_models
+
+    names = settings.models or [
+        name
+        for season_length in (1, 12)
+        for name in preset_models(settings.preset, season_length, None, ("future", "past"))
+    ]
+    return tuple(
+        dict.fromkeys(
+            f"tidecast.models.{INFO[name].cls.partition(':')[0]}" for name in names if name in INFO
+        )
+    )
 
 
 def uses_dask(settings: Settings) -> bool:
@@ -90,7 +111,11 @@ def task_runner(settings: Settings) -> TaskRunner:
         )
     if settings.workers > 1:
         # progress lines of the chunks, as the parent prints its own
-        return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=start_pool_worker)
+        return ProcessPoolTaskRunner(
+            max_workers=settings.workers,
+            initializer=start_pool_worker,
+            initargs=(model_modules(settings),),
+        )
     return ThreadPoolTaskRunner(max_workers=1)
 
 
@@ -153,14 +178,29 @@ class ConfiguredTaskRunner(TaskRunner):
     def duplicate(self) -> ConfiguredTaskRunner:
         return type(self)()
 
+    def start(self) -> None:
+        """Start the run's workers now (they are otherwise started at the first submit).
+
+        A flow calls this as it begins: process-pool workers then start and import the
+        run's model modules (seconds each) on the cores that reading and validating the
+        input leave idle, instead of at the first chunk; a Dask cluster starts its workers.
+        """
+        if self._inner is not None:
+            return
+        settings = _run_settings()
+        report("runner", f"chunk tasks run on {describe(settings)}")
+        inner = task_runner(settings)
+        if not isinstance(inner, ThreadPoolTaskRunner):
+            self._previous_api_url = share_prefect_api()
+        self._inner = inner.__enter__()
+        pool = getattr(self._inner, "_executor", None)
+        if isinstance(self._inner, ProcessPoolTaskRunner) and pool is not None:
+            # one trivial job per worker: the pool starts a process for each, as none is idle
+            for _ in range(settings.workers):
+                pool.submit(int)
+
     def submit(self, task, parameters, wait_for=None, dependencies=None) -> Any:
-        if self._inner is None:
-            settings = _run_settings()
-            report("runner", f"chunk tasks run on {describe(settings)}")
-            inner = task_runner(settings)
-            if not isinstance(inner, ThreadPoolTaskRunner):
-                self._previous_api_url = share_prefect_api()
-            self._inner = inner.__enter__()
+        self.start()
         return self._inner.submit(task, parameters, wait_for, dependencies)
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:

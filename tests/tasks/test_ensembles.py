@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import MODEL_CONTEXT, backtest_of
-from tidecast.tasks.ensembles import combine, ensemble_members
+from tidecast.tasks.ensembles import combine, combine_dense, ensemble_members
 
 CONTEXT = MODEL_CONTEXT
 
@@ -61,3 +61,38 @@ def test_ensembles_are_scored_on_the_same_folds_without_refitting(panel):
     np.testing.assert_allclose(one["yhat"].to_numpy(), own.groupby("ds")["yhat"].mean().to_numpy())
     assert {"ensemble_mean_top3", "ensemble_median_top3"} <= set(result.scores["model"])
     assert set(result.model_seconds) == {"naive", "seasonal_naive", "drift", "window_average"}
+
+
+def test_the_backtest_s_dense_combination_gives_combine_s_numbers():
+    # each key a series of its own members; members without a forecast and NaN forecasts
+    # included: the backtest combines millions of fold forecasts on arrays, and each
+    # must be the number `combine` gives, bit for bit
+    rng = np.random.default_rng(3)
+    models, keys = ["m0", "m1", "m2", "m3"], 500
+    yhat = rng.normal(100, 30, (len(models), keys)) * 10.0 ** rng.integers(-3, 4, (4, keys))
+    yhat[rng.random(yhat.shape) < 0.05] = np.nan
+    present = rng.random(yhat.shape) > 0.1
+    member_at = np.stack([rng.permutation(4)[:3] for _ in range(keys)], axis=1)
+    member_at[2, rng.random(keys) < 0.3] = -1  # a key with two members only
+    frame = pd.DataFrame(
+        [
+            {"series_id": key, "ds": 0, "model": models[row], "yhat": yhat[row, key]}
+            for row in range(4)
+            for key in range(keys)
+            if present[row, key]
+        ]
+    )
+    for statistic in ("mean", "median"):
+        ensemble = f"ensemble_{statistic}_top3"
+        members = pd.DataFrame(
+            [
+                {"series_id": key, "model": models[row], "ensemble": ensemble}
+                for position in range(3)
+                for key in range(keys)
+                if (row := member_at[position, key]) >= 0
+            ]
+        )
+        expected = combine(frame, members, ["series_id", "ds"]).set_index("series_id")["yhat"]
+        has, combined = combine_dense(yhat, present, member_at, statistic)
+        assert list(np.flatnonzero(has)) == sorted(expected.index)
+        np.testing.assert_array_equal(combined[has], expected.sort_index().to_numpy())

@@ -129,3 +129,41 @@ def test_bounds_hold_the_forecast_when_every_error_has_one_sign():
     bounds = ["yhat_lower_95", "yhat_lower_80", "yhat", "yhat_upper_80", "yhat_upper_95"]
     assert row[bounds].is_monotonic_increasing
     assert row["yhat_lower_80"] == 364.0 and row["yhat_upper_95"] == 394.0
+
+
+def test_coverage_judges_each_fold_by_error_quantiles_of_the_others():
+    # the definition, on frames: each fold's errors against `error_quantiles` of the
+    # other folds (outlying series left out); the backtest computes it on arrays
+    rng = np.random.default_rng(7)
+    n_series, folds, steps = 60, 3, 4
+    frame = pd.DataFrame(
+        [
+            {"series_id": f"s{s}", "model": model, "fold": f, "ds": None, "step": h + 1}
+            for model in ("a", "b")
+            for s in range(n_series)
+            for f in range(folds)
+            for h in range(steps)
+        ]
+    )
+    frame["y"] = rng.normal(50, 5, len(frame))
+    odd = frame["series_id"].isin(["s3", "s4"]).to_numpy()  # far off the others' scale
+    frame["yhat"] = frame["y"] + rng.normal(0, 1, len(frame)) * np.where(odd, 40.0, 1.0)
+    frame.loc[rng.random(len(frame)) < 0.02, "yhat"] = np.nan
+    frame["scale"] = rng.uniform(0.5, 2.0, len(frame)).round(1)
+    expected = []
+    for fold in range(folds):
+        mine = frame[frame["fold"] == fold]
+        judged = mine.merge(error_quantiles(frame[frame["fold"] != fold]), on=["model", "step"])
+        error = (judged["y"] - judged["yhat"]) / judged["scale"]
+        judged = judged.assign(
+            coverage_80=(error >= judged["yhat_lower_80"]) & (error <= judged["yhat_upper_80"]),
+            coverage_95=(error >= judged["yhat_lower_95"]) & (error <= judged["yhat_upper_95"]),
+        )
+        keys = ["series_id", "model", "fold"]
+        expected.append(judged.groupby(keys)[["coverage_80", "coverage_95"]].mean())
+    keys = ["series_id", "model", "fold"]
+    got = interval_coverage(frame).set_index(keys).sort_index()
+    want = pd.concat(expected).sort_index()
+    assert got.index.equals(want.index)
+    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+    assert got.loc[("s3", "a", 0), "coverage_95"] < 1.0  # odd series kept out of the pool

@@ -1,12 +1,14 @@
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import threadpoolctl
 import torch
 
-from tidecast.runners import start_pool_worker
+from tidecast.runners import model_modules, start_pool_worker
+from tidecast.settings import load_settings
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every pool has one thread")
@@ -21,3 +23,20 @@ def test_a_pool_worker_fits_on_one_thread_torch_openmp_and_blas_alike():
     assert {(p["internal_api"], p["num_threads"]) for p in pools} == {
         (p["internal_api"], 1) for p in pools
     }
+
+
+def loaded(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_pool_workers_import_the_run_s_model_modules_as_they_start():
+    # the run starts its workers while it reads its input: they import the model
+    # modules then, not at the first chunk
+    modules = model_modules(load_settings(models=["theta", "naive", "dynamic_theta"]))
+    assert modules == ("tidecast.models.theta", "tidecast.models.baselines")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=start_pool_worker, initargs=(modules,)
+    ) as pool:
+        assert pool.submit(loaded, "tidecast.models.theta").result()
+        assert not pool.submit(loaded, "tidecast.models.neural").result()
