@@ -53,13 +53,21 @@ def _errors_by_series(fold_forecasts: pd.DataFrame) -> SeriesGroupBy:
 
 def _fenced(size: pd.Series) -> pd.Series:
     """`outlying_series` from each (model, series)'s size."""
-    log_size = np.log(size.where(size > 0))
-    by_model = log_size.groupby(level="model")
-    q1, q3 = (
-        by_model.transform(lambda s: s.quantile(0.25)),
-        by_model.transform(lambda s: s.quantile(0.75)),
-    )
-    return (log_size > q3 + FENCE_IQRS * (q3 - q1)).rename("outlying")
+    by_model = size.groupby(level="model", sort=False)
+    return by_model.transform(lambda s: _fenced_sizes(s.to_numpy())).astype(bool).rename("outlying")
+
+
+def _fenced_sizes(size: np.ndarray) -> np.ndarray:
+    """Whether each of one model's series sizes is outlying: its log beyond Q3 + 3 IQR of
+    the logs of the positive sizes (Tukey's far-out fence)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_size = np.log(np.where(size > 0, size, np.nan))
+    valid = log_size[~np.isnan(log_size)]
+    if not len(valid):
+        return np.zeros(len(size), dtype=bool)
+    q1, q3 = np.percentile(valid, 25.0), np.percentile(valid, 75.0)
+    with np.errstate(invalid="ignore"):
+        return log_size > q3 + FENCE_IQRS * (q3 - q1)
 
 
 def _outlying_rows(fold_forecasts: pd.DataFrame) -> np.ndarray:
@@ -238,15 +246,13 @@ def _model_coverage(fold_forecasts: pd.DataFrame):
         size = _group_mean(series[others], np.abs(error[others]), n_series)
         outlying = _fenced_sizes(size)[series]
         typical = others & ~outlying & ~np.isnan(error)
-        bands = _step_quantiles(steps[typical], error[typical], n_steps)
-        for column in LOWER:
-            bands[column] = np.minimum(bands[column], 0.0)
-        for column in UPPER:
-            bands[column] = np.maximum(bands[column], 0.0)
+        bands = _straddle_zero(
+            pd.DataFrame(_step_quantiles(steps[typical], error[typical], n_steps))
+        )
         mine, step = error[judged], steps[judged]
         inside = {
-            level: (mine >= bands[f"yhat_lower_{level}"][step])
-            & (mine <= bands[f"yhat_upper_{level}"][step])
+            level: (mine >= bands[f"yhat_lower_{level}"].to_numpy()[step])
+            & (mine <= bands[f"yhat_upper_{level}"].to_numpy()[step])
             for level in (80, 95)
         }
         count = np.bincount(series[judged], minlength=n_series)
@@ -266,18 +272,6 @@ def _group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     count = np.bincount(groups[kept], minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / count, np.nan)
-
-
-def _fenced_sizes(size: np.ndarray) -> np.ndarray:
-    """`_fenced` of one model's series sizes, on an array: whether each is outlying."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_size = np.log(np.where(size > 0, size, np.nan))
-    valid = log_size[~np.isnan(log_size)]
-    if not len(valid):
-        return np.zeros(len(size), dtype=bool)
-    q1, q3 = np.percentile(valid, 25.0), np.percentile(valid, 75.0)
-    with np.errstate(invalid="ignore"):
-        return log_size > q3 + FENCE_IQRS * (q3 - q1)
 
 
 def _step_quantiles(steps: np.ndarray, values: np.ndarray, n_steps: int) -> dict[str, np.ndarray]:
