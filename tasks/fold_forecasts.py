@@ -138,22 +138,6 @@ class FoldForecasts:
         for name in sorted(self.models):
             yield self.of_model(name, named)
 
-    def of_series(self, first: int, stop: int) -> pd.DataFrame:
-        """Every model's fold forecasts of the series coded `first` to `stop - 1`, codes
-        kept, models in the order they were added."""
-        per_series = self.folds * self.horizon
-        parts = []
-        for name in self.models:
-            slots, yhat = self._model(name)
-            a, b = np.searchsorted(
-                slots, [(first - self.first) * per_series, (stop - self.first) * per_series]
-            )
-            if b > a:
-                parts.append(self.slot_frame(name, slots[a:b], yhat[a:b], named=False))
-        if not parts:
-            return pd.DataFrame(columns=FOLD_FORECAST_COLUMNS)
-        return pd.concat(parts, ignore_index=True)
-
     def frame(self) -> pd.DataFrame:
         """Every fold forecast in one frame, series named (small panels: tests, studies)."""
         parts = [self.of_model(name) for name in self.models]

@@ -46,12 +46,24 @@ def test_a_model_reads_back_in_series_fold_step_order_with_its_actuals(store):
     assert [frame["model"].iloc[0] for frame in store.by_model()] == ["naive", "ridge"]
 
 
-def test_a_range_of_series_holds_every_model_of_those_series_only(store):
-    part = store.of_series(1, 3)
-    assert set(part["series_id"]) == {1, 2} and set(part["model"]) == {"ridge", "naive"}
-    assert len(part) == 2 * 2 * FOLDS * HORIZON
-    ridge = part[part["model"] == "ridge"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(ridge, rows("ridge", [1, 2], 0.5), check_dtype=False)
+def test_a_range_of_series_reads_as_dense_arrays_of_those_series_only(store):
+    yhat, present = store.dense(["ridge", "naive"], 1, 3)
+    assert yhat.shape == present.shape == (2, 2 * FOLDS * HORIZON)
+    assert present.all()
+    # slots in series, fold, step order, whatever order the rows were added in
+    np.testing.assert_array_equal(yhat[0], rows("ridge", [1, 2], 0.5)["yhat"].to_numpy())
+    np.testing.assert_array_equal(yhat[1], rows("naive", [1, 2], -1.0)["yhat"].to_numpy())
+
+
+def test_a_slot_without_a_forecast_is_nan_and_absent():
+    folds = FoldForecasts(NAMES, FOLDS, HORIZON)
+    folds.add(rows("naive", [0, 2], -1.0))
+    folds.add(rows("ridge", [1], 0.5).query("fold == 1"))
+    yhat, present = folds.dense(["naive", "ridge"], 0, 3)
+    per_series = FOLDS * HORIZON
+    assert present[0].tolist() == [True] * per_series + [False] * per_series + [True] * per_series
+    assert present[1].sum() == HORIZON and present[1, per_series + HORIZON :][:HORIZON].all()
+    assert np.isnan(yhat[~present]).all() and not np.isnan(yhat[present]).any()
 
 
 def test_champion_rows_are_each_series_own_model(store):
@@ -71,7 +83,7 @@ def test_chunks_built_apart_merge_into_the_same_store(store):
     for first, series in ((0, [0, 1]), (2, [2])):  # a worker's store holds its series only
         chunk = FoldForecasts(NAMES[first : first + len(series)], FOLDS, HORIZON, first)
         chunk.add(rows("naive", series, -1.0))
-        assert chunk.of_series(first, first + len(series))["series_id"].min() == first
+        assert chunk.dense(["naive"], first, first + len(series))[1].all()
         merged.merge(chunk)
     everything = FoldForecasts(NAMES, FOLDS, HORIZON)
     everything.add(rows("ridge", [0, 1, 2], 0.5))
