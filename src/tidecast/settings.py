@@ -244,8 +244,9 @@ class Settings(BaseSettings):
     n_jobs: int = Field(
         1,
         ge=1,
-        description="Processes within one statistical model fit; the runner already spreads "
-        "chunks over the cores, so more only pays when there are fewer chunks than cores.",
+        description="Processes within one fit of auto_arima, auto_theta or auto_ces (the "
+        "other models fit in the worker's process); the runner already spreads chunks over "
+        "the cores, so more only pays when there are fewer chunks than cores.",
     )
     train_max_steps: int = Field(
         1000,
