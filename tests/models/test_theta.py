@@ -38,7 +38,7 @@ def _varied_panel() -> pd.DataFrame:
 @pytest.mark.parametrize("season_length", [12, 4, 7, 1])
 def test_theta_gives_statsforecasts_forecasts_bit_for_bit(ours, theirs, season_length):
     # The seasonality test and decomposition are redone in numpy: any change of
-    # arithmetic (a vectorised mean per season position, a different convolution) shows.
+    # arithmetic (a mean over the non-missing values only, an FFT convolution) shows.
     panel = _varied_panel()
     out = ours(season_length=season_length, freq="MS").fit(panel).predict(9)
     direct = StatsForecast(models=[theirs(season_length=season_length)], freq="MS").forecast(
