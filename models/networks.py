@@ -145,3 +145,74 @@ class NBeatsNet(nn.Module):
             residual = residual - backcast
             forecast = forecast + part
         return forecast
+
+
+class BasisBlock(nn.Module):
+    """An N-BEATS block whose backcast and forecast are fixed curves (the rows of
+    `backcast_basis`, `forecast_basis`) weighted by what its fully connected layers
+    read off the input: the interpretable variant's block (Oreshkin et al., 2020)."""
+
+    def __init__(
+        self, lookback: int, width: int, layers: int, backcast_basis: torch.Tensor,
+        forecast_basis: torch.Tensor,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        sizes = [lookback] + [width] * layers
+        body: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            body += [nn.Linear(a, b), nn.ReLU()]
+        self.body = nn.Sequential(*body)
+        self.register_buffer("backcast_basis", backcast_basis)
+        self.register_buffer("forecast_basis", forecast_basis)
+        # separate weights for the two sides, as in the paper
+        self.backcast_weights = nn.Linear(width, backcast_basis.shape[0], bias=False)
+        self.forecast_weights = nn.Linear(width, forecast_basis.shape[0], bias=False)
+
+    def forward(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.body(values)
+        backcast = self.backcast_weights(hidden) @ self.backcast_basis
+        return backcast, self.forecast_weights(hidden) @ self.forecast_basis
+
+
+def polynomial_basis(length: int, degree: int) -> torch.Tensor:
+    """Rows t**0 … t**degree over t = 0, 1/length, …, (length-1)/length."""
+    t = torch.arange(length, dtype=torch.float32) / length
+    return torch.stack([t**power for power in range(degree + 1)])
+
+
+def fourier_basis(length: int, horizon: int) -> torch.Tensor:
+    """Rows cos and sin of 0, 1, 2, … cycles per `horizon` steps (below the horizon's
+    Nyquist limit), over `length` steps."""
+    cycles = torch.arange(max(1, math.ceil(horizon / 2)), dtype=torch.float32)
+    angle = 2 * math.pi * torch.arange(length, dtype=torch.float32)[None, :] / horizon
+    return torch.cat([torch.cos(cycles[:, None] * angle), torch.sin(cycles[:, None] * angle)])
+
+
+class NBeatsInterpretableNet(nn.Module):
+    """N-BEATS (interpretable): a trend stack (low-degree polynomials) then a seasonality
+    stack (harmonics of the horizon), each one block applied `blocks` times with shared
+    weights; the forecast is the trend part plus the seasonal part."""
+
+    def __init__(
+        self, horizon: int, lookback: int, blocks: int = 3, width: int = 128, layers: int = 3,
+        degree: int = 2,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.blocks = blocks
+        self.trend = BasisBlock(
+            lookback, width, layers, polynomial_basis(lookback, degree),
+            polynomial_basis(horizon, degree),
+        )  # fmt: skip
+        self.season = BasisBlock(
+            lookback, width, layers, fourier_basis(lookback, horizon),
+            fourier_basis(horizon, horizon),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        residual = x[:, :, 0]
+        forecast = torch.zeros(x.shape[0], self.trend.forecast_basis.shape[1], device=x.device)
+        for block in [self.trend] * self.blocks + [self.season] * self.blocks:
+            backcast, part = block(residual)
+            residual = residual - backcast
+            forecast = forecast + part
+        return forecast

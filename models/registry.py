@@ -89,7 +89,7 @@ INFO: dict[str, ModelInfo] = {
     "transformer_cov": ModelInfo("neural:Transformer", "neural", covariates=EVERY_KIND),
     "nbeats_cov": ModelInfo("neural:NBEATS", "neural", covariates=EVERY_KIND),
     "nbeats_ensemble": ModelInfo(
-        "nbeats_ensemble:NBeatsEnsemble", "neural", True, ("best",), min_series=200
+        "nbeats_ensemble:NBeatsEnsemble", "neural", True, ("default", "best"), min_series=500
     ),
 }
 

@@ -167,6 +167,13 @@ def series_chunks(
     return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def local_chunks_at_least(workers: int, with_global_chunk: bool) -> int:
+    """How many chunks the local models' series are cut into at least: one per worker;
+    two per worker beside a global chunk, so that the worker that ran the global models
+    takes a share of the local work when it is done instead of waiting for the others."""
+    return 2 * workers if with_global_chunk and workers > 1 else workers
+
+
 def coded_covariates(covariates: Covariates, names: pd.Index, freq: str) -> CovariateInput:
     """The covariates of the series `names`, their series as the codes the backtest uses
     (NaN: every series); values of other series are left out."""
@@ -185,8 +192,9 @@ def backtest_plan(
     workers: int = 1,
     covariates: Covariates | None = None,
 ) -> BacktestPlan:
-    """Local models per chunk of series (one chunk per worker at least); global models,
-    which learn from all series at once, in one chunk of every series. A chunk with
+    """Local models per chunk of series (one chunk per worker at least, two beside a
+    global chunk); global models, which learn from all series at once, in one chunk of
+    every series. A chunk with
     models that use covariates carries those of its series."""
     ordered = sort_panel(panel)
     codes, names = pd.factorize(ordered["series_id"], sort=False)
@@ -213,7 +221,7 @@ def backtest_plan(
             )
         )
     if local:
-        parts = series_chunks(ordered, chunk_size, workers)
+        parts = series_chunks(ordered, chunk_size, local_chunks_at_least(workers, bool(global_)))
         for number, part in enumerate(parts, start=1):
             first, last = int(part["series_id"].iloc[0]), int(part["series_id"].iloc[-1])
             label = f"chunk {number}/{len(parts)}"
@@ -461,7 +469,7 @@ def combine_backtests(done: Backtested) -> BacktestResult:
 def plan_backtest(
     ctx: RunContext, panel: pd.DataFrame, covariates: Covariates | None = None
 ) -> BacktestPlan:
-    """The run's backtest in chunks: `chunk_size` series at most, one chunk per worker at least."""
+    """The run's backtest in chunks: `chunk_size` series at most (`backtest_plan`)."""
     settings = ctx.settings
     spec = BacktestSpec(
         model_names=ctx.model_names,

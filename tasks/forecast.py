@@ -23,7 +23,7 @@ from tidecast.models.registry import (
 )
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
-from tidecast.tasks.backtest import BacktestResult, series_chunks
+from tidecast.tasks.backtest import BacktestResult, local_chunks_at_least, series_chunks
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series, with_history
 from tidecast.tasks.ensembles import combine
@@ -215,8 +215,8 @@ def final_fit_plan(
     nonnegative: bool = False,
     covariates: CovariateInput | None = None,
 ) -> ForecastPlan:
-    """Local models' final fits per chunk of the series that need them (one chunk per
-    worker at least); the global models' once, on every series, as in the backtest."""
+    """The global models' final fits first, once on every series; then the local models'
+    per chunk of the series that need them, chunked as in the backtest."""
     ordered = sort_panel(panel)
     needed = models_needed(champions, members)
     global_names = [
@@ -228,7 +228,9 @@ def final_fit_plan(
         "time_budget": time_budget,
     }  # fmt: skip
     using_local = ordered[ordered["series_id"].isin(local["series_id"])]
-    parts = series_chunks(using_local, chunk_size, workers)
+    parts = series_chunks(
+        using_local, chunk_size, local_chunks_at_least(workers, bool(global_names))
+    )
 
     def inputs_of(part: pd.DataFrame, names: pd.Series) -> CovariateInput | None:
         if covariates is None or not any(uses_covariates(name) for name in names.unique()):
@@ -236,6 +238,17 @@ def final_fit_plan(
         return covariates.for_series(pd.Index(part["series_id"].unique()))
 
     chunks = []
+    if global_names:  # first, as in the backtest: the longest single task
+        wanted = needed[needed["model"].isin(global_names)]
+        chunks.append(
+            FitChunk(
+                ordered,
+                wanted,
+                label="all series",
+                covariates=inputs_of(ordered, wanted["model"]),
+                **shared,
+            )  # fmt: skip
+        )
     for number, part in enumerate(parts, start=1):
         wanted = local[local["series_id"].isin(part["series_id"].unique())]
         chunks.append(
@@ -244,17 +257,6 @@ def final_fit_plan(
                 wanted,
                 label=f"chunk {number}/{len(parts)}",
                 covariates=inputs_of(part, wanted["model"]),
-                **shared,
-            )  # fmt: skip
-        )
-    if global_names:
-        wanted = needed[needed["model"].isin(global_names)]
-        chunks.append(
-            FitChunk(
-                ordered,
-                wanted,
-                label="all series",
-                covariates=inputs_of(ordered, wanted["model"]),
                 **shared,
             )  # fmt: skip
         )

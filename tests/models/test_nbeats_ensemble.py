@@ -83,3 +83,22 @@ def test_the_next_origin_fine_tunes_every_member_instead_of_training_from_scratc
     assert one_step.steps_ == 1
     assert np.abs(near - before).mean() < 0.2 * np.abs(far["yhat"].to_numpy() - before).mean()
     np.testing.assert_array_equal(earlier.predict(12)["yhat"].to_numpy(), before)
+
+
+def test_interpretable_members_join_the_generic_ones(context):
+    panel = as_panel(synthetic_panel(n_series=4, seed=5))
+    both = small_ensemble(context, kinds=("generic", "interpretable")).fit(panel)
+    kinds = [type(network).__name__ for _, network in both.networks_]
+    assert kinds == ["NBeatsNet", "NBeatsNet", "NBeatsInterpretableNet", "NBeatsInterpretableNet"]
+    generic = small_ensemble(context).fit(panel).predict(12)
+    forecast = both.predict(12)
+    assert np.isfinite(forecast["yhat"]).all()
+    assert not np.allclose(forecast["yhat"], generic["yhat"])
+
+
+def test_a_misspelt_loss_or_kind_is_refused_not_trained_as_another(context):
+    panel = as_panel(synthetic_panel(n_series=3))
+    with pytest.raises(ValueError, match="unknown losses or kinds \\['smap'\\]"):
+        small_ensemble(context, losses=("smap",)).fit(panel)
+    with pytest.raises(ValueError, match="'generc'"):
+        small_ensemble(context, kinds=("generc",)).fit(panel)

@@ -225,3 +225,21 @@ def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
     assert all(f.text.endswith("for 1 series: S01") for f in fell_back)
     assert fell_back[0].record()["series"] == ["S01"]
     assert set(result.scores["series_id"]) == set(panel["series_id"])
+
+
+def _plan_of(panel, models, workers):
+    from tidecast.tasks.backtest import BacktestSpec, backtest_plan
+
+    spec = BacktestSpec(list(models), H, 3, 12, {**CONTEXT, "horizon": H})
+    return backtest_plan(panel, spec, chunk_size=1000, workers=workers)
+
+
+def test_beside_a_global_chunk_the_local_series_are_cut_finer_so_no_worker_waits(panel):
+    # the worker that ran the global models (first) takes a share of the local chunks
+    plan = _plan_of(panel, ("naive", "ridge"), workers=2)
+    assert [chunk.label for chunk in plan.chunks] == [
+        "all series", "chunk 1/4", "chunk 2/4", "chunk 3/4", "chunk 4/4",
+    ]  # fmt: skip
+    # without a global model, one chunk per worker, as before
+    assert len(_plan_of(panel, ("naive",), workers=2).chunks) == 2
+    assert len(_plan_of(panel, ("naive", "ridge"), workers=1).chunks) == 2

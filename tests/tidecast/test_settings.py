@@ -72,7 +72,7 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
     assert default.preset == "default" and default.models is None
     monthly, yearly = default.backtest_models(12), default.backtest_models(1)
     # the statistical combination's members are in; AutoARIMA only where it is cheap
-    assert {"auto_ets", "theta", "dynamic_theta"} <= set(monthly)
+    assert {"auto_ets", "theta", "dynamic_theta", "nbeats_ensemble"} <= set(monthly)
     assert "auto_arima" in yearly and "auto_arima" not in monthly
     best = load_settings(preset="best").backtest_models(12)
     assert {"auto_arima", "nbeats_ensemble"} <= set(best)
@@ -86,8 +86,9 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
 def test_a_preset_skips_a_global_network_on_a_small_panel_and_says_why(monkeypatch):
     monkeypatch.delenv("TIDECAST_MODELS", raising=False)
     best = load_settings(preset="best")
-    assert "nbeats_ensemble" in best.backtest_models(12, n_series=200)
-    assert best.skipped_models(200) == []
+    assert "nbeats_ensemble" in best.backtest_models(12, n_series=500)
+    assert best.skipped_models(500) == []
+    assert best.skipped_models(499) != []
     small = best.backtest_models(12, n_series=20)
     assert "nbeats_ensemble" not in small and {"auto_arima", "theta"} <= set(small)
     (line,) = best.skipped_models(20)
@@ -96,6 +97,9 @@ def test_a_preset_skips_a_global_network_on_a_small_panel_and_says_why(monkeypat
     named = load_settings(preset="best", models="theta,nbeats_ensemble")
     assert "nbeats_ensemble" in named.backtest_models(12, n_series=20)
     assert named.skipped_models(20) == []
+    # the default preset has it too, under the same rule; `fast` has none
+    assert "nbeats_ensemble" not in load_settings().backtest_models(12, n_series=20)
+    assert load_settings(preset="fast").skipped_models(20) == []
 
 
 def test_an_unknown_preset_names_the_choices():
