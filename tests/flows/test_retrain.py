@@ -320,7 +320,7 @@ def test_the_best_preset_skips_its_global_network_on_a_small_panel_and_says_so(
     run_id = retrain(horizon=H, freq="MS")
     run = runs(loaded_db).set_index("run_id").loc[run_id]
     assert run["status"] == "completed"
-    assert "nbeats_ensemble skipped: 6 series are fewer than the 200" in run["message"]
+    assert "nbeats_ensemble skipped: 6 series are fewer than the 500" in run["message"]
     scored = query(loaded_db, "SELECT DISTINCT model FROM backtest_scores")["model"]
     assert {"auto_arima", "dynamic_theta", "ensemble_stats"} <= set(scored)
     assert "nbeats_ensemble" not in set(scored)
