@@ -1,5 +1,5 @@
-"""How much training the N-BEATS ensemble of the `best` preset gets, chosen on the training
-data alone.
+"""The N-BEATS ensemble's size and budget (and whether a preset should have it), chosen on
+the training data alone.
 
 Each M3 subset's training part minus its last `h` points is the fit panel; those last
 points are the validation target (the official test parts are never read here). The
@@ -32,8 +32,7 @@ MEMBERS = ("auto_ets", "theta", "dynamic_theta", "auto_arima")
 
 def validation_split(subset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit panel, validation target): each series' last `h` training points held out;
-    series left with fewer than `h + 3` points are dropped, as a retrain would quarantine
-    a series too short for its folds."""
+    series with fewer than `2h + 3` points are dropped (too short to fit after it)."""
     _, horizon, _ = SUBSETS[subset]
     train, _ = m3_train_test(subset)
     train = train.sort_values(["series_id", "ds"]).reset_index(drop=True)

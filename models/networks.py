@@ -92,14 +92,19 @@ class TransformerNet(nn.Module):
         return self.head(with_context(summary, context))
 
 
+def fully_connected(inputs: int, width: int, layers: int) -> nn.Sequential:
+    """An N-BEATS block's body: `layers` fully connected layers of `width`, each with ReLU."""
+    sizes = [inputs] + [width] * layers
+    body: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        body += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*body)
+
+
 class NBeatsBlock(nn.Module):
     def __init__(self, lookback: int, extra: int, horizon: int, width: int, layers: int) -> None:
         super().__init__()
-        sizes = [lookback + extra] + [width] * layers
-        body: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            body += [nn.Linear(a, b), nn.ReLU()]
-        self.body = nn.Sequential(*body)
+        self.body = fully_connected(lookback + extra, width, layers)
         self.backcast = nn.Linear(width, lookback)
         self.forecast = nn.Linear(width, horizon)
 
@@ -157,11 +162,7 @@ class BasisBlock(nn.Module):
         forecast_basis: torch.Tensor,
     ) -> None:  # fmt: skip
         super().__init__()
-        sizes = [lookback] + [width] * layers
-        body: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            body += [nn.Linear(a, b), nn.ReLU()]
-        self.body = nn.Sequential(*body)
+        self.body = fully_connected(lookback, width, layers)
         self.register_buffer("backcast_basis", backcast_basis)
         self.register_buffer("forecast_basis", forecast_basis)
         # separate weights for the two sides, as in the paper

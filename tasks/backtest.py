@@ -194,8 +194,7 @@ def backtest_plan(
 ) -> BacktestPlan:
     """Local models per chunk of series (one chunk per worker at least, two beside a
     global chunk); global models, which learn from all series at once, in one chunk of
-    every series. A chunk with
-    models that use covariates carries those of its series."""
+    every series. A chunk with models that use covariates carries those of its series."""
     ordered = sort_panel(panel)
     codes, names = pd.factorize(ordered["series_id"], sort=False)
     ordered = ordered.assign(series_id=codes)

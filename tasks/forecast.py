@@ -23,7 +23,12 @@ from tidecast.models.registry import (
 )
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
-from tidecast.tasks.backtest import BacktestResult, local_chunks_at_least, series_chunks
+from tidecast.tasks.backtest import (
+    GLOBAL_LABEL,
+    BacktestResult,
+    local_chunks_at_least,
+    series_chunks,
+)
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series, with_history
 from tidecast.tasks.ensembles import combine
@@ -244,7 +249,7 @@ def final_fit_plan(
             FitChunk(
                 ordered,
                 wanted,
-                label="all series",
+                label=GLOBAL_LABEL,
                 covariates=inputs_of(ordered, wanted["model"]),
                 **shared,
             )  # fmt: skip
