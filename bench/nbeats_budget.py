@@ -1,14 +1,18 @@
-"""The N-BEATS ensemble's size and budget (and whether a preset should have it), chosen on
-the training data alone.
+"""The N-BEATS ensemble's size and budget (and whether a preset should have it), and the
+members of the fixed combinations, chosen on the training data alone.
 
 Each M3 subset's training part minus its last `h` points is the fit panel; those last
 points are the validation target (the official test parts are never read here). The
-statistical members of `ensemble_stats` and N-BEATS variants are fitted once each and
-cached; `score` gives each variant alone and as a member of the equal-weight mean.
+statistical members of `ensemble_stats`, other registry models (`--models hgb`) and
+N-BEATS variants are fitted once each and cached; `score` gives each alone and each
+N-BEATS variant as a member of the equal-weight mean, or (`--means`) the equal-weight
+means of the cached forecasts named.
 
     .venv/bin/python bench/nbeats_budget.py members monthly
+    .venv/bin/python bench/nbeats_budget.py members monthly --models hgb
     .venv/bin/python bench/nbeats_budget.py nbeats monthly --name steps1000 --set max_steps=1000
     .venv/bin/python bench/nbeats_budget.py score monthly
+    .venv/bin/python bench/nbeats_budget.py score monthly --means auto_ets,theta,hgb
 """
 
 from __future__ import annotations
@@ -114,7 +118,10 @@ def cmd_score(args: argparse.Namespace) -> None:
     rows = []
     for name, (yhat, seconds) in forecasts.items():
         rows.append((name, *_smape_mase(fit, target, yhat, m), seconds))
-    for group in [base] + ([stats] if stats != base else []):
+    for group in [names.split(",") for names in args.means or ()]:
+        mean = np.mean([forecasts[n][0] for n in group], axis=0)
+        rows.append((f"mean({','.join(group)})", *_smape_mase(fit, target, mean, m), np.nan))
+    for group in [] if args.means else [base] + ([stats] if stats != base else []):
         mean = np.mean([forecasts[n][0] for n in group], axis=0)
         rows.append((f"mean({','.join(group)})", *_smape_mase(fit, target, mean, m), np.nan))
         for name in forecasts:
@@ -143,6 +150,7 @@ def main() -> None:
     nbeats.set_defaults(run=cmd_nbeats)
     score = commands.add_parser("score")
     score.add_argument("subset", choices=list(SUBSETS))
+    score.add_argument("--means", nargs="*", help="comma-separated cached forecasts to average")
     score.set_defaults(run=cmd_score)
     args = parser.parse_args()
     torch_threads = os.environ.get("TIDECAST_TORCH_THREADS", "1")

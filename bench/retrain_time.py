@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/retrain_time.py [--panels 20,200,m3-monthly] [--repeats 3]
                                            [--workers 2] [--preset default]
+                                           [--models a,b]  (a peer: another zoo, same run)
 
 Each panel goes into a fresh SQLite file: `20` and `200` are bench/synthetic.py's seeded
 monthly series of at most 72 points (every tenth intermittent); `m3-monthly` is the 1428
@@ -49,6 +50,7 @@ def one_run(name: str, panel: pd.DataFrame, horizon: int, args: argparse.Namespa
     load(url, panel)
     command = ["retrain", "--database-url", url, "--horizon", str(horizon)]
     command += ["--workers", str(args.workers), "--preset", args.preset]
+    command += ["--models", args.models] if args.models else []
     env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir)}  # nothing TIDECAST_* inherited
     measured = run_tidecast(command, workdir, env)
     engine = create_engine(url)
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--preset", default="default")
+    parser.add_argument("--models", help="name the zoo instead of the preset's (a peer run)")
     args = parser.parse_args()
     rows = []
     for name in args.panels.split(","):
@@ -100,7 +103,8 @@ def main() -> None:
         rows.append(row)
         print(f"{name}: {row}", flush=True)
         print(f"  run row: {runs[-1]['message']}", flush=True)
-    print(f"\nworkers {args.workers}, preset {args.preset}, {args.repeats} repeats")
+    zoo = f"models {args.models}" if args.models else f"preset {args.preset}"
+    print(f"\nworkers {args.workers}, {zoo}, {args.repeats} repeats")
     print(pd.DataFrame(rows).to_markdown(index=False))
 
 

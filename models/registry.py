@@ -1,8 +1,8 @@
 """The registry of models: adding a model is one file in models/ and one entry here.
 
 Each entry carries what the rest of tidecast needs to know about a model: its family,
-whether it is a member of the fixed statistical combination (`ensemble_stats`), and
-which presets include it.
+the fixed combinations it is a member of (`ensemble_stats`, `ensemble_wide`), and which
+presets include it.
 """
 
 from __future__ import annotations
@@ -20,15 +20,24 @@ CovariateKind = Literal["future", "past", "static"]
 EVERY_KIND: tuple[CovariateKind, ...] = ("future", "past", "static")
 Preset = Literal["fast", "default", "best"]
 PRESETS: tuple[Preset, ...] = ("fast", "default", "best")
+# The fixed combinations, each the equal-weight mean of its members present in the run:
+# `ensemble_stats` of the statistical models (and the N-BEATS ensemble), `ensemble_wide`
+# of those and a global gradient-boosting model on lag windows. Which of them is the
+# run's default is the run's own backtest's call, pooled over every series and fold
+# (tasks/promote.py `run_default`): on the training data's validation folds of M3 the
+# wider mean was better on monthly and "other" data, worse on yearly (BENCHMARKS.md,
+# section 1), so no fixed rule per frequency could be right for data sets not yet seen.
+Combination = Literal["ensemble_stats", "ensemble_wide"]
+COMBINATIONS: tuple[Combination, ...] = ("ensemble_stats", "ensemble_wide")
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """What tidecast knows about a model besides its class.
 
-    `combination`: a member of `ensemble_stats`, the equal-weight mean of the statistical
-    models in the run. `presets`: the presets whose zoo includes it; a model in none is
-    there by name (`TIDECAST_MODELS`). `max_season_length`:
+    `combinations`: the fixed combinations (`COMBINATIONS`) it is a member of.
+    `presets`: the presets whose zoo includes it; a model in none is there by name
+    (`TIDECAST_MODELS`). `max_season_length`:
     the presets other than `best` include it only for season lengths up to this (a cost
     rule: AutoARIMA's seasonal search grows with the season length; one fit of the 1428
     M3 monthly series takes minutes on 2 cores, BENCHMARKS.md). `min_series`: presets
@@ -43,27 +52,36 @@ class ModelInfo:
 
     cls: str  # "module:Class" in tidecast.models, imported when a model of it is first built
     family: Family
-    combination: bool = False
+    combinations: tuple[Combination, ...] = ()
     presets: tuple[Preset, ...] = ()
     max_season_length: int | None = None
     min_series: int | None = None
     covariates: tuple[CovariateKind, ...] = ()
 
 
+IN_BOTH = COMBINATIONS  # a member of every fixed combination
+
 INFO: dict[str, ModelInfo] = {
     "naive": ModelInfo("baselines:Naive", "baseline", presets=PRESETS),
     "seasonal_naive": ModelInfo("baselines:SeasonalNaive", "baseline", presets=PRESETS),
     "drift": ModelInfo("baselines:Drift", "baseline", presets=PRESETS),
     "window_average": ModelInfo("baselines:WindowAverage", "baseline", presets=PRESETS),
-    "auto_ets": ModelInfo("statistical:AutoETS", "statistical", True, ("default", "best")),
+    "auto_ets": ModelInfo("statistical:AutoETS", "statistical", IN_BOTH, ("default", "best")),
     "auto_theta": ModelInfo("statistical:AutoTheta", "statistical"),
     "auto_ces": ModelInfo("statistical:AutoCES", "statistical"),
-    "auto_arima": ModelInfo("statistical:AutoARIMA", "statistical", True, ("default", "best"), 4),
-    "theta": ModelInfo("theta:Theta", "statistical", True, PRESETS),
-    "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", True, PRESETS),
+    "auto_arima": ModelInfo(
+        "statistical:AutoARIMA", "statistical", IN_BOTH, ("default", "best"), 4
+    ),
+    "theta": ModelInfo("theta:Theta", "statistical", IN_BOTH, PRESETS),
+    "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", IN_BOTH, PRESETS),
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
-    "hgb": ModelInfo("regression:GradientBoostingLags", "machine_learning"),
+    "hgb": ModelInfo(
+        "regression:GradientBoostingLags",
+        "machine_learning",
+        ("ensemble_wide",),
+        ("default", "best"),
+    ),
     "auto_arima_cov": ModelInfo(
         "statistical:AutoARIMA",
         "statistical",
@@ -89,7 +107,7 @@ INFO: dict[str, ModelInfo] = {
     "transformer_cov": ModelInfo("neural:Transformer", "neural", covariates=EVERY_KIND),
     "nbeats_cov": ModelInfo("neural:NBEATS", "neural", covariates=EVERY_KIND),
     "nbeats_ensemble": ModelInfo(
-        "nbeats_ensemble:NBeatsEnsemble", "neural", True, ("default", "best"), min_series=500
+        "nbeats_ensemble:NBeatsEnsemble", "neural", IN_BOTH, ("default", "best"), min_series=500
     ),
 }
 
@@ -150,9 +168,11 @@ def too_few_series(preset: Preset, n_series: int | None) -> dict[str, str]:
     }
 
 
-def combination_members(model_names: list[str]) -> list[str]:
-    """The models of `model_names` that `ensemble_stats` averages."""
-    return [name for name in model_names if name in INFO and INFO[name].combination]
+def combination_members(
+    model_names: list[str], combination: Combination = "ensemble_stats"
+) -> list[str]:
+    """The models of `model_names` that the fixed `combination` averages."""
+    return [name for name in model_names if name in INFO and combination in INFO[name].combinations]
 
 
 COVARIATE_PARAMETERS = ("future_covariates", "past_covariates", "static_covariates")

@@ -3,9 +3,11 @@
 * `ensemble_mean_top{k}` / `ensemble_median_top{k}` — per series, the mean / median of
   the k models with the lowest mean backtest MASE on that series;
 * `ensemble_stats` — the equal-weight mean of the run's members of the fixed statistical
-  combination (the registry's `combination` flag: ETS, Theta, dynamic Theta, ARIMA).
-  Equal weights, not weights learned per series: with a few short folds, learned
-  weights did worse on the training data's validation folds (BENCHMARKS.md, section 1).
+  combination (the registry's `combinations`: ETS, Theta, dynamic Theta, ARIMA, the
+  N-BEATS ensemble); `ensemble_wide` — the same and a global gradient-boosting model on
+  lag windows (`hgb`), when the run has it. Equal weights, not weights learned per
+  series: with a few short folds, learned weights did worse on the training data's
+  validation folds (BENCHMARKS.md, section 1).
 
 An ensemble's fold forecasts combine its members' fold forecasts, so its scores and
 interval calibration come from the same folds, and `members` says, per series, which
@@ -18,10 +20,6 @@ import numpy as np
 import pandas as pd
 
 from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
-
-
-def ensemble_names(top_k: int) -> list[str]:
-    return [f"ensemble_mean_top{top_k}", f"ensemble_median_top{top_k}", "ensemble_stats"]
 
 
 def ensemble_members(
@@ -40,17 +38,21 @@ def ensemble_members(
         top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
     ]
     # imported here: `describe_members` serves `tidecast champions`, which needs no models
-    from tidecast.models.registry import combination_members
+    from tidecast.models.registry import COMBINATIONS, combination_members
 
-    stats = combination_members(model_names)
-    if len(stats) >= 2:
-        series = mean["series_id"].unique()
+    series = mean["series_id"].unique()
+    seen: list[list[str]] = []
+    for combination in COMBINATIONS:
+        fixed = combination_members(model_names, combination)
+        if len(fixed) < 2 or fixed in seen:  # the same mean under a second name: no candidate
+            continue
+        seen.append(fixed)
         parts.append(
             pd.DataFrame(
                 {
-                    "series_id": np.repeat(series, len(stats)),
-                    "model": np.tile(stats, len(series)),
-                    "ensemble": "ensemble_stats",
+                    "series_id": np.repeat(series, len(fixed)),
+                    "model": np.tile(fixed, len(series)),
+                    "ensemble": combination,
                 }
             )
         )

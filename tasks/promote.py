@@ -50,8 +50,9 @@ def is_fixed_choice(name: str) -> bool:
 
 
 def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
-    """The run's strongest fixed choice: its fixed combination (`ensemble_stats`) when the
-    run has one, else the model with the lowest mean score pooled over every series that
+    """The run's strongest fixed choice: the fixed combination (`ensemble_stats` or
+    `ensemble_wide`) with the lowest mean score pooled over every series when the run has
+    one, else the model with the lowest mean score pooled over every series that
     all models were scored on (each judged on the same series); registry order breaks ties.
 
     A single model is the default only without a combination: on the training data's own
@@ -267,7 +268,7 @@ def best_without_covariates(
     backtest score among the fixed choices that need no covariates (seasonal naive where
     none was scored on every fold): what forecasts a series whose future covariates do
     not cover the horizon."""
-    from tidecast.models.registry import combination_members, uses_covariates
+    from tidecast.models.registry import COMBINATIONS, combination_members, uses_covariates
 
     names = [
         name for name in pd.unique(scores["model"])
@@ -278,12 +279,12 @@ def best_without_covariates(
     if len(mean.columns):
         best, scored = lowest_scores(mean)
         chosen[scored] = np.asarray(mean.columns)[best[scored]]
-    members = ",".join(combination_members([n for n in names if not n.startswith("ensemble_")]))
-    members = members or None
+    models = [n for n in names if not n.startswith("ensemble_")]
+    members = {c: ",".join(combination_members(models, c)) or None for c in COMBINATIONS}
     return pd.DataFrame(
         {
             "series_id": series_ids,
             "model": chosen.to_numpy(),
-            "members": np.where(chosen.to_numpy() == "ensemble_stats", members, None),
+            "members": chosen.map(members).to_numpy(),
         }
     )

@@ -96,3 +96,16 @@ def test_the_backtest_s_dense_combination_gives_combine_s_numbers():
         has, combined = combine_dense(yhat, present, member_at, statistic)
         assert list(np.flatnonzero(has)) == sorted(expected.index)
         np.testing.assert_array_equal(combined[has], expected.sort_index().to_numpy())
+
+
+def test_the_wide_combination_adds_gradient_boosting_and_only_when_the_run_has_it():
+    names = ["naive", "auto_ets", "theta", "dynamic_theta", "hgb", "ridge"]
+    scores = pd.DataFrame({"series_id": "a", "model": names, "mase": 1.0})
+    members = ensemble_members(scores, names, top_k=2)
+    fixed = members.groupby("ensemble")["model"].apply(list)
+    assert fixed["ensemble_stats"] == ["auto_ets", "theta", "dynamic_theta"]
+    assert fixed["ensemble_wide"] == ["auto_ets", "theta", "dynamic_theta", "hgb"]
+    # without hgb the wider mean would be ensemble_stats again: no second candidate
+    without = [n for n in names if n != "hgb"]
+    members = ensemble_members(scores[scores.model != "hgb"], without, top_k=2)
+    assert "ensemble_wide" not in set(members["ensemble"])

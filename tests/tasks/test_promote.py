@@ -226,3 +226,32 @@ def test_the_fallback_without_covariates_is_each_series_best_fixed_choice_that_n
     # neither ridge_cov nor a top-k ensemble (whose members may use covariates)
     assert out["model"].tolist() == ["naive", "naive", "ensemble_stats", "seasonal_naive"]
     assert out["members"].isna().all()  # no statistical model in this run to average
+
+
+def test_the_run_default_is_the_fixed_combination_with_the_lower_pooled_score():
+    table = combination_scores()
+    wide = table[table["model"] == "ensemble_stats"].assign(model="ensemble_wide")
+    # on three of four series the wider mean is worse, but pooled over all it is better
+    wide["mase"] = wide["series_id"].map(
+        {"noisy": 1.02, "clear": 1.02, "close": 1.02, "other": 0.7}
+    )
+    widened = pd.concat([table, wide], ignore_index=True)
+    out = choose_by_combination(widened, override_threshold=0.5)
+    assert out.loc["noisy", "model"] == "ensemble_wide"
+    assert "run default" in out.loc["noisy", "reason"]
+    # behind ensemble_stats pooled: not the default, and no clear override either
+    wide["mase"] = 1.05
+    out = choose_by_combination(pd.concat([table, wide], ignore_index=True))
+    assert out.loc["noisy", "model"] == "ensemble_stats"
+
+
+def test_the_fallback_names_the_members_of_either_fixed_combination():
+    rows = [
+        (s, m, f, value)
+        for s in ("a", "b")
+        for m, value in (("auto_ets", 1.0), ("theta", 1.0), ("hgb", 1.0), ("ensemble_wide", 0.5))
+        for f in range(3)
+    ]
+    out = best_without_covariates(scores(rows), pd.Index(["a", "b"]), "mase")
+    assert out["model"].tolist() == ["ensemble_wide"] * 2
+    assert out["members"].tolist() == ["auto_ets,theta,hgb"] * 2

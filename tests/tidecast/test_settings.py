@@ -78,6 +78,9 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
     assert {"auto_arima", "nbeats_ensemble"} <= set(best)
     # the N-BEATS ensemble is a member of the combination, the single networks are by name
     assert "nbeats_ensemble" in combination_members(best) and "lstm" not in best
+    # gradient boosting is in the wider combination only; the run's backtest picks one
+    assert "hgb" in monthly and "hgb" not in combination_members(monthly)
+    assert "hgb" in combination_members(monthly, "ensemble_wide")
     assert not {"auto_ets", "lstm"} & set(load_settings(preset="fast").backtest_models(12))
     named = load_settings(preset="best", models="naive,theta")
     assert named.backtest_models(12) == ["naive", "theta", "seasonal_naive"]
