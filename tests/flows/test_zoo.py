@@ -24,7 +24,7 @@ def test_every_registered_model_is_backtested_and_can_win(loaded_db, run_env, ob
         run = pd.read_sql(text("SELECT * FROM forecast_runs"), conn).iloc[-1]
         latest = pd.read_sql(text("SELECT * FROM latest_forecasts"), conn)
     engine.dispose()
-    ensembles = {"ensemble_mean_top3", "ensemble_median_top3", "ensemble_stats"}
+    ensembles = {"ensemble_mean_top3", "ensemble_median_top3", "ensemble_stats", "ensemble_wide"}
     assert set(scores["model"]) == set(ZOO) | ensembles
     assert scores["coverage_80"].between(0, 1).all()
     assert run["status"] == "completed"
