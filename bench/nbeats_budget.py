@@ -118,17 +118,15 @@ def cmd_score(args: argparse.Namespace) -> None:
     rows = []
     for name, (yhat, seconds) in forecasts.items():
         rows.append((name, *_smape_mase(fit, target, yhat, m), seconds))
-    for group in [names.split(",") for names in args.means or ()]:
+    if args.means:  # the means named
+        groups = [names.split(",") for names in args.means]
+    else:  # each mean of the statistical members alone and with each N-BEATS variant
+        groups = [base] + ([stats] if stats != base else [])
+        nbeats = [name for name in forecasts if name.startswith("nbeats-")]
+        groups = [g for group in groups for g in [group, *([*group, n] for n in nbeats)]]
+    for group in groups:
         mean = np.mean([forecasts[n][0] for n in group], axis=0)
         rows.append((f"mean({','.join(group)})", *_smape_mase(fit, target, mean, m), np.nan))
-    for group in [] if args.means else [base] + ([stats] if stats != base else []):
-        mean = np.mean([forecasts[n][0] for n in group], axis=0)
-        rows.append((f"mean({','.join(group)})", *_smape_mase(fit, target, mean, m), np.nan))
-        for name in forecasts:
-            if name.startswith("nbeats-"):
-                mean = np.mean([forecasts[n][0] for n in [*group, name]], axis=0)
-                label = f"mean({','.join(group)},{name})"
-                rows.append((label, *_smape_mase(fit, target, mean, m), np.nan))
     table = pd.DataFrame(rows, columns=["forecaster", "smape", "mase", "seconds"])
     print(f"{args.subset}: {target['series_id'].nunique()} series, validation = last h of training")
     print(table.round(4).to_markdown(index=False))

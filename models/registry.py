@@ -59,21 +59,19 @@ class ModelInfo:
     covariates: tuple[CovariateKind, ...] = ()
 
 
-IN_BOTH = COMBINATIONS  # a member of every fixed combination
-
 INFO: dict[str, ModelInfo] = {
     "naive": ModelInfo("baselines:Naive", "baseline", presets=PRESETS),
     "seasonal_naive": ModelInfo("baselines:SeasonalNaive", "baseline", presets=PRESETS),
     "drift": ModelInfo("baselines:Drift", "baseline", presets=PRESETS),
     "window_average": ModelInfo("baselines:WindowAverage", "baseline", presets=PRESETS),
-    "auto_ets": ModelInfo("statistical:AutoETS", "statistical", IN_BOTH, ("default", "best")),
+    "auto_ets": ModelInfo("statistical:AutoETS", "statistical", COMBINATIONS, ("default", "best")),
     "auto_theta": ModelInfo("statistical:AutoTheta", "statistical"),
     "auto_ces": ModelInfo("statistical:AutoCES", "statistical"),
     "auto_arima": ModelInfo(
-        "statistical:AutoARIMA", "statistical", IN_BOTH, ("default", "best"), 4
+        "statistical:AutoARIMA", "statistical", COMBINATIONS, ("default", "best"), 4
     ),
-    "theta": ModelInfo("theta:Theta", "statistical", IN_BOTH, PRESETS),
-    "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", IN_BOTH, PRESETS),
+    "theta": ModelInfo("theta:Theta", "statistical", COMBINATIONS, PRESETS),
+    "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", COMBINATIONS, PRESETS),
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
     "hgb": ModelInfo(
@@ -107,7 +105,11 @@ INFO: dict[str, ModelInfo] = {
     "transformer_cov": ModelInfo("neural:Transformer", "neural", covariates=EVERY_KIND),
     "nbeats_cov": ModelInfo("neural:NBEATS", "neural", covariates=EVERY_KIND),
     "nbeats_ensemble": ModelInfo(
-        "nbeats_ensemble:NBeatsEnsemble", "neural", IN_BOTH, ("default", "best"), min_series=500
+        "nbeats_ensemble:NBeatsEnsemble",
+        "neural",
+        COMBINATIONS,
+        ("default", "best"),
+        min_series=500,
     ),
 }
 
