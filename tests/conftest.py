@@ -9,9 +9,11 @@ it fails.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -56,13 +58,71 @@ POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
 
 
 # Small, fast, seeded context for building any model in tests (see Settings.model_context).
-def tidecast(*args: str, cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+_SHARED_SERVER: list[subprocess.Popen] = []
+_SHARED_API: list[str] = []
+
+
+def shared_prefect_api() -> str:
+    """The API URL of one real Prefect server for this test process's `tidecast` commands,
+    started on first use and stopped when the session ends (`_stop_shared_prefect_server`).
+
+    Without one, every command that runs a flow starts Prefect's temporary server: 8-14 s
+    of a 14-20 s command on a 6-series panel, measured. A Prefect API that is already
+    running is also how tidecast runs in production (`PREFECT_API_URL`); the tests of
+    the embedded default pass `temporary_server=True`.
+    """
+    if _SHARED_API:
+        return _SHARED_API[0]
+    from tidecast.serving import _free_port, _healthy
+
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    log = Path(os.environ["PREFECT_HOME"]) / "shared-server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port), "--no-ui", "--analytics-off"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    _SHARED_SERVER.append(server)
+    deadline = time.monotonic() + 180  # a cold first start creates the server's database
+    while not _healthy(api_url):
+        assert server.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no {api_url}/health within 180 s"
+        time.sleep(0.5)
+    _SHARED_API.append(api_url)
+    return api_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_shared_prefect_server():
+    yield
+    for server in _SHARED_SERVER:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
+
+
+def tidecast(
+    *args: str, cwd, env_extra: dict | None = None, temporary_server: bool = False
+) -> subprocess.CompletedProcess:
     """`tidecast ARGS` as a user runs it: a process of its own, with no `TIDECAST_*`
-    setting but those in `env_extra` (and one worker, see below)."""
+    setting but those in `env_extra` (and one worker, see below).
+
+    Its flow runs go to this process's shared Prefect server (`shared_prefect_api`)
+    unless `temporary_server` is set or `env_extra` sets a `PREFECT_*` variable: then
+    the command starts Prefect's temporary server, the default a user gets."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
     # The chunks of these small panels run in the CLI's own process: starting a pool of
     # worker processes costs 4-5 s a run. Tests of the pool pass --workers or set it.
     env["TIDECAST_WORKERS"] = "1"
+    own_prefect = temporary_server or any(k.startswith("PREFECT_") for k in env_extra or {})
+    if not own_prefect:
+        env["PREFECT_API_URL"] = shared_prefect_api()
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "tidecast.cli", *args],
@@ -217,6 +277,14 @@ def db_url(request, tmp_path):
         yield from _postgres_database()
 
 
+# For a test whose subject is not the database (a server's lifecycle, deployments), one
+# database instead of `db_url`'s two: the embedded default, or production's PostgreSQL.
+ON_SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+ON_POSTGRES_ONLY = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture
 def pg_url():
     """A fresh PostgreSQL database, for the tests only PostgreSQL can host."""
@@ -248,10 +316,19 @@ def load_observations(url: str, observations: pd.DataFrame) -> str:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect server for every flow test in the session."""
+    """One temporary Prefect server for every flow test in the session, without flow-run
+    heartbeats: a flow call otherwise waits up to a second at its end for the heartbeat
+    thread to stop (an in-process retrain of 6 series took 0.8 s without them against
+    1.1-2.1 s with them; the flow and retrain tests ran 11% faster). Heartbeats only tell
+    Prefect's server that a run is alive; nothing in tidecast reads them, and the flows
+    run from the command line and by `tidecast serve` in these tests keep theirs."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield
 
 

@@ -2,9 +2,9 @@
 
 A wheel built from this checkout is installed (without dependencies, which the test's
 environment has) into a directory of its own, and the commands run from a directory
-outside the checkout, so nothing resolves to the repository's folders: a retrain from the
-command line, `tidecast demo`, `tidecast serve` with its own local Prefect server, and the
-repository's deployments on a real Prefect server and process worker.
+outside the checkout, so nothing resolves to the repository's folders: `tidecast demo` (a
+retrain from the command line), `tidecast serve` with its own local Prefect server, and
+the repository's deployments on a real Prefect server and process worker.
 """
 
 from __future__ import annotations
@@ -130,30 +130,6 @@ def test_the_wheel_installs_one_top_level_package(wheel):
     for package in ("flows", "tasks", "models", "sql"):
         assert f"tidecast/{package}/__init__.py" in names
     assert "tidecast/sql/source_observations.sql" in names
-
-
-@pytest.mark.slow
-def test_a_retrain_runs_from_the_installed_wheel(wheel, tmp_path):
-    target = tmp_path / "site"
-    _install(wheel, target)
-    work = tmp_path / "work"
-    work.mkdir()
-    url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
-    env["PYTHONPATH"] = str(target)
-    where = subprocess.run(
-        [sys.executable, "-c", "import tidecast.tasks, tidecast.sql; "
-         "print(tidecast.tasks.__file__); print(tidecast.sql.SQL_DIR)"],
-        cwd=work, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert all(line.startswith(str(target)) for line in where.stdout.split())
-    done = subprocess.run(
-        [sys.executable, "-m", "tidecast.cli", "retrain", "--database-url", url,
-         "--models", "naive", "--horizon", "3", "--workers", "1"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "forecast rows for 6 series" in done.stdout
 
 
 @pytest.mark.slow
@@ -343,16 +319,24 @@ def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel,
 
 @pytest.mark.slow
 def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(wheel, tmp_path):
+    """The demo's retrain from the installed wheel: its modules and SQL files come from
+    there, not from the checkout."""
     target = tmp_path / "site"
     _install(wheel, target)
     work = tmp_path / "work"
     work.mkdir()
+    env = _clean_env(tmp_path, target)
+    where = subprocess.run(
+        [sys.executable, "-c", "import tidecast.tasks, tidecast.sql; "
+         "print(tidecast.tasks.__file__); print(tidecast.sql.SQL_DIR)"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert all(line.startswith(str(target)) for line in where.stdout.split())
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         demo = subprocess.Popen(
             [sys.executable, "-m", "tidecast.cli", "demo", "--models", "naive"],
-            cwd=work, env=_clean_env(tmp_path, target), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
             returncode = demo.wait(timeout=300)

@@ -29,7 +29,7 @@ def count(url: str, sql: str) -> int:
 
 
 def test_demo_fills_latest_forecasts_with_every_m3_monthly_series(tmp_path):
-    done = tidecast("demo", "--models", "naive,seasonal_naive", cwd=tmp_path)
+    done = tidecast("demo", "--models", "naive,seasonal_naive", cwd=tmp_path, temporary_server=True)
     assert done.returncode == 0, done.stderr
     url = f"sqlite:///{tmp_path / 'tidecast.db'}"  # the embedded default, in the working directory
     assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import query, three_job_database
+from tests.conftest import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
 from tidecast.db import make_engine
 from tidecast.serving import _healthy, local_prefect_server
 
@@ -67,6 +67,7 @@ def wait_for_completed_run(url: str, flow_name: str, alive: subprocess.Popen) ->
     raise AssertionError(f"no completed {flow_name} run within {WAIT_SECONDS} s")
 
 
+@ON_SQLITE_ONLY  # the embedded default: serve with no Prefect server and a SQLite file
 def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(loaded_db, tmp_path):
     # the flags reach the served runs: four of the six series, from a table of their own
     staged = query(loaded_db, "SELECT * FROM observations WHERE series_id < 'S04'")
@@ -131,6 +132,7 @@ def prefect_server(tmp_path):
         os.environ["PREFECT_HOME"] = home
 
 
+@ON_POSTGRES_ONLY  # tests/packaging/test_wheel.py deploys and runs them on SQLite
 def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_completes(
     loaded_db, tmp_path, prefect_server
 ):
@@ -173,6 +175,7 @@ def test_serve_says_when_the_configured_prefect_server_does_not_answer(tmp_path)
     assert "Traceback" not in done.stderr
 
 
+@ON_POSTGRES_ONLY  # tests/flows/test_jobs.py runs the three jobs on both databases
 def test_serve_runs_every_jobs_retrain_on_its_own_schedule_into_one_database(db_url, tmp_path):
     """Three jobs of tidecast.yaml (daily, weekly, monthly; their own tables, the same
     series ids), served by one `tidecast serve` on a real Prefect server: each job's
