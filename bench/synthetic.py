@@ -48,3 +48,25 @@ def synthetic_panel(
     return pd.DataFrame(
         {"series_id": np.repeat(ids, lengths), "ts": months[t], "value": np.round(value, 4)}
     )
+
+
+def hourly_panel(n_series: int, days: int = 28, seed: int = 1) -> pd.DataFrame:
+    """`series_id`, `ts`, `value` for `n_series` hourly series of `days` days each: a
+    level, a daily season, a slow trend and noise (a long horizon's cost, not realism)."""
+    rng = np.random.default_rng(seed)
+    length = 24 * days
+    t = np.arange(length)
+    level = rng.lognormal(4, 1, n_series)[:, None]
+    amplitude = rng.uniform(0, 0.4, n_series)[:, None]
+    phase = rng.uniform(0, 2 * np.pi, n_series)[:, None]
+    trend = rng.normal(0, 0.002, n_series)[:, None]
+    noise = rng.uniform(0.03, 0.2, n_series)[:, None]
+    smooth = level * (1 + amplitude * np.sin(2 * np.pi * t / 24 + phase)) * (1 + trend * t)
+    value = np.maximum(smooth * (1 + noise * rng.standard_normal((n_series, length))), 0)
+    hours = pd.date_range("2024-01-01", periods=length, freq="h")
+    width = len(str(n_series - 1))
+    ids = np.char.add("H", np.char.zfill(np.arange(n_series).astype(str), width))
+    return pd.DataFrame(
+        {"series_id": np.repeat(ids, length), "ts": np.tile(hours, n_series),
+         "value": np.round(value.reshape(-1), 4)}
+    )  # fmt: skip

@@ -55,6 +55,10 @@ class LagRegressor(WindowCovariates):
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
 
+    def _max_windows(self) -> int:
+        """How many training windows a fit may use (a seeded subset beyond it)."""
+        return self.max_windows
+
     def _fit_estimators(self, features: np.ndarray, targets: np.ndarray) -> list:
         raise NotImplementedError
 
@@ -75,8 +79,9 @@ class LagRegressor(WindowCovariates):
     def fit(self, panel: pd.DataFrame) -> Self:
         lookback = self._lookback()
         windows = training_windows(
-            panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
+            panel, lookback, self.horizon, max_windows=self._max_windows(), seed=self.seed
         )
+        self.n_windows_ = len(windows.inputs)
         self._condition(panel)
         features = self._features(windows, self.history_)
         self.estimators_ = self._fit_estimators(features, windows.targets)
@@ -165,6 +170,12 @@ class RidgeLags(LagRegressor):
 class GradientBoostingLags(LagRegressor):
     """Histogram gradient boosting, one model per step (direct multi-step).
 
+    One boosted model per step, each on every window's inputs: a fit costs in proportion
+    to windows x steps x inputs. Beyond `max_cells` of those the training windows are a
+    seeded subset, so a long horizon on long series (hourly data, h = 48: 100 series took
+    60 s a fit with every window) costs about what M3 monthly's 1428 series do with all
+    of theirs (83,310 windows x 18 steps x 26 inputs = 39M; BENCHMARKS.md).
+
     With covariates, the model of step k sees each covariate's mean over the input points,
     the series' static features, the window's level over its spread (trees find
     interactions themselves), and the future covariates at step k only: a few columns
@@ -188,6 +199,29 @@ class GradientBoostingLags(LagRegressor):
                 parts.targets.reshape(len(windows.inputs), -1),
             ]
         )
+
+    def __init__(
+        self,
+        horizon: int,
+        season_length: int,
+        freq: str,
+        lookback: int | None = None,
+        max_windows: int = 200_000,
+        seed: int = 0,
+        future_covariates: tuple[str, ...] = (),
+        past_covariates: tuple[str, ...] = (),
+        static_covariates: tuple[str, ...] = (),
+        max_cells: int = 50_000_000,
+    ) -> None:
+        super().__init__(
+            horizon, season_length, freq, lookback, max_windows, seed,
+            future_covariates, past_covariates, static_covariates,
+        )  # fmt: skip
+        self.max_cells = max_cells
+
+    def _max_windows(self) -> int:
+        inputs = self._lookback() + 2  # the scaled lags and the season position
+        return max(1, min(self.max_windows, self.max_cells // (self.horizon * inputs)))
 
     def _step_columns(self, width: int, step: int) -> np.ndarray | slice:
         """The columns the model of `step` (from 0) is fitted on."""
