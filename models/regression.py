@@ -26,9 +26,16 @@ from tidecast.models.windows import Windows, default_lookback, training_windows
 
 
 class LagRegressor(WindowCovariates):
-    """Base: subclasses say which estimator fits the scaled windows."""
+    """Base: subclasses say which estimator fits the scaled windows.
+
+    `max_cells` caps a fit's windows x steps x inputs (the scaled lags and the season
+    position) with a seeded subset of the windows; None means the class's own
+    `default_max_cells`, which is none for a model whose cost does not grow with the
+    steps.
+    """
 
     global_model = True  # one model learns from every series
+    default_max_cells: int | None = None
 
     def __init__(
         self,
@@ -41,6 +48,7 @@ class LagRegressor(WindowCovariates):
         future_covariates: tuple[str, ...] = (),
         past_covariates: tuple[str, ...] = (),
         static_covariates: tuple[str, ...] = (),
+        max_cells: int | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -51,13 +59,18 @@ class LagRegressor(WindowCovariates):
         self.future_covariates = tuple(future_covariates)
         self.past_covariates = tuple(past_covariates)
         self.static_covariates = tuple(static_covariates)
+        self.max_cells = max_cells
 
     def _lookback(self) -> int:
         return self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _max_windows(self) -> int:
         """How many training windows a fit may use (a seeded subset beyond it)."""
-        return self.max_windows
+        cells = self.max_cells or self.default_max_cells
+        if cells is None:
+            return self.max_windows
+        inputs = self._lookback() + 2  # the scaled lags and the season position
+        return max(1, min(self.max_windows, cells // (self.horizon * inputs)))
 
     def _fit_estimators(self, features: np.ndarray, targets: np.ndarray) -> list:
         raise NotImplementedError
@@ -171,10 +184,11 @@ class GradientBoostingLags(LagRegressor):
     """Histogram gradient boosting, one model per step (direct multi-step).
 
     One boosted model per step, each on every window's inputs: a fit costs in proportion
-    to windows x steps x inputs. Beyond `max_cells` of those the training windows are a
-    seeded subset, so a long horizon on long series (hourly data, h = 48: 100 series took
-    60 s a fit with every window) costs about what M3 monthly's 1428 series do with all
-    of theirs (83,310 windows x 18 steps x 26 inputs = 39M; BENCHMARKS.md).
+    to windows x steps x inputs. Beyond `max_cells` of those (50M unless set) the
+    training windows are a seeded subset, so a long horizon on long series (hourly data,
+    h = 48: 100 series took 60 s a fit with every window) costs about what M3 monthly's
+    1428 series do with all of theirs (83,310 windows x 18 steps x 26 inputs = 39M;
+    BENCHMARKS.md).
 
     With covariates, the model of step k sees each covariate's mean over the input points,
     the series' static features, the window's level over its spread (trees find
@@ -182,6 +196,8 @@ class GradientBoostingLags(LagRegressor):
     instead of every step's, since one tree ensemble per step costs in proportion to its
     columns.
     """
+
+    default_max_cells = 50_000_000
 
     def _features(
         self, windows: Windows, ordered: pd.DataFrame, ahead: np.ndarray | None = None
@@ -199,29 +215,6 @@ class GradientBoostingLags(LagRegressor):
                 parts.targets.reshape(len(windows.inputs), -1),
             ]
         )
-
-    def __init__(
-        self,
-        horizon: int,
-        season_length: int,
-        freq: str,
-        lookback: int | None = None,
-        max_windows: int = 200_000,
-        seed: int = 0,
-        future_covariates: tuple[str, ...] = (),
-        past_covariates: tuple[str, ...] = (),
-        static_covariates: tuple[str, ...] = (),
-        max_cells: int = 50_000_000,
-    ) -> None:
-        super().__init__(
-            horizon, season_length, freq, lookback, max_windows, seed,
-            future_covariates, past_covariates, static_covariates,
-        )  # fmt: skip
-        self.max_cells = max_cells
-
-    def _max_windows(self) -> int:
-        inputs = self._lookback() + 2  # the scaled lags and the season position
-        return max(1, min(self.max_windows, self.max_cells // (self.horizon * inputs)))
 
     def _step_columns(self, width: int, step: int) -> np.ndarray | slice:
         """The columns the model of `step` (from 0) is fitted on."""
