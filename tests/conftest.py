@@ -8,13 +8,17 @@ it fails.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 # Prefect reads its settings at import: quiet, offline and isolated from ~/.prefect.
@@ -57,54 +61,92 @@ from tidecast.settings import Settings, load_settings  # noqa: E402
 POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
 
 
-# Small, fast, seeded context for building any model in tests (see Settings.model_context).
-_SHARED_SERVER: list[subprocess.Popen] = []
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def stop_process(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM to the process's own session (its flow-run children too), SIGKILL after `grace`."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its session
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+@contextmanager
+def prefect_server_process(
+    env: dict[str, str], log: Path, start_seconds: float = 120
+) -> Iterator[Callable[[], str]]:
+    """`prefect server start` on a free port of 127.0.0.1, its output in `log`, always
+    stopped afterwards.
+
+    Yields a function that waits (at most `start_seconds`) until /api/health answers and
+    returns the API URL, so the caller can do other work while the server starts.
+    """
+    from tidecast.serving import _free_port
+
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+
+    def started() -> str:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                if get_json(f"{api}/health") is True:
+                    return api
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"no {api}/health within {start_seconds} s"
+            time.sleep(0.5)
+
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port), "--no-ui", "--analytics-off"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield started
+        finally:
+            stop_process(server)
+
+
+_SHARED_SERVER = ExitStack()  # closed when the session ends (`_stop_shared_prefect_server`)
 _SHARED_API: list[str] = []
 
 
 def shared_prefect_api() -> str:
     """The API URL of one real Prefect server for this test process's `tidecast` commands,
-    started on first use and stopped when the session ends (`_stop_shared_prefect_server`).
+    started on first use and stopped when the session ends.
 
     Without one, every command that runs a flow starts Prefect's temporary server: 8-14 s
     of a 14-20 s command on a 6-series panel, measured. A Prefect API that is already
     running is also how tidecast runs in production (`PREFECT_API_URL`); the tests of
     the embedded default pass `temporary_server=True`.
     """
-    if _SHARED_API:
-        return _SHARED_API[0]
-    from tidecast.serving import _free_port, _healthy
-
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    log = Path(os.environ["PREFECT_HOME"]) / "shared-server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port), "--no-ui", "--analytics-off"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    _SHARED_SERVER.append(server)
-    deadline = time.monotonic() + 180  # a cold first start creates the server's database
-    while not _healthy(api_url):
-        assert server.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"no {api_url}/health within 180 s"
-        time.sleep(0.5)
-    _SHARED_API.append(api_url)
-    return api_url
+    if not _SHARED_API:
+        log = Path(os.environ["PREFECT_HOME"]) / "shared-server.log"
+        # a cold first start creates the server's database
+        started = _SHARED_SERVER.enter_context(prefect_server_process(dict(os.environ), log, 180))
+        _SHARED_API.append(started())
+    return _SHARED_API[0]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _stop_shared_prefect_server():
     yield
-    for server in _SHARED_SERVER:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
+    _SHARED_SERVER.close()
 
 
 def tidecast(
@@ -134,6 +176,7 @@ def tidecast(
     )
 
 
+# Small, fast, seeded context for building any model in tests (see Settings.model_context).
 MODEL_CONTEXT = {
     "season_length": 12,
     "freq": "MS",

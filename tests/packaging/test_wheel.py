@@ -14,19 +14,22 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_observations, query, synthetic_panel
+from tests.conftest import (
+    get_json,
+    load_observations,
+    prefect_server_process,
+    query,
+    stop_process,
+    synthetic_panel,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,68 +64,6 @@ def _install(wheel: Path, target: Path) -> None:
     )  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _get(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
-
-
-def _stop(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM to the process's own session (its flow-run children too), SIGKILL after `grace`."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        except ProcessLookupError:
-            return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its session
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
-@contextmanager
-def _prefect_server(env: dict[str, str], log: Path) -> Iterator[Callable[[], str]]:
-    """`prefect server start` on a free port of 127.0.0.1, always stopped afterwards.
-
-    Yields a function that waits (at most 120 s) until /api/health answers and returns the
-    API URL, so the caller can do other work while the server starts.
-    """
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-
-    def started() -> str:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, log.read_text()[-3000:]
-            try:
-                if _get(f"{api}/health") is True:
-                    return api
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"no {api}/health within 120 s"
-            time.sleep(0.5)
-
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port), "--no-ui", "--analytics-off"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            yield started
-        finally:
-            _stop(server)
-
-
 def test_the_wheel_installs_one_top_level_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
@@ -140,7 +81,7 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     shutil.copy(ROOT / "prefect.yaml", work / "prefect.yaml")
     target = tmp_path / "site"
     base = {**_clean_env(tmp_path, target), "PREFECT_CLI_PROMPT": "false"}
-    with _prefect_server(base, tmp_path / "server.log") as started:
+    with prefect_server_process(base, tmp_path / "server.log") as started:
         _install(wheel, target)  # while the server starts
         url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
         api = started()
@@ -166,7 +107,7 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
             ("retrain/default", "tidecast.flows.retrain.retrain"),
             ("forecast/default", "tidecast.flows.forecast.forecast_flow"),
         ]:
-            assert _get(f"{api}/deployments/name/{name}")["entrypoint"] == entrypoint
+            assert get_json(f"{api}/deployments/name/{name}")["entrypoint"] == entrypoint
         created = prefect_cli(
             "deployment", "run", "retrain/default",
             "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
@@ -183,8 +124,8 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
             try:
                 worker.wait(timeout=240)
             finally:
-                _stop(worker)
-        flow_run = _get(f"{api}/flow_runs/{flow_run_id}")
+                stop_process(worker)
+        flow_run = get_json(f"{api}/flow_runs/{flow_run_id}")
         assert flow_run["state_type"] == "COMPLETED", (flow_run["state"], log.read_text()[-4000:])
     runs = query(url, "SELECT run_id, status, prefect_flow_run_id FROM forecast_runs")
     assert runs["status"].tolist() == ["completed"], runs
@@ -301,7 +242,7 @@ def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel,
                 time.sleep(0.5)
             left = _still_running(seen)
         finally:
-            _stop(served)
+            stop_process(served)
             _kill_all(seen)
     output = log.read_text()
     assert returncode in (0, 130), output[-3000:]
@@ -309,7 +250,7 @@ def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel,
     api = re.search(r"local Prefect server ready at (\S+)", output)
     assert api, output[-3000:]
     with pytest.raises(OSError):
-        _get(f"{api.group(1)}/health")  # nothing listens there any more
+        get_json(f"{api.group(1)}/health")  # nothing listens there any more
     latest = query(url, "SELECT run_id, series_id, step FROM latest_forecasts")
     assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
     completed = query(url, "SELECT run_id FROM forecast_runs WHERE status = 'completed'")
@@ -341,7 +282,7 @@ def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(
         try:
             returncode = demo.wait(timeout=300)
         finally:
-            _stop(demo)
+            stop_process(demo)
     output = log.read_text()
     assert returncode == 0, output[-3000:]
     assert "forecast rows for 1428 series" in output, output[-3000:]
