@@ -14,11 +14,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 # Prefect reads its settings at import: quiet, offline and isolated from ~/.prefect.
@@ -56,6 +54,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
+from tidecast.serving import prefect_server_process  # noqa: E402
 from tidecast.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")
@@ -83,45 +82,6 @@ def stop_process(process: subprocess.Popen, grace: float = 20) -> None:
     process.wait(timeout=10)
 
 
-@contextmanager
-def prefect_server_process(
-    env: dict[str, str], log: Path, start_seconds: float = 120
-) -> Iterator[Callable[[], str]]:
-    """`prefect server start` on a free port of 127.0.0.1, its output in `log`, always
-    stopped afterwards.
-
-    Yields a function that waits (at most `start_seconds`) until /api/health answers and
-    returns the API URL, so the caller can do other work while the server starts.
-    """
-    from tidecast.serving import _free_port
-
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-
-    def started() -> str:
-        deadline = time.monotonic() + start_seconds
-        while True:
-            assert server.poll() is None, log.read_text()[-3000:]
-            try:
-                if get_json(f"{api}/health") is True:
-                    return api
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"no {api}/health within {start_seconds} s"
-            time.sleep(0.5)
-
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port), "--no-ui", "--analytics-off"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            yield started
-        finally:
-            stop_process(server)
-
-
 _SHARED_SERVER = ExitStack()  # closed when the session ends (`_stop_shared_prefect_server`)
 _SHARED_API: list[str] = []
 
@@ -138,8 +98,8 @@ def shared_prefect_api() -> str:
     if not _SHARED_API:
         log = Path(os.environ["PREFECT_HOME"]) / "shared-server.log"
         # a cold first start creates the server's database
-        started = _SHARED_SERVER.enter_context(prefect_server_process(dict(os.environ), log, 180))
-        _SHARED_API.append(started())
+        server = _SHARED_SERVER.enter_context(prefect_server_process(log, dict(os.environ)))
+        _SHARED_API.append(server.wait_healthy())
     return _SHARED_API[0]
 
 

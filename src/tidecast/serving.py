@@ -2,7 +2,8 @@
 
 Prefect's temporary server cannot run schedules, so when no Prefect API is configured,
 serve starts a real local Prefect server on 127.0.0.1 first, waits until it is healthy,
-and stops it on exit (SIGTERM, Ctrl-C or an error).
+and stops it on exit (SIGTERM, Ctrl-C or an error). Its output goes to
+`$PREFECT_HOME/tidecast-serve-server.log`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from tidecast.errors import TidecastError
@@ -40,44 +43,88 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-@contextmanager
-def local_prefect_server(port: int | None = None) -> Iterator[str]:
-    """A Prefect server on 127.0.0.1 for as long as the block runs; yields its API URL.
+SERVER_LOG = "tidecast-serve-server.log"  # in PREFECT_HOME, beside the server's database
 
-    It runs in its own session, so stopping it never signals this process, and it is
-    stopped (SIGTERM, then SIGKILL after 30 s) whatever way the block ends.
+
+def server_log_path() -> Path:
+    """Where `tidecast serve`'s local Prefect server writes its output."""
+    from prefect.settings import Settings
+
+    # read afresh, as the server process will read it (PREFECT_HOME.value() is cached)
+    return Path(Settings().home) / SERVER_LOG
+
+
+@dataclass
+class LocalServer:
+    """A `prefect server start` process, its API URL and the file its output goes to."""
+
+    process: subprocess.Popen
+    api_url: str
+    log: Path
+
+    def wait_healthy(self, seconds: float = SERVER_START_SECONDS) -> str:
+        """Waits until /api/health answers and returns the API URL; raises
+        `TidecastError` naming the log if the server exits or is not healthy in time."""
+        deadline = time.monotonic() + seconds
+        while not _healthy(self.api_url):
+            if self.process.poll() is not None:
+                # its last words on one line (rich wraps them at the terminal's width)
+                tail = " ".join(self.log.read_text(errors="replace")[-300:].split())
+                raise TidecastError(
+                    f"the local Prefect server did not start (exit code "
+                    f"{self.process.returncode}); its log {self.log} ends: {tail}"
+                )
+            if time.monotonic() > deadline:
+                raise TidecastError(
+                    f"the local Prefect server at {self.api_url} was not healthy after "
+                    f"{seconds:g} s (its log: {self.log}); set PREFECT_API_URL to a running "
+                    "server instead"
+                )
+            time.sleep(0.5)
+        return self.api_url
+
+
+@contextmanager
+def prefect_server_process(
+    log: Path, env: Mapping[str, str] | None = None, port: int | None = None
+) -> Iterator[LocalServer]:
+    """`prefect server start` on 127.0.0.1 (a free port unless `port`) for as long as the
+    block runs, its stdout and stderr in the file `log` (replaced; the previous one kept
+    as `log.1`). Does not wait for it: the caller calls `wait_healthy`.
+
+    Its output goes to a file, not a pipe: a pipe that nobody reads fills (64 KiB on
+    Linux) and then blocks the server's next write, and with it every request; a server
+    logging at DEBUG stopped answering after 464 requests that way. It runs in its own
+    session, so stopping it never signals this process, and it is stopped (SIGTERM,
+    then SIGKILL after 30 s) whatever way the block ends.
     """
     port = port or _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = {**(os.environ if env is None else env)}
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     env.pop("PREFECT_API_URL", None)
     command = [
         sys.executable, "-m", "prefect", "server", "start",
         "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off",
     ]  # fmt: skip
-    server = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists():
+        log.replace(log.with_name(log.name + ".1"))
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(api_url):
-            if server.poll() is not None:
-                tail = (server.stderr.read() if server.stderr else "")[-2000:]
-                raise TidecastError(f"the local Prefect server did not start: {tail.strip()}")
-            if time.monotonic() > deadline:
-                raise TidecastError(
-                    f"the local Prefect server on port {port} was not healthy after "
-                    f"{SERVER_START_SECONDS} s; set PREFECT_API_URL to a running server instead"
-                )
-            time.sleep(0.5)
-        yield api_url
+        yield LocalServer(server, f"http://127.0.0.1:{port}/api", log)
     finally:
         _stop(server)
+
+
+@contextmanager
+def local_prefect_server(port: int | None = None, log: Path | None = None) -> Iterator[str]:
+    """A healthy Prefect server on 127.0.0.1 for as long as the block runs; yields its
+    API URL. Its output goes to `log` (by default `server_log_path()`)."""
+    with prefect_server_process(log or server_log_path(), port=port) as server:
+        yield server.wait_healthy()
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -131,8 +178,9 @@ def serve_flows(
         "no PREFECT_API_URL is set and Prefect's temporary server cannot run schedules: "
         "starting a local Prefect server on 127.0.0.1 (it stops when serve stops) ...",
     )
-    with local_prefect_server() as api_url:
-        report("serve", f"local Prefect server ready at {api_url}")
+    log = server_log_path()
+    with local_prefect_server(log=log) as api_url:
+        report("serve", f"local Prefect server ready at {api_url} (its log: {log})")
         from prefect.settings import temporary_settings
 
         with temporary_settings({PREFECT_API_URL: api_url}):

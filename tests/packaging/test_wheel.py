@@ -25,11 +25,11 @@ import pytest
 from tests.conftest import (
     get_json,
     load_observations,
-    prefect_server_process,
     query,
     stop_process,
     synthetic_panel,
 )
+from tidecast.serving import prefect_server_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,10 +81,10 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     shutil.copy(ROOT / "prefect.yaml", work / "prefect.yaml")
     target = tmp_path / "site"
     base = {**_clean_env(tmp_path, target), "PREFECT_CLI_PROMPT": "false"}
-    with prefect_server_process(base, tmp_path / "server.log") as started:
+    with prefect_server_process(tmp_path / "server.log", base) as server:
         _install(wheel, target)  # while the server starts
         url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
-        api = started()
+        api = server.wait_healthy()
         env = {**base, "PREFECT_API_URL": api}
         env["TIDECAST_DATABASE_URL"] = url
 

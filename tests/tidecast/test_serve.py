@@ -10,9 +10,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,8 @@ import pytest
 
 from tests.conftest import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
 from tidecast.db import make_engine
-from tidecast.serving import _healthy, local_prefect_server
+from tidecast.errors import TidecastError
+from tidecast.serving import SERVER_LOG, _healthy, local_prefect_server
 
 pytestmark = pytest.mark.slow  # real Prefect servers, schedules and workers
 
@@ -130,6 +133,37 @@ def prefect_server(tmp_path):
             yield api_url
     finally:
         os.environ["PREFECT_HOME"] = home
+
+
+def test_the_local_server_keeps_answering_while_it_writes_more_than_a_pipe_holds(
+    tmp_path, monkeypatch
+):
+    # Its output went to a pipe that nobody read: at DEBUG the server wrote about 140
+    # bytes a request, and after 464 requests (64 KiB, a Linux pipe) it stopped answering.
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setenv("PREFECT_SERVER_LOGGING_LEVEL", "DEBUG")
+    with local_prefect_server() as api_url:
+        for _ in range(1000):
+            request = urllib.request.Request(f"{api_url}/flows/filter", data=b"{}", method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+    log = tmp_path / "prefect" / SERVER_LOG
+    assert log.stat().st_size > 64 * 1024, log.stat().st_size  # more than a pipe holds
+    assert "/api/flows/filter" in log.read_text()
+
+
+def test_a_local_server_that_cannot_start_says_why_and_where_its_log_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    with socket.socket() as taken:  # its port is another program's
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(TidecastError) as refused:
+            with local_prefect_server(port=taken.getsockname()[1]):
+                pass
+    message = str(refused.value)
+    assert message.startswith("the local Prefect server did not start (exit code"), message
+    assert str(tmp_path / "prefect" / SERVER_LOG) in message and "\n" not in message
+    assert "already in use" in message, message  # the server's own words
 
 
 @ON_POSTGRES_ONLY  # tests/packaging/test_wheel.py deploys and runs them on SQLite
