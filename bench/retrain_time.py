@@ -6,7 +6,8 @@
 
 Each panel goes into a fresh SQLite file: `20` and `200` are bench/synthetic.py's seeded
 monthly series of at most 72 points (every tenth intermittent); `hourly-N` is N of its
-hourly series of 28 days (a daily season; horizon 48); `m3-monthly` is the 1428
+hourly series of 28 days (a daily season; horizon 48); `daily-N` is N of its daily
+series of two years (weekly and yearly seasons; horizon 28); `m3-monthly` is the 1428
 M3 monthly training parts, as `tidecast demo` loads them. Then `tidecast retrain` runs in
 a subprocess with nothing set but the database, the horizon (12; 18 for M3 monthly),
 `--workers` and `--preset`: wall time from the command's start (Python start-up and the
@@ -32,7 +33,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from bench.m3 import m3_train_test, score  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
 from bench.scale import load  # noqa: E402
-from bench.synthetic import hourly_panel, synthetic_panel  # noqa: E402
+from bench.synthetic import daily_panel, hourly_panel, synthetic_panel  # noqa: E402
 from tidecast.demo import m3_observations  # noqa: E402
 
 LENGTH = 72
@@ -44,6 +45,8 @@ def panel_of(name: str) -> tuple[pd.DataFrame, int]:
         return m3_observations("monthly", "MS"), 18
     if name.startswith("hourly-"):
         return hourly_panel(int(name.removeprefix("hourly-"))), 48
+    if name.startswith("daily-"):
+        return daily_panel(int(name.removeprefix("daily-"))), 28
     return synthetic_panel(int(name), LENGTH, seed=0), 12
 
 

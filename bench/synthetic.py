@@ -70,3 +70,32 @@ def hourly_panel(n_series: int, days: int = 28, seed: int = 1) -> pd.DataFrame:
         {"series_id": np.repeat(ids, length), "ts": np.tile(hours, n_series),
          "value": np.round(value.reshape(-1), 4)}
     )  # fmt: skip
+
+
+def daily_panel(n_series: int, days: int = 730, seed: int = 2) -> pd.DataFrame:
+    """`series_id`, `ts`, `value` for `n_series` daily series of `days` days each, like a
+    retailer's store-item sales: a level, a weekly and a yearly season, a slow trend and
+    noise; one in ten intermittent (a long season's and a long horizon's cost, not realism)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    level = rng.lognormal(3, 1, n_series)[:, None]
+    weekly = rng.uniform(0, 0.4, n_series)[:, None]
+    yearly = rng.uniform(0, 0.3, n_series)[:, None]
+    phase = rng.uniform(0, 2 * np.pi, (n_series, 2))
+    trend = rng.normal(0, 0.0005, n_series)[:, None]
+    noise = rng.uniform(0.05, 0.25, n_series)[:, None]
+    season = (1 + weekly * np.sin(2 * np.pi * t / 7 + phase[:, :1])) * (
+        1 + yearly * np.sin(2 * np.pi * t / 365.25 + phase[:, 1:])
+    )
+    smooth = level * season * (1 + trend * t)
+    value = np.maximum(smooth * (1 + noise * rng.standard_normal((n_series, days))), 0)
+    intermittent = rng.random(n_series) < INTERMITTENT_SHARE
+    sales = rng.poisson(2, (n_series, days)) * (rng.random((n_series, days)) < 0.2)
+    value = np.where(intermittent[:, None], sales, value)
+    dates = pd.date_range(end="2025-12-31", periods=days, freq="D")
+    width = len(str(n_series - 1))
+    ids = np.char.add("D", np.char.zfill(np.arange(n_series).astype(str), width))
+    return pd.DataFrame(
+        {"series_id": np.repeat(ids, days), "ts": np.tile(dates, n_series),
+         "value": np.round(value.reshape(-1), 4)}
+    )  # fmt: skip
