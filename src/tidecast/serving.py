@@ -9,6 +9,7 @@ and stops it on exit (SIGTERM, Ctrl-C or an error). Its output goes to
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -43,6 +44,7 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+_URL_PASSWORD = re.compile(r"://([^:/@\s]+):\S+@")
 SERVER_LOG = "tidecast-serve-server.log"  # in PREFECT_HOME, beside the server's database
 
 
@@ -68,8 +70,10 @@ class LocalServer:
         deadline = time.monotonic() + seconds
         while not _healthy(self.api_url):
             if self.process.poll() is not None:
-                # its last words on one line (rich wraps them at the terminal's width)
-                tail = " ".join(self.log.read_text(errors="replace")[-300:].split())
+                # its last words on one line (rich wraps them at the terminal's width),
+                # without the password of any URL in them (its database's, say)
+                said = _URL_PASSWORD.sub(r"://\1:***@", self.log.read_text(errors="replace"))
+                tail = " ".join(said.split()[-40:])
                 raise TidecastError(
                     f"the local Prefect server did not start (exit code "
                     f"{self.process.returncode}); its log {self.log} ends: {tail}"

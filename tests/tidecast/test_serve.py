@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
 from tidecast.db import make_engine
 from tidecast.errors import TidecastError
-from tidecast.serving import SERVER_LOG, _healthy, local_prefect_server
+from tidecast.serving import SERVER_LOG, LocalServer, _healthy, local_prefect_server
 
 pytestmark = pytest.mark.slow  # real Prefect servers, schedules and workers
 
@@ -164,6 +164,21 @@ def test_a_local_server_that_cannot_start_says_why_and_where_its_log_is(tmp_path
     assert message.startswith("the local Prefect server did not start (exit code"), message
     assert str(tmp_path / "prefect" / SERVER_LOG) in message and "\n" not in message
     assert "already in use" in message, message  # the server's own words
+
+
+def test_what_a_server_said_before_it_exited_is_shown_without_passwords(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text(
+        "sqlalchemy.exc.OperationalError: cannot connect to\n"
+        "postgresql+asyncpg://prefect:hunter2@db.internal:5432/prefect\nServer stopped!\n"
+    )
+    exited = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    exited.wait()
+    with pytest.raises(TidecastError) as refused:
+        LocalServer(exited, "http://127.0.0.1:9/api", log).wait_healthy(5)
+    message = str(refused.value)
+    assert "(exit code 3)" in message and "prefect:***@db.internal" in message, message
+    assert "hunter2" not in message
 
 
 @ON_POSTGRES_ONLY  # tests/packaging/test_wheel.py deploys and runs them on SQLite
