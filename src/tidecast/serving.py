@@ -106,6 +106,10 @@ def prefect_server_process(
     env = {**(os.environ if env is None else env)}
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     env.pop("PREFECT_API_URL", None)
+    # The CLI turns Prefect's console handler down to CRITICAL to keep its terminal quiet
+    # (cli._quiet_prefect_console); the server writes to its own file, at its own
+    # PREFECT_SERVER_LOGGING_LEVEL (WARNING unless set), so its warnings are kept.
+    env.pop("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", None)
     command = [
         sys.executable, "-m", "prefect", "server", "start",
         "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off",

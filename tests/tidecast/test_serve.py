@@ -142,6 +142,8 @@ def test_the_local_server_keeps_answering_while_it_writes_more_than_a_pipe_holds
     # bytes a request, and after 464 requests (64 KiB, a Linux pipe) it stopped answering.
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     monkeypatch.setenv("PREFECT_SERVER_LOGGING_LEVEL", "DEBUG")
+    # as the CLI sets it for its own terminal: the server's log is not silenced by it
+    monkeypatch.setenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     with local_prefect_server() as api_url:
         for _ in range(1000):
             request = urllib.request.Request(f"{api_url}/flows/filter", data=b"{}", method="POST")
