@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tidecast.edge import PrefectSteps, recorded_run
-from tidecast.run_names import run_name
-from tidecast.runners import ConfiguredTaskRunner
-from tidecast.settings import Settings, run_settings
+from tidecast.edge.run_names import run_name
+from tidecast.edge.runners import ConfiguredTaskRunner
+from tidecast.edge.runs import recorded_run
+from tidecast.edge.settings import run_settings
+from tidecast.edge.steps import PrefectSteps
+from tidecast.settings import Settings
 from tidecast.tasks import pipeline
 
 

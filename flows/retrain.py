@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tidecast.edge import recorded_run, report_link
-from tidecast.run_names import run_name
-from tidecast.runners import ConfiguredTaskRunner
-from tidecast.settings import Settings, run_settings
+from tidecast.edge.run_names import run_name
+from tidecast.edge.runners import ConfiguredTaskRunner
+from tidecast.edge.runs import recorded_run, report_link
+from tidecast.edge.settings import run_settings
+from tidecast.settings import Settings
 from tidecast.tasks import pipeline
 
 

@@ -18,28 +18,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tidecast.errors import TidecastError
+from tidecast.calendars import region_calendar
 from tidecast.frequency import Grid
 
 # days to / from a holiday beyond this count as this far: a fortnight covers the
 # shopping run-up to the holidays that have one; a generic choice, not tuned on any data
 DISTANCE_CAP = 14
-
-
-def region_calendar(region: str, years: range):  # noqa: ANN201 - a holidays.HolidayBase
-    """The `holidays` calendar of a region such as `US` or `DE-BY`."""
-    import holidays
-
-    country, _, subdivision = region.partition("-")
-    try:
-        return holidays.country_holidays(country, subdiv=subdivision or None, years=years)
-    except NotImplementedError:
-        raise TidecastError(
-            f"holiday region {region!r} (setting holidays): {country!r} is not a country "
-            "code the holidays package knows (ISO 3166, e.g. US, DE, GB)"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - the package raises plain errors for subdivisions
-        raise TidecastError(f"holiday region {region!r} (setting holidays): {exc}") from None
 
 
 def feature_names(region: str, daily: bool) -> list[str]:

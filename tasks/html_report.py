@@ -475,26 +475,3 @@ def write_report(
     path.write_text(render_report(data), encoding="utf-8")
     report("report", f"report written to {path}")
     return path
-
-
-def publish_html_report(settings: Settings, run_id: str) -> Path | None:
-    """After a retrain completed: the report file, and a link artifact in Prefect to it.
-
-    A report that cannot be rendered is said so in the log; the run stays completed.
-    """
-    from prefect.artifacts import create_link_artifact
-
-    if not settings.html_report:
-        return None
-    try:
-        path = write_report(settings, run_id).resolve()
-    except Exception as exc:  # noqa: BLE001 - the forecasts are written; say why, go on
-        report("report", f"the HTML report could not be rendered: {exc!r}")
-        return None
-    create_link_artifact(
-        link=path.as_uri(),
-        link_text=f"tidecast report {run_id}",
-        key="tidecast-html-report",
-        description="The run report: leaderboard, series plots, data health",
-    )
-    return path

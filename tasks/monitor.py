@@ -106,34 +106,9 @@ def monitor_live_accuracy(
 
 def degradation_resource(run_id: str, job: str) -> dict[str, str]:
     """The resource a degradation event is about: the forecast run, labelled with its job
-    (what each job's retrain trigger matches on, `tidecast.serving`)."""
+    (what each job's retrain trigger matches on, `tidecast.flows.serve`)."""
     return {
         "prefect.resource.id": f"tidecast.run.{run_id}",
         "tidecast.run-id": run_id,
         "tidecast.job": job,
     }
-
-
-def publish_degradation(run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
-    """Emit `tidecast.accuracy.degraded` when any series degraded; notes for the run row.
-
-    The event names the job (`tidecast.job`), so each job's retrain trigger reacts to
-    its own forecast runs only."""
-    notes = [f"{accuracy.scored} forecast points scored against actuals"]
-    if accuracy.degraded.empty:
-        return notes
-    from prefect.events import emit_event
-
-    series = accuracy.degraded["series_id"].astype(str).tolist()
-    event = emit_event(
-        event=DEGRADED_EVENT,
-        resource=degradation_resource(run_id, job),
-        payload={"series": series[:1000], "count": len(series), "factor": factor},
-    )
-    sent = f" (event {event.id})" if event is not None else " (events are off)"
-    shown = ", ".join(series[:10]) + (" …" if len(series) > 10 else "")
-    notes.append(
-        f"{len(series)} series degraded past {factor:g}x their backtest MASE, flagged for "
-        f"retraining: {shown}; published {DEGRADED_EVENT}{sent}"
-    )
-    return notes

@@ -6,7 +6,7 @@
 
 Each step is a function of `tidecast.tasks`; how a step runs is the `Steps` given: in
 order in this process (`InProcess`, for tests and notebooks), or as Prefect tasks with
-retries, timings and fan-out through a task runner (`tidecast.edge.PrefectSteps`, for
+retries, timings and fan-out through a task runner (`tidecast.edge.steps.PrefectSteps`, for
 the flows). `map` is the fan-out: one call per chunk of series, never per series.
 """
 
@@ -53,7 +53,7 @@ from tidecast.tasks.forecast import (
     without_uncovered_covariates,
 )
 from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
-from tidecast.tasks.monitor import monitor_live_accuracy
+from tidecast.tasks.monitor import LiveAccuracy, monitor_live_accuracy
 from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
 from tidecast.tasks.statics import read_statics
 from tidecast.tasks.summary import backfill_summary, run_summary
@@ -122,9 +122,40 @@ def handed_on(results: Iterable[T], each: Callable[[T], Any] | None) -> list[T]:
     return []
 
 
-def publish_nothing(kind: str, **content: Any) -> list[str]:
-    """Where a run's announcements go when nobody listens (tests): nowhere."""
-    return []
+class Publisher(Protocol):
+    """Where a run announces what it did: Prefect artifacts and events at the edge
+    (`tidecast.edge.runs.PrefectPublisher`), nowhere in tests (`PublishNothing`)."""
+
+    def leaderboard(
+        self,
+        run_id: str,
+        validated: ValidatedPanel,
+        scored: BacktestResult,
+        chosen: pd.DataFrame,
+        job: str,
+    ) -> None:
+        """A completed retrain's leaderboard and summary."""
+
+    def degraded(self, run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
+        """A forecast run's live accuracy (an event when series degraded); notes for the
+        run row."""
+
+
+class PublishNothing:
+    """A `Publisher` nobody listens to (tests, notebooks)."""
+
+    def leaderboard(
+        self,
+        run_id: str,
+        validated: ValidatedPanel,
+        scored: BacktestResult,
+        chosen: pd.DataFrame,
+        job: str,
+    ) -> None:
+        return None
+
+    def degraded(self, run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
+        return []
 
 
 @dataclass
@@ -138,7 +169,7 @@ class Run:
     settings: Settings
     id: str
     steps: Steps = field(default_factory=InProcess)
-    publish: Callable[..., list[str]] = publish_nothing
+    publish: Publisher = field(default_factory=PublishNothing)
     validated: ValidatedPanel | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 
@@ -261,14 +292,7 @@ def retrain(run: Run) -> None:
     steps.io(
         write_read_windows, settings, run.id, validated.panel, validated.grid, ctx.season_length
     )
-    run.publish(
-        "leaderboard",
-        run_id=run.id,
-        validated=validated,
-        scored=done.scored,
-        chosen=done.chosen,
-        job=settings.job,
-    )
+    run.publish.leaderboard(run.id, validated, done.scored, done.chosen, settings.job)
     run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, ctx.notes))
 
 
@@ -313,13 +337,7 @@ def forecast(run: Run, trained: dict) -> None:
     )
     steps.io(write_results, settings, run.id, validated.grid, done)
     steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
-    notes = run.publish(
-        "degraded",
-        run_id=run.id,
-        accuracy=accuracy,
-        factor=settings.degradation_factor,
-        job=settings.job,
-    )
+    notes = run.publish.degraded(run.id, accuracy, settings.degradation_factor, settings.job)
     run.finish(run_summary(validated, chosen, done, settings=settings, notes=notes))
 
 

@@ -1,12 +1,11 @@
-"""What a run shows in the Prefect UI: the leaderboard as a table artifact, and a summary."""
+"""The run summary a retrain shows in the Prefect UI (as a markdown artifact, beside the
+leaderboard: `tidecast.edge.artifacts`)."""
 
 from __future__ import annotations
 
 import pandas as pd
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tidecast.tasks.backtest import BacktestResult
-from tidecast.tasks.leaderboard import champions_changed, leaderboard
+from tidecast.tasks.leaderboard import champions_changed
 from tidecast.tasks.validate import ValidatedPanel
 
 
@@ -28,23 +27,3 @@ def run_summary_markdown(
         board.to_markdown(index=False, floatfmt=".3f"),
     ]
     return "\n".join(lines)
-
-
-def publish_run_report(
-    run_id: str, validated: ValidatedPanel, scored: BacktestResult, chosen: pd.DataFrame, job: str
-) -> pd.DataFrame:
-    """Attach the leaderboard (table) and a summary (markdown) to the flow run, under keys
-    of the job (`tidecast-leaderboard-<job>`), so each job's artifacts keep their own
-    history in the Prefect UI."""
-    board = leaderboard(scored.scores, chosen, scored.model_seconds).round(4)
-    create_table_artifact(
-        table=board.astype(object).where(board.notna(), None).to_dict("records"),
-        key=f"tidecast-leaderboard-{job}",
-        description="Backtest leaderboard: mean MASE, sMAPE, coverage, series won, seconds",
-    )
-    create_markdown_artifact(
-        markdown=run_summary_markdown(run_id, validated, chosen, board, job),
-        key=f"tidecast-run-summary-{job}",
-        description="Rows read and quarantined, series skipped, champions changed",
-    )
-    return board

@@ -117,7 +117,7 @@ def validate_statics(raw: pd.DataFrame, series_ids: pd.Index) -> tuple[pd.DataFr
     """(attributes: `series_id`, `attribute`, `value` as text, the rejected rows in
     `rejected_covariates`' columns): row checks (Pandera), then series without usable
     observations and holiday regions the holidays package does not know."""
-    from tidecast.tasks.holidays import region_calendar
+    from tidecast.calendars import region_calendar
 
     raw = raw.reset_index(drop=True)
     typed = pd.DataFrame(

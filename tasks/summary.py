@@ -96,13 +96,14 @@ def backfill_summary(validated: ValidatedPanel, written: list[int]) -> dict[str,
     return {**_input_fields(validated), "message": message}
 
 
-def failure_fields(exc: BaseException, validated: ValidatedPanel | None) -> dict[str, Any]:
-    """Fields of a failed run's row: what is known about the input, and why it failed."""
-    from prefect.exceptions import TerminationSignal
-
+def failure_fields(
+    exc: BaseException, validated: ValidatedPanel | None, interrupted: bool = False
+) -> dict[str, Any]:
+    """Fields of a failed run's row: what is known about the input, and why it failed.
+    `interrupted`: stopped by a signal (SIGTERM, Ctrl-C), as the edge that caught it says."""
     if isinstance(exc, TidecastError):
         message = str(exc)
-    elif isinstance(exc, TerminationSignal | KeyboardInterrupt):
+    elif interrupted or isinstance(exc, KeyboardInterrupt):
         message = "stopped (SIGTERM or Ctrl-C) before it completed; BI keeps the previous run"
     else:
         message = f"{type(exc).__name__}: {exc}"

@@ -39,7 +39,7 @@ for _key, _value in _PREFECT_TEST_ENV.items():
 # tidecast's own pool workers do (torch, OpenMP and BLAS pools of two processes on the
 # same cores spin instead of working, and a fit then runs into its time cap).
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    from tidecast.runners import single_threaded
+    from tidecast.edge.runners import single_threaded
 
     single_threaded()
 
@@ -54,7 +54,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tidecast.db import init_db, make_engine, replace_observations  # noqa: E402
-from tidecast.serving import prefect_server_process  # noqa: E402
+from tidecast.edge.server import prefect_server_process  # noqa: E402
 from tidecast.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TIDECAST_TEST_POSTGRES_URL")

@@ -9,10 +9,10 @@ from `sql/tables.py`, never from input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 from sqlalchemy import Connection, Integer, Table, text
-
-from tidecast.db import batches
 
 NULL = r"\N"  # the CSV null marker (a string value that is exactly \N would read as NULL)
 
@@ -58,3 +58,14 @@ def copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
             copy.write(_csv(table, rows))
     conn.execute(text(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {staging}"))
     return len(frame)
+
+
+# Rows turned into Python values (or COPY text) at a time: millions of rows at once
+# would cost gigabytes of dicts (BENCHMARKS.md, section 8).
+WRITE_BATCH_ROWS = 100_000
+
+
+def batches(frame: pd.DataFrame, rows: int = WRITE_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """`frame` in consecutive slices of at most `rows` rows."""
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]

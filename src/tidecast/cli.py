@@ -8,7 +8,6 @@ saying what it did and where the results are; a problem the user can fix is one
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -18,42 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from tidecast.edge.prefect_logs import PREFECT_DEFAULTS, quiet_prefect_console
 from tidecast.errors import TidecastError
-
-# Quiet, offline-safe defaults for Prefect when run from this command (the user's own
-# environment wins). Set before Prefect is imported, which reads them at import time.
-_PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "tidecast",
-    # progress lines outside a flow run (the demo's loading step) stay local
-    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    # The first temporary server on a machine creates and migrates ~/.prefect/prefect.db,
-    # which took longer than Prefect's 20 s default on a fresh 2-core machine (a run then
-    # failed with "Timed out while attempting to connect to ephemeral Prefect API server").
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-}
-
-
-def _quiet_prefect_console(verbose: bool) -> None:
-    """Keep Prefect's own console lines (and task tracebacks) out of the terminal.
-
-    The run's logs still go to the Prefect API; `--verbose` shows them here too.
-    """
-    if verbose:
-        return
-    # The chunk tasks' worker processes configure their own logging from the environment.
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    from prefect.logging.configuration import setup_logging
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    setup_logging()
-    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    for logger in loggers:
-        for handler in getattr(logger, "handlers", []):
-            if isinstance(handler, PrefectConsoleHandler):
-                # A filter, not a level: Prefect re-applies handler levels when a run starts.
-                handler.addFilter(lambda record: record.levelno >= logging.CRITICAL)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -234,10 +199,12 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _settings(args: argparse.Namespace, **fixed: object):
-    """The run's one settings object: the environment, overridden by the flags."""
+    """The run's one settings object: the environment, overridden by the flags (the
+    database URL from its Prefect Secret block when one is named)."""
+    from tidecast.edge.settings import resolve_secret
     from tidecast.settings import load_settings
 
-    return load_settings(**{**_flags(args), **fixed})
+    return resolve_secret(load_settings(**{**_flags(args), **fixed}))
 
 
 def _engine(settings):
@@ -259,7 +226,8 @@ def _current_engine(settings):
 
 
 def cmd_init_db(args: argparse.Namespace) -> str:
-    from tidecast.db import init_db, safe_url
+    from tidecast.db import init_db
+    from tidecast.urls import safe_url
 
     settings = _settings(args)
     init_db(_engine(settings), replace_views=True, auto_migrate=settings.auto_migrate)
@@ -267,8 +235,8 @@ def cmd_init_db(args: argparse.Namespace) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace) -> str:
-    from tidecast.db import safe_url
     from tidecast.schema import migrate
+    from tidecast.urls import safe_url
 
     settings = _settings(args)
     engine = _engine(settings)
@@ -296,8 +264,9 @@ def _run_retrain(settings) -> str:
 
 def _completed(kind: str, settings, run_id: str) -> str:
     """The closing line of a command that ran a flow: what it wrote, and where."""
-    from tidecast.db import read_frame, safe_url
+    from tidecast.db import read_frame
     from tidecast.sql import load_query
+    from tidecast.urls import safe_url
 
     counts = read_frame(settings.database_url, load_query("run_forecast_counts"), run_id=run_id)
     rows, series = int(counts["n_rows"].iloc[0]), int(counts["n_series"].iloc[0])
@@ -350,8 +319,8 @@ def cmd_demo(args: argparse.Namespace) -> str:
 
 
 def cmd_champions(args: argparse.Namespace) -> str:
-    from tidecast.operator import champion_history, latest_champions, series_leaderboard
     from tidecast.tasks.ensembles import describe_members
+    from tidecast.tasks.operator import champion_history, latest_champions, series_leaderboard
 
     settings = _settings(args)
     engine = _current_engine(settings)
@@ -384,8 +353,8 @@ def cmd_champions(args: argparse.Namespace) -> str:
 
 
 def cmd_rollback(args: argparse.Namespace) -> str:
-    from tidecast.operator import rollback_champions
     from tidecast.runlock import refusal, try_run_lock
+    from tidecast.tasks.operator import rollback_champions
 
     settings = _settings(args)
     engine = _current_engine(settings)
@@ -446,7 +415,7 @@ def cmd_jobs(args: argparse.Namespace) -> str:
         print(pd.DataFrame(rows).to_string(index=False))
         return f"{len(names)} job(s) ({where})"
     if args.action == "show":
-        from tidecast.db import safe_url
+        from tidecast.urls import safe_url
 
         shown = {"database_url": safe_url(located.database_url), **located.run_parameters()}
         for key, value in shown.items():
@@ -537,7 +506,7 @@ def _validate_jobs(args: argparse.Namespace, names: list[str], where: str) -> st
 
 
 def cmd_serve(args: argparse.Namespace) -> str:
-    from tidecast.serving import serve_flows
+    from tidecast.flows.serve import serve_flows
     from tidecast.settings import declared_jobs
 
     names = [args.job] if args.job else declared_jobs(args.jobs_file)[0]
@@ -574,12 +543,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for key, value in _PREFECT_DEFAULTS.items():
+    for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from tidecast.progress import show_in_terminal
 
     show_in_terminal()
-    _quiet_prefect_console(args.verbose)
+    quiet_prefect_console(args.verbose)
     started = time.perf_counter()
     try:
         done = COMMANDS[args.command](args)

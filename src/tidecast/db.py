@@ -27,9 +27,12 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 
+from tidecast.bulk import batches, copy_frame
 from tidecast.errors import DatabaseUnavailableError, TidecastError, is_outage
+from tidecast.schema import ensure_current
 from tidecast.sql.migrations import current_views, run_views
 from tidecast.sql.tables import observations
+from tidecast.urls import ENCODE_ADVICE, ambiguous_credentials, safe_url
 
 
 def utcnow() -> datetime:
@@ -37,35 +40,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-# What to do about a URL whose user or password holds a character the URL syntax uses.
-ENCODE_ADVICE = (
-    "percent-encode special characters in the user name and password "
-    "(@ as %40, : as %3A, / as %2F, # as %23)"
-)
-
-
-def _ambiguous_credentials(url: str) -> bool:
-    """Whether the URL has more than one '@' outside a SQLite file path: then no parser can
-    tell where the password ends, and any reading of it may put part of the password in the
-    host (and so in messages). Such a URL is refused, never guessed at."""
-    scheme, sep, rest = url.partition("://")
-    return bool(sep) and not scheme.startswith("sqlite") and rest.count("@") > 1
-
-
-def safe_url(url: str) -> str:
-    """The URL with its password masked, for messages and logs; nothing of a URL whose
-    credentials cannot be told apart from its host."""
-    if _ambiguous_credentials(url):
-        return "<database URL not shown: its user or password has an unencoded @>"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<unparseable database URL>"
-
-
 def make_engine(url: str) -> Engine:
     """An engine for `url`; `postgresql://` means psycopg 3, the driver tidecast installs."""
-    if _ambiguous_credentials(url):
+    if ambiguous_credentials(url):
         raise TidecastError(
             f"database URL has more than one '@': {ENCODE_ADVICE} in --database-url or "
             "TIDECAST_DATABASE_URL"
@@ -146,8 +123,6 @@ def init_db(engine: Engine, replace_views: bool = False, auto_migrate: bool = Fa
     Safe to run any number of times. Runs call it without `replace_views`, so a
     dashboard reading a view is never interrupted by its re-creation.
     """
-    from tidecast.schema import ensure_current
-
     check_connection(engine)
     ensure_current(engine, auto_migrate)
     with engine.begin() as conn:
@@ -178,23 +153,10 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     if frame.empty:
         return 0
     if conn.dialect.name == "postgresql" and not has_json_columns(table, frame.columns):
-        from tidecast.bulk import copy_frame
-
         return copy_frame(conn, table, frame)
     for rows in batches(frame):
         conn.execute(table.insert(), to_records(rows))
     return len(frame)
-
-
-# Rows turned into Python values (or COPY text) at a time: millions of rows at once
-# would cost gigabytes of dicts (BENCHMARKS.md, section 8).
-WRITE_BATCH_ROWS = 100_000
-
-
-def batches(frame: pd.DataFrame, rows: int = WRITE_BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """`frame` in consecutive slices of at most `rows` rows."""
-    for start in range(0, len(frame), rows):
-        yield frame.iloc[start : start + rows]
 
 
 def has_json_columns(table: Table, columns: Iterable[str]) -> bool:

@@ -1,14 +1,13 @@
 """Progress lines for long work: stage by stage, and per chunk of series within a stage.
 
 Everything goes through the `tidecast` logger; the CLI shows it in the terminal, and
-every flow run sends it to its Prefect logs (`forward_to_prefect`), however it started:
+every flow run sends it to its Prefect logs (`tidecast.edge.prefect_logs`), however it started:
 the CLI, `tidecast serve`, or a deployment's worker.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 logger = logging.getLogger("tidecast")
@@ -29,26 +28,3 @@ def show_in_terminal() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-
-
-def forward_to_prefect() -> None:
-    """Send progress lines to the logs of the Prefect run they happen in, from this process
-    and from the worker processes it starts (they read the variable when they import
-    Prefect). Lines outside any run stay local. Idempotent.
-    """
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tidecast")
-    from prefect.logging.handlers import APILogHandler
-
-    if any(isinstance(handler, APILogHandler) for handler in logger.handlers):
-        return  # Prefect attached one already (tidecast among its extra loggers)
-
-    class RunLogHandler(APILogHandler):
-        def emit(self, record: logging.LogRecord) -> None:
-            from prefect.context import FlowRunContext, TaskRunContext
-
-            if FlowRunContext.get() is not None or TaskRunContext.get() is not None:
-                super().emit(record)
-
-    logger.addHandler(RunLogHandler())
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)

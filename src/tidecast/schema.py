@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tidecast.errors import TidecastError
 from tidecast.sql.migrations import MIGRATIONS_DIR
+from tidecast.urls import safe_url
 
 State = Literal["empty", "current", "behind", "newer"]
 # The tables whose presence marks a database tidecast has written to. `observations`
@@ -132,8 +133,6 @@ def ensure_current(engine: Engine, auto_migrate: bool = False) -> None:
 
 def _where(engine: Engine) -> str:
     """The database's URL as messages show it: without its password."""
-    from tidecast.db import safe_url
-
     return safe_url(engine.url.render_as_string(hide_password=False))
 
 

@@ -409,7 +409,7 @@ class Settings(BaseSettings):
     def _known_regions(cls, value: list[str] | None) -> list[str] | None:
         if not value:
             return None
-        from tidecast.tasks.holidays import region_calendar
+        from tidecast.calendars import region_calendar
 
         for region in value:
             if not HOLIDAY_REGION.fullmatch(region):
@@ -462,12 +462,13 @@ class Settings(BaseSettings):
     @field_validator("retrain_cron", "forecast_cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from prefect.client.schemas.schedules import CronSchedule
+        # The test Prefect's CronSchedule applies (croniter, without its random and hashed
+        # R/H fields), here without importing Prefect.
+        from croniter import croniter
 
-        try:
-            CronSchedule(cron=value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a cron expression such as '0 2 * * 0'") from None
+        fields = value.split()
+        if not croniter.is_valid(value) or any(f.casefold() in ("r", "h") for f in fields):
+            raise ValueError(f"{value!r} is not a cron expression such as '0 2 * * 0'")
         return value
 
     @field_validator("schedule_timezone")
@@ -538,15 +539,7 @@ def load_settings(**overrides: Any) -> Settings:
     Invalid values become one `TidecastError` naming the setting (and the job, for a
     value from the jobs file) and how to set it.
     """
-    return resolve_secret(_validated({k: v for k, v in overrides.items() if v is not None}))
-
-
-def run_settings(given: Settings | None, **overrides: Any) -> Settings:
-    """A flow run's settings: those handed to the flow (the CLI's, or a deployment's
-    `settings` parameter), else the environment's; the flow's own parameters override.
-    """
-    settings = given if given is not None else load_settings()
-    return resolve_secret(settings.with_overrides(**overrides))
+    return _validated({k: v for k, v in overrides.items() if v is not None})
 
 
 def _validated(given: dict[str, Any]) -> Settings:
@@ -566,28 +559,3 @@ def _validated(given: dict[str, Any]) -> Settings:
                 where = f"flag --{name.replace('_', '-')} or TIDECAST_{name.upper()}"
             problems.append(f"{name} ({where}): {error['msg']}")
         raise TidecastError("invalid setting: " + "; ".join(problems)) from None
-
-
-def resolve_secret(settings: Settings) -> Settings:
-    """`settings` with database_url read from its Prefect Secret block, when one is named."""
-    if not settings.database_url_secret or settings._secret_resolved:
-        return settings
-    resolved = settings.model_copy(
-        update={"database_url": secret_value(settings.database_url_secret)}
-    )
-    resolved._secret_resolved = True
-    return resolved
-
-
-def secret_value(block_name: str) -> str:
-    """The value of a Prefect Secret block (from the Prefect server the process talks to)."""
-    from prefect.blocks.system import Secret
-
-    try:
-        return Secret.load(block_name).get()
-    except ValueError:
-        raise TidecastError(
-            f"Prefect Secret block {block_name!r} was not found (setting "
-            "TIDECAST_DATABASE_URL_SECRET); create it with "
-            f"Secret(value=...).save({block_name!r}) or in the Prefect UI"
-        ) from None

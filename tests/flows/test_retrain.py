@@ -157,7 +157,7 @@ def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_pat
 KILL_BEFORE_COMPLETION = textwrap.dedent(
     """
     import os, signal
-    import tidecast.edge as edge
+    import tidecast.edge.runs as edge
     from tidecast.flows.retrain import retrain
 
     real_close = edge.close_run

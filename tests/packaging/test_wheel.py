@@ -29,7 +29,7 @@ from tests.conftest import (
     stop_process,
     synthetic_panel,
 )
-from tidecast.serving import prefect_server_process
+from tidecast.edge.server import prefect_server_process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -58,7 +58,7 @@ def test_each_jobs_retrain_trigger_matches_its_own_degradation_events_only():
     import yaml
     from prefect.events.schemas.events import Resource, ResourceSpecification
 
-    from tidecast.serving import retrain_on_degradation
+    from tidecast.flows.serve import retrain_on_degradation
     from tidecast.tasks.monitor import degradation_resource
 
     daily_event = Resource(degradation_resource("run-1", "daily"))

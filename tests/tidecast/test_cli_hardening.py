@@ -18,13 +18,19 @@ from tests.conftest import load_observations, query, runs
 from tests.tidecast.test_runlock import unable_to_write
 from tidecast import cli
 from tidecast.db import init_db, make_engine
+from tidecast.edge.prefect_logs import PREFECT_DEFAULTS
 
 
 @pytest.fixture
 def tidecast(monkeypatch, capsys):
     """Run `tidecast ARGS...`; gives (exit code, stdout, stderr), the process left as it was."""
-    for key in cli._PREFECT_DEFAULTS:
-        monkeypatch.setenv(key, os.environ.get(key, cli._PREFECT_DEFAULTS[key]))
+    # what `main` sets in the environment (its defaults, and the console level it turns
+    # down) is put back after the test: the `tidecast` processes later tests start in this
+    # worker inherit its environment (a leaked console level hid Prefect's own lines)
+    for key in [*PREFECT_DEFAULTS, "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"]:
+        monkeypatch.setenv(key, os.environ.get(key, PREFECT_DEFAULTS.get(key, "")))
+        if key not in PREFECT_DEFAULTS and key not in os.environ:
+            monkeypatch.delenv(key)
     for key in [k for k in os.environ if k.startswith("TIDECAST_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("TIDECAST_WORKERS", "1")

@@ -11,7 +11,7 @@ from prefect import flow
 from sqlalchemy import create_engine, text
 
 from tidecast.db import make_engine, read_frame
-from tidecast.edge import io_task
+from tidecast.edge.steps import io_task
 from tidecast.errors import TidecastError
 
 RETRIES = 2

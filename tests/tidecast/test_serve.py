@@ -22,8 +22,8 @@ import pytest
 
 from tests.conftest import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
 from tidecast.db import make_engine
+from tidecast.edge.server import SERVER_LOG, LocalServer, healthy, local_prefect_server
 from tidecast.errors import TidecastError
-from tidecast.serving import SERVER_LOG, LocalServer, _healthy, local_prefect_server
 
 pytestmark = pytest.mark.slow  # real Prefect servers, schedules and workers
 
@@ -100,7 +100,7 @@ def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(load
     assert "starting a local Prefect server on 127.0.0.1" in first_lines, output[-3000:]
     api_url = re.search(r"local Prefect server ready at (\S+)", output).group(1)
     assert "stopped serving; the local Prefect server is stopped" in output
-    assert not _healthy(api_url)  # nothing left listening
+    assert not healthy(api_url)  # nothing left listening
     latest = query(loaded_db, "SELECT run_id, series_id FROM latest_forecasts")
     # the run waited for, or one the 10 s schedule completed before SIGTERM arrived
     completed = query(

@@ -35,24 +35,6 @@ def test_run_parameters_leave_out_the_database_url():
     assert "hunter2-pw" not in str(settings.run_parameters())
 
 
-def test_the_database_url_can_come_from_a_prefect_secret_block(prefect_harness, tmp_path):
-    from prefect.blocks.system import Secret
-
-    url = f"sqlite:///{tmp_path / 'from-secret.db'}"
-    Secret(value=url).save("tidecast-test-db", overwrite=True)
-    settings = load_settings(
-        database_url="sqlite:///elsewhere.db", database_url_secret="tidecast-test-db"
-    )
-    assert settings.database_url == url
-    assert "database_url" not in settings.run_parameters()
-    assert settings.run_parameters()["database_url_secret"] == "tidecast-test-db"
-
-
-def test_a_missing_secret_block_is_named(prefect_harness):
-    with pytest.raises(TidecastError, match="Secret block 'no-such-block' was not found"):
-        load_settings(database_url_secret="no-such-block")
-
-
 def test_a_secret_block_name_is_checked():
     with pytest.raises(TidecastError, match="database_url_secret .*Prefect block name"):
         load_settings(database_url_secret="Bad Name; DROP")

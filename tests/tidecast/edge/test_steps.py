@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tidecast.edge import PrefectSteps
+from tidecast.edge.steps import PrefectSteps
 
 
 def doubled(number: int) -> int:

@@ -7,7 +7,7 @@ import pytest
 import threadpoolctl
 import torch
 
-from tidecast.runners import model_modules, start_pool_worker
+from tidecast.edge.runners import model_modules, start_pool_worker
 from tidecast.settings import load_settings
 
 

@@ -1,17 +1,13 @@
-"""The Prefect edge: how the pipeline's plain functions run as Prefect tasks.
+"""The pipeline's steps as Prefect tasks.
 
 The pipeline (`tidecast.tasks.pipeline`) is written once, against the small `Steps`
-protocol; this module is its Prefect implementation and the only place that knows:
+protocol; `PrefectSteps` is its Prefect implementation:
 - every step is a Prefect task named like its function (`promote_champions` runs as
   `promote-champions`), never cached (frames are passed in memory, not hashed);
 - steps that talk to the database are retried, on outages only, as the run's settings say;
 - fan-out (`map`) submits one task per chunk through the flow's task runner (threads,
   processes or a Dask cluster), results in chunk order;
-- each step's wall time is kept per flow run, for the run row's `stage_seconds`;
-- `recorded_run` opens the run row (and the run lock), and closes it `completed` or
-  `failed` with the failure's fields, whatever stops the run;
-- what a run publishes (leaderboard and summary artifacts, the degradation event, the
-  report link) goes to Prefect.
+- each step's wall time is kept per flow run, for the run row's `stage_seconds`.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from prefect import Task, task
@@ -29,12 +24,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from tidecast.errors import DatabaseUnavailableError, should_retry
-from tidecast.progress import forward_to_prefect
-from tidecast.runners import ConfiguredTaskRunner
 from tidecast.settings import Settings
-from tidecast.tasks.pipeline import Run, handed_on
-from tidecast.tasks.runs import close_run, open_run
-from tidecast.tasks.summary import failure_fields
+from tidecast.tasks.pipeline import handed_on
 
 T = TypeVar("T")
 
@@ -141,59 +132,3 @@ class PrefectSteps:
             return handed_on(results(), each)
 
         return self._timed(stage, submitted)
-
-
-def start_workers() -> None:
-    """Start the flow run's chunk workers while it reads its input
-    (`ConfiguredTaskRunner.start`)."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    runner = getattr(context, "task_runner", None)
-    if isinstance(runner, ConfiguredTaskRunner):
-        runner.start()
-
-
-def publish_to_prefect(kind: str, **content: Any) -> list[str]:
-    """What a run announces, as Prefect artifacts and events; notes for the run row."""
-    if kind == "leaderboard":
-        from tidecast.tasks.report import publish_run_report
-
-        compute_task(publish_run_report)(**content)
-        return []
-    if kind == "degraded":
-        from tidecast.tasks.monitor import publish_degradation
-
-        return compute_task(publish_degradation)(**content)
-    raise ValueError(f"nothing publishes {kind!r}")
-
-
-@contextmanager
-def recorded_run(settings: Settings, flow_name: str) -> Iterator[Run]:
-    """The run row of one flow run, from `running` to `completed` or `failed`.
-
-    Opening it takes the database's run lock (a second writing run is refused); the
-    block's `run.finish(fields)` gives the completed row's fields. Any exception (a
-    SIGTERM or Ctrl-C included) marks the run failed with what is known of its input,
-    and goes on up.
-    """
-    forward_to_prefect()  # progress lines reach the run's Prefect logs, however it started
-    steps = PrefectSteps(settings)
-    prefect_id = flow_run.get_id()
-    run_id = steps.io(open_run, settings, flow_name, settings.run_parameters(), prefect_id)
-    start_workers()
-    run = Run(settings, run_id, steps, publish=publish_to_prefect)
-    try:
-        yield run
-        steps.io(close_run, settings, run_id, "completed", stage_seconds(prefect_id), **run.fields)
-    except BaseException as exc:  # marking it completed failing included
-        fields = failure_fields(exc, run.validated)
-        steps.io(close_run, settings, run_id, "failed", stage_seconds(prefect_id), **fields)
-        raise
-
-
-def report_link(settings: Settings, run_id: str) -> None:
-    """After a retrain completed: its HTML report, linked from the flow run."""
-    from tidecast.tasks.html_report import publish_html_report
-
-    compute_task(publish_html_report)(settings, run_id)

@@ -6,8 +6,8 @@ from sqlalchemy import text
 
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
-from tidecast.operator import champion_history, latest_champions, rollback_champions
 from tidecast.sql.tables import champions, forecast_runs
+from tidecast.tasks.operator import champion_history, latest_champions, rollback_champions
 
 
 def record_run(engine, run_id, day, rows):
