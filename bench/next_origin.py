@@ -31,7 +31,7 @@ from bench.m3 import SUBSETS, m3_train_test  # noqa: E402
 from tidecast.models.base import clone  # noqa: E402
 from tidecast.models.registry import MODELS  # noqa: E402
 from tidecast.settings import load_settings  # noqa: E402
-from tidecast.tasks.backtest import BacktestSpec, backtest_chunk, backtest_plan  # noqa: E402
+from tidecast.tasks.backtest import BacktestSpec, backtest_chunk, plan_backtest  # noqa: E402
 
 FOLDS = 3
 
@@ -54,7 +54,7 @@ def backtest(train: pd.DataFrame, subset: str, model: str, handed_on: bool, seed
     MODELS[model] = shipped if handed_on else from_scratch(shipped)
     try:
         spec = BacktestSpec([model], horizon, FOLDS, season_length, context)
-        plan = backtest_plan(train, spec, chunk_size=10**9)
+        plan = plan_backtest(train, spec, chunk_size=10**9)
         started = time.perf_counter()
         parts = [backtest_chunk(chunk) for chunk in plan.chunks]
         seconds = time.perf_counter() - started

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tidecast.metrics import naive_scale
 from tidecast.models.base import future_frame, get_params, positions_from_end, sort_panel
 from tidecast.models.networks import NBeatsInterpretableNet, NBeatsNet
 from tidecast.models.neural import cpu_state, fine_tuned_steps, step_budget, torch_device
@@ -64,20 +65,10 @@ class _Layout:
         inside = from_end < keep
         self.values[codes[inside], keep - 1 - from_end[inside]] = y[inside]
         self.mask[codes[inside], keep - 1 - from_end[inside]] = 1.0
-        self.scale = self._mase_scale(ordered, codes, season_length)
-
-    @staticmethod
-    def _mase_scale(ordered: pd.DataFrame, codes: np.ndarray, m: int) -> np.ndarray:
-        """Each series' in-sample mean absolute seasonal difference (lag m, or 1 when the
-        series is too short for m), the denominator of its MASE; 1 where it is 0."""
-        y = ordered["y"].to_numpy(dtype=float)
-        out = np.ones(codes.max() + 1 if len(codes) else 0)
-        for lag in (1, m) if m > 1 else (1,):
-            same = np.r_[np.zeros(lag, bool), codes[lag:] == codes[:-lag]]
-            diff = np.abs(y - np.r_[np.full(lag, np.nan), y[:-lag]])
-            mean = pd.Series(np.where(same, diff, np.nan)).groupby(codes).mean().to_numpy()
-            out = np.where(np.isfinite(mean) & (mean > 0), mean, out)
-        return out
+        # MASE's denominator (the in-sample seasonal-naive MAE, else the naive one), 1
+        # where it is 0 or undefined (a flat or one-point series)
+        scale = naive_scale(ordered, season_length)
+        self.scale = scale.where(scale > 0, 1.0).reindex(self.series_ids).to_numpy()
 
 
 def _scaled(inputs: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -23,16 +23,16 @@ from tidecast.models.base import Forecaster, clone, positions_from_end, sort_pan
 from tidecast.models.registry import build_model, is_global, model_uses_covariates
 from tidecast.progress import report
 from tidecast.schemas import min_train_length
+from tidecast.tasks.chunks import Chunk, ChunkKind, chunk_layout
 from tidecast.tasks.context import RunContext
-from tidecast.tasks.covariates import CovariateInput, Covariates, with_history
+from tidecast.tasks.covariates import Covariates, with_history
 from tidecast.tasks.ensembles import ensemble_fold_forecasts, ensemble_members
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
 from tidecast.tasks.importance import combine_importance, empty_importance, fold_importance
 from tidecast.tasks.intervals import interval_coverage
-from tidecast.tasks.modelrun import run_model
+from tidecast.tasks.modelrun import fit_forecast, run_model
 
-GLOBAL_LABEL = "all series"  # the label of the chunk of the global models
 # Series whose ensembles are combined at once: bounded memory, without the overhead of
 # one small combination per chunk.
 ENSEMBLE_SERIES = 10_000
@@ -62,7 +62,7 @@ def _named(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
 
 
 @dataclass
-class ChunkBacktest:
+class BacktestChunkResult:
     """One chunk's backtest: scores per series (integer codes), model and fold, without
     interval coverage yet (that needs the ensembles, which need every chunk), and the
     fold forecasts they come from."""
@@ -70,9 +70,9 @@ class ChunkBacktest:
     scores: pd.DataFrame  # SCORE_COLUMNS but the coverage
     fold_forecasts: FoldForecasts  # of the chunk's series
     model_seconds: dict[str, float]
+    kind: ChunkKind
     failures: list[Failure] = field(default_factory=list)
     importance: pd.DataFrame = field(default_factory=empty_importance)
-    label: str = ""  # the chunk's (GLOBAL_LABEL for the global models')
 
 
 @dataclass
@@ -121,22 +121,20 @@ class BacktestSpec:
     time_budget: float | None = None
 
 
-@dataclass
-class BacktestChunk:
-    """One unit of backtest work: some series and the models to backtest on them.
+@dataclass(kw_only=True)
+class BacktestChunk(Chunk):
+    """One unit of backtest work (`tasks/chunks.py`): some series and the models to
+    backtest on them.
 
     Series are integer codes (the many joins and group-bys per fold run several times
     faster on them than on strings); `names` holds the names of codes `first_code` on,
-    for messages.
+    for messages; the covariates' series are codes too.
     """
 
-    panel: pd.DataFrame  # sorted by series code and ds
     models: list[str]
-    label: str  # e.g. "chunk 3/100", as progress lines and failures name it
     spec: BacktestSpec
     names: pd.Index
     first_code: int = 0
-    covariates: CovariateInput | None = None  # series as codes, for the covariate models
 
     def series_names(self, codes) -> pd.Index:
         return self.names.take(np.asarray(codes, dtype=np.int64) - self.first_code).map(str)
@@ -151,50 +149,16 @@ class BacktestPlan:
     spec: BacktestSpec
 
 
-def series_chunks(
-    sorted_panel: pd.DataFrame, chunk_size: int, workers: int = 1
-) -> list[pd.DataFrame]:
-    """Contiguous row slices of a sorted panel with near-equal numbers of series: each at
-    most `chunk_size` series, and at least `workers` slices while there are series to share.
-    """
-    codes, _ = pd.factorize(sorted_panel["series_id"], sort=False)
-    if not len(codes):
-        return []
-    n_series = int(codes.max()) + 1
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
-    count = max(-(-n_series // chunk_size), min(workers, n_series))
-    edges = bounds[np.linspace(0, n_series, count + 1).round().astype(int)]
-    return [sorted_panel.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def local_chunks_at_least(workers: int, with_global_chunk: bool) -> int:
-    """How many chunks the local models' series are cut into at least: one per worker;
-    two per worker beside a global chunk, so that the worker that ran the global models
-    takes a share of the local work when it is done instead of waiting for the others."""
-    return 2 * workers if with_global_chunk and workers > 1 else workers
-
-
-def coded_covariates(covariates: Covariates, names: pd.Index, freq: str) -> CovariateInput:
-    """The covariates of the series `names`, their series as the codes the backtest uses
-    (NaN: every series); values of other series are left out."""
-    values = covariates.values
-    code_of = pd.Series(np.arange(len(names)), index=pd.Index(names).astype(str))
-    keep = values["series_id"].isna() | values["series_id"].isin(code_of.index)
-    values = values[keep.to_numpy()]
-    coded = values.assign(series_id=values["series_id"].map(code_of).astype(float))
-    return CovariateInput(coded, covariates.kinds, freq)
-
-
-def backtest_plan(
+def plan_backtest(
     panel: pd.DataFrame,
     spec: BacktestSpec,
     chunk_size: int,
     workers: int = 1,
     covariates: Covariates | None = None,
 ) -> BacktestPlan:
-    """Local models per chunk of series (one chunk per worker at least, two beside a
-    global chunk); global models, which learn from all series at once, in one chunk of
-    every series. A chunk with models that use covariates carries those of its series."""
+    """The backtest in chunks (`tasks/chunks.py`): the global models, which learn from
+    all series at once, in one chunk of every series; local models per chunk of series. A
+    chunk with models that use covariates carries those of its series."""
     ordered = sort_panel(panel)
     codes, names = pd.factorize(ordered["series_id"], sort=False)
     ordered = ordered.assign(series_id=codes)
@@ -203,39 +167,41 @@ def backtest_plan(
     global_ = [name for name, model in models.items() if is_global(model)]
     coded = None
     if covariates is not None and any(map(model_uses_covariates, models.values())):
-        coded = coded_covariates(covariates, names, spec.context["freq"])
-
-    def inputs_of(part: pd.DataFrame, names_in: list[str]) -> CovariateInput | None:
-        if coded is None or not any(model_uses_covariates(models[n]) for n in names_in):
-            return None
-        return coded.for_series(pd.Index(part["series_id"].unique()).astype(float))
-
+        coded = covariates.input(spec.context["freq"], coded_as=names)
+    layout = chunk_layout(ordered, ordered if local else None, bool(global_), chunk_size, workers)
     chunks = []
-    # The global models' chunk goes first: it is the longest single task, and started
-    # last it would run alone while the other workers wait.
-    if global_ and len(ordered):
+    for kind, label, part in layout:
+        names_in = global_ if kind is ChunkKind.GLOBAL else local
+        first, last = int(part["series_id"].iloc[0]), int(part["series_id"].iloc[-1])
+        uses = coded is not None and any(model_uses_covariates(models[n]) for n in names_in)
         chunks.append(
             BacktestChunk(
-                ordered, global_, GLOBAL_LABEL, spec, names, 0, inputs_of(ordered, global_)
+                panel=part,
+                kind=kind,
+                label=label,
+                covariates=coded.of_rows(part) if uses else None,
+                models=names_in,
+                spec=spec,
+                names=names[first : last + 1],
+                first_code=first,
             )
         )
-    if local:
-        parts = series_chunks(ordered, chunk_size, local_chunks_at_least(workers, bool(global_)))
-        for number, part in enumerate(parts, start=1):
-            first, last = int(part["series_id"].iloc[0]), int(part["series_id"].iloc[-1])
-            label = f"chunk {number}/{len(parts)}"
-            chunks.append(
-                BacktestChunk(
-                    part,
-                    local,
-                    label,
-                    spec,
-                    names[first : last + 1],
-                    first,
-                    inputs_of(part, local),
-                )  # fmt: skip
-            )
     return BacktestPlan(chunks, names, spec)
+
+
+def backtest_spec(ctx: RunContext) -> BacktestSpec:
+    """What every chunk of the run's backtest is evaluated with."""
+    settings = ctx.settings
+    return BacktestSpec(
+        model_names=ctx.model_names,
+        horizon=settings.horizon,
+        folds=settings.folds,
+        season_length=ctx.season_length,
+        context=ctx.model_context,
+        ensemble_top_k=settings.ensemble_top_k,
+        metric=settings.selection_metric,
+        time_budget=settings.model_time_budget_seconds,
+    )
 
 
 def fold_split(
@@ -264,16 +230,7 @@ def for_next_fold(model: Forecaster, earlier: Forecaster | None) -> Forecaster:
     return earlier.next_origin() if earlier is not None else clone(model)
 
 
-def _fit_forecast(
-    model: Forecaster, train: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
-) -> tuple[Forecaster, pd.DataFrame]:
-    fitted = model.fit(train)
-    if future is None:
-        return fitted, fitted.predict(horizon)
-    return fitted, fitted.predict(horizon, future=future)
-
-
-def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
+def backtest_chunk(chunk: BacktestChunk) -> BacktestChunkResult:
     """Every fold of every model of one chunk; a model failing on it skips only this chunk.
 
     Series stay integer codes in the result (`combine_backtests` names them). Scores have
@@ -314,7 +271,7 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
             uses = covariates is not None and name in with_covariates
             ran = run_model(
                 partial(
-                    _fit_forecast,
+                    fit_forecast,
                     model,
                     train_x if uses else train,
                     spec.horizon,
@@ -349,13 +306,13 @@ def backtest_chunk(chunk: BacktestChunk) -> ChunkBacktest:
             scored = score_errors(pairs, ["series_id", "model", "fold"])
             scores.append(scored.join(cutoff, on="series_id"))
             fold_forecasts.add(pairs[FOLD_FORECAST_COLUMNS])
-    return ChunkBacktest(
+    return BacktestChunkResult(
         scores=_concat(scores, SCORE_COLUMNS[:-2]),
         fold_forecasts=fold_forecasts,
         model_seconds=dict(seconds),
+        kind=chunk.kind,
         failures=failures,
         importance=combine_importance(importance),
-        label=chunk.label,
     )
 
 
@@ -387,13 +344,13 @@ class Backtested:
         self.folds = FoldForecasts(plan.names, plan.spec.folds, plan.spec.horizon)
         self.seconds: dict[str, float] = defaultdict(float)
         # (scores, failures, importance) of the local chunks and of the global one, apart:
-        # the global chunk runs first (`backtest_plan`) but is listed after the others
+        # the global chunk runs first (`tasks/chunks.py`) but is listed after the others
         self._local: list[tuple[pd.DataFrame, list[Failure], pd.DataFrame]] = []
         self._global: list[tuple[pd.DataFrame, list[Failure], pd.DataFrame]] = []
 
-    def add(self, part: ChunkBacktest) -> None:
+    def add(self, part: BacktestChunkResult) -> None:
         self.folds.merge(part.fold_forecasts)
-        kept = self._global if part.label == GLOBAL_LABEL else self._local
+        kept = self._global if part.kind is ChunkKind.GLOBAL else self._local
         kept.append((part.scores, part.failures, part.importance))
         for name, spent in part.model_seconds.items():
             self.seconds[name] += spent
@@ -406,7 +363,7 @@ class Backtested:
 def _series_ranges(plan: BacktestPlan, most: int = ENSEMBLE_SERIES) -> list[tuple[int, int]]:
     """Ranges of series codes to combine at a time: consecutive local chunks' series, up
     to `most` of them (else all series at once)."""
-    local = [c for c in plan.chunks if c.label != GLOBAL_LABEL]
+    local = [c for c in plan.chunks if c.kind is ChunkKind.LOCAL]
     if not local:
         return [(0, len(plan.names))] if len(plan.names) else []
     ranges: list[tuple[int, int]] = []
@@ -463,21 +420,3 @@ def combine_backtests(done: Backtested) -> BacktestResult:
         failures=[failure for _, failures, _ in kept for failure in failures],
         importance=combine_importance([importance for _, _, importance in kept]),
     )
-
-
-def plan_backtest(
-    ctx: RunContext, panel: pd.DataFrame, covariates: Covariates | None = None
-) -> BacktestPlan:
-    """The run's backtest in chunks: `chunk_size` series at most (`backtest_plan`)."""
-    settings = ctx.settings
-    spec = BacktestSpec(
-        model_names=ctx.model_names,
-        horizon=settings.horizon,
-        folds=settings.folds,
-        season_length=ctx.season_length,
-        context=ctx.model_context,
-        ensemble_top_k=settings.ensemble_top_k,
-        metric=settings.selection_metric,
-        time_budget=settings.model_time_budget_seconds,
-    )
-    return backtest_plan(panel, spec, settings.chunk_size, settings.workers, covariates)

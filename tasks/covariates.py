@@ -164,6 +164,19 @@ class Covariates(ByKind):
         group = [*GROUP_CHECKS, *STATIC_GROUP_CHECKS]
         return int((~self.rejected["check_name"].isin(group)).sum())
 
+    def input(self, freq: str, coded_as: pd.Index | None = None) -> CovariateInput:
+        """What model work takes (`CovariateInput`); with `coded_as` (the series names in
+        code order, as the backtest's panel has them), only the values of those series (and
+        of every series), their series as those integer codes (NaN: every series)."""
+        if coded_as is None:
+            return CovariateInput(self.values, self.kinds, freq)
+        values = self.values
+        code_of = pd.Series(np.arange(len(coded_as)), index=pd.Index(coded_as).astype(str))
+        keep = values["series_id"].isna() | values["series_id"].isin(code_of.index)
+        values = values[keep.to_numpy()]
+        coded = values.assign(series_id=values["series_id"].map(code_of).astype(float))
+        return CovariateInput(coded, self.kinds, freq)
+
     def with_values(self, extra: pd.DataFrame, kinds: dict[str, str]) -> Covariates:
         """These covariates plus generated `future` values (holiday features)."""
         values = pd.concat([self.values, extra[self.values.columns]], ignore_index=True)
@@ -317,6 +330,12 @@ class CovariateInput(ByKind):
         values = self.values
         keep = values["series_id"].isna() | values["series_id"].isin(keys)
         return CovariateInput(values[keep.to_numpy()], self.kinds, self.freq)
+
+    def of_rows(self, rows: pd.DataFrame) -> CovariateInput:
+        """Only the values of the series in `rows` (a chunk's panel; and those of every
+        series)."""
+        keys = pd.Index(rows["series_id"].unique())
+        return self.for_series(keys.astype(float) if keys.dtype.kind in "iu" else keys)
 
     def frames(
         self, cutoffs: pd.Series, horizon: int, as_of_cutoff: bool = True
@@ -503,9 +522,7 @@ def coverage(covariates: Covariates, panel: pd.DataFrame, freq: str, horizon: in
     (for `future` ones) how many series have a value at each of the `horizon` steps after
     their last observation, and which do not (`tidecast covariates check`)."""
     last = panel.groupby("series_id", sort=True)["ds"].max()
-    _, future = CovariateInput(covariates.values, covariates.kinds, freq).frames(
-        last, horizon, as_of_cutoff=False
-    )
+    _, future = covariates.input(freq).frames(last, horizon, as_of_cutoff=False)
     rows = []
     for name, kind in covariates.kinds.items():
         own = covariates.values[covariates.values["name"] == name]

@@ -16,10 +16,39 @@ models each ensemble needs when the final forecasts are made.
 
 from __future__ import annotations
 
+import re
+from enum import Enum
+
 import numpy as np
 import pandas as pd
 
+from tidecast.models.registry import COMBINATIONS
 from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
+
+# the top-k ensembles' names: their statistic and k
+TOP_K = re.compile(r"ensemble_(mean|median)_top(\d+)")
+
+
+class CandidateKind(Enum):
+    """What a candidate of the backtest is, by the name it is scored and stored under."""
+
+    MODEL = "model"  # one model of the registry
+    COMBINATION = "combination"  # a fixed combination (the registry's COMBINATIONS)
+    TOP_K = "top_k"  # a top-k ensemble: its members are picked per series
+
+
+def candidate_kind(name: str) -> CandidateKind:
+    """The kind of the candidate called `name` (a name in backtest_scores or champions)."""
+    if name in COMBINATIONS:
+        return CandidateKind.COMBINATION
+    if TOP_K.fullmatch(name):
+        return CandidateKind.TOP_K
+    return CandidateKind.MODEL
+
+
+def is_ensemble(name: str) -> bool:
+    """Whether the candidate combines other models' forecasts (it needs their fits)."""
+    return candidate_kind(name) is not CandidateKind.MODEL
 
 
 def ensemble_members(
@@ -37,8 +66,7 @@ def ensemble_members(
         top[["series_id", "model"]].assign(ensemble=f"ensemble_mean_top{top_k}"),
         top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
     ]
-    # imported here: `describe_members` serves `tidecast champions`, which needs no models
-    from tidecast.models.registry import COMBINATIONS, combination_members
+    from tidecast.models.registry import combination_members
 
     series = mean["series_id"].unique()
     seen: list[list[str]] = []
@@ -61,7 +89,8 @@ def ensemble_members(
 
 def statistic_of(ensemble: str) -> str:
     """How an ensemble combines its members' forecasts: `median` or (equal-weight) `mean`."""
-    return "median" if "median" in ensemble else "mean"
+    top_k = TOP_K.fullmatch(ensemble)
+    return "median" if top_k and top_k.group(1) == "median" else "mean"
 
 
 def describe_members(ensemble: str, members: str) -> str:

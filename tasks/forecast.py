@@ -23,18 +23,14 @@ from tidecast.models.registry import (
 )
 from tidecast.progress import report
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels
-from tidecast.tasks.backtest import (
-    GLOBAL_LABEL,
-    BacktestResult,
-    local_chunks_at_least,
-    series_chunks,
-)
+from tidecast.tasks.backtest import BacktestResult
+from tidecast.tasks.chunks import Chunk, ChunkKind, chunk_layout
 from tidecast.tasks.context import RunContext
 from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series, with_history
-from tidecast.tasks.ensembles import combine
+from tidecast.tasks.ensembles import combine, is_ensemble
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
-from tidecast.tasks.modelrun import run_model
+from tidecast.tasks.modelrun import fit_forecast, forecast, run_model
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",
@@ -48,7 +44,7 @@ def models_needed(champions: pd.DataFrame, members: pd.DataFrame) -> pd.DataFram
     in_ensembles = members.merge(
         chosen.rename(columns={"model": "ensemble"}), on=["series_id", "ensemble"]
     )[["series_id", "model"]]
-    single = chosen[~chosen["model"].str.startswith("ensemble_")]
+    single = chosen[~chosen["model"].map(is_ensemble).astype(bool)]
     return pd.concat([single, in_ensembles], ignore_index=True).drop_duplicates()
 
 
@@ -62,28 +58,23 @@ def _fit_and_forecast(
     future: pd.DataFrame | None = None,
 ) -> tuple[Forecaster, pd.DataFrame, list[str]]:
     """The fitted (or loaded) model, its forecasts, and a note if stored weights were refused."""
-    notes = []
     if stored is not None and stored.has_weights(name):
         try:
-            model = stored.load(name, model, history)
+            loaded = stored.load(name, model, history)
             report(
                 "forecast",
                 f"{name}: stored weights, newest window of {history['series_id'].nunique()} series",
             )
+            return loaded, forecast(loaded, horizon, future), []
         except ArtifactError as exc:
-            notes.append(f"{exc}; {name} refitted instead")
-            report("forecast", notes[-1])
-            model.fit(history)
-    else:
-        report(
-            "forecast",
-            f"{name}: fitting on {history['series_id'].nunique()} "
-            f"series, forecasting {series_wanted}",
-        )
-        model.fit(history)
-    if future is not None:  # the future covariates of the steps ahead
-        return model, model.predict(horizon, future=future), notes
-    return model, model.predict(horizon), notes
+            note = f"{exc}; {name} refitted instead"
+            report("forecast", note)
+            return (*fit_forecast(model, history, horizon, future), [note])
+    report(
+        "forecast",
+        f"{name}: fitting on {history['series_id'].nunique()} series, forecasting {series_wanted}",
+    )
+    return (*fit_forecast(model, history, horizon, future), [])
 
 
 def _forecasts_for(output: tuple, wanted: pd.Series) -> pd.DataFrame:
@@ -150,24 +141,37 @@ def fit_and_predict(
     return pd.concat(parts, ignore_index=True), notes, failures
 
 
-@dataclass
-class FitChunk:
-    """One unit of final-fit work: the needed models of some series (every series for a
-    global model), fitted on their full history."""
+@dataclass(frozen=True)
+class FinalFitSpec:
+    """What every chunk of one final fit is fitted and forecast with.
 
-    panel: pd.DataFrame  # sorted rows of the chunk's series
-    needed: pd.DataFrame  # series_id, model
+    `context` is what models are built with (`Settings.model_context`); `quantiles` the
+    interval calibration. In a retrain `store` records every fitted model (with its
+    weights); in the forecast flow `stored` holds the last retrain's. Loading or fitting
+    and forecasting one model gets `time_budget` seconds (tasks/budget.py).
+    """
+
     horizon: int
+    season_length: int
     context: dict
-    label: str
+    quantiles: pd.DataFrame
     store: ArtifactStore | None = None
     stored: StoredModels | None = None
     time_budget: float | None = None
-    covariates: CovariateInput | None = None
+    nonnegative: bool = False
+
+
+@dataclass(kw_only=True)
+class FinalFitChunk(Chunk):
+    """One unit of final-fit work (`tasks/chunks.py`): the needed models of some series
+    (every series for a global model), fitted on their full history."""
+
+    needed: pd.DataFrame  # series_id, model
+    spec: FinalFitSpec
 
 
 @dataclass
-class FitResult:
+class FinalFitChunkResult:
     """What one chunk's final fits give back: forecasts, notes, failures, registry rows."""
 
     forecasts: pd.DataFrame  # series_id, ds, model, yhat
@@ -177,101 +181,70 @@ class FitResult:
 
 
 @dataclass
-class ForecastPlan:
+class FinalFitPlan:
     """The final forecast of a run: its chunks, and what turns their output into rows."""
 
-    chunks: list[FitChunk]
+    chunks: list[FinalFitChunk]
     panel: pd.DataFrame  # sorted
     champions: pd.DataFrame
     members: pd.DataFrame
-    quantiles: pd.DataFrame
-    horizon: int
-    season_length: int
-    context: dict
-    nonnegative: bool = False
+    spec: FinalFitSpec
 
 
-def final_fit_chunk(chunk: FitChunk) -> FitResult:
+def final_fit_chunk(chunk: FinalFitChunk) -> FinalFitChunkResult:
     """Fit (or load) and forecast the needed models of one chunk."""
+    spec = chunk.spec
     report("forecast", f"{chunk.label}: {chunk.needed['series_id'].nunique()} series")
     # A copy per chunk: the chunk may run in another process, so rows come back as values.
-    store = chunk.store and ArtifactStore(chunk.store.directory, chunk.store.run_id)
+    store = spec.store and ArtifactStore(spec.store.directory, spec.store.run_id)
     forecasts, notes, failures = fit_and_predict(
-        chunk.panel, chunk.needed, chunk.horizon, chunk.context, store, chunk.stored,
-        chunk.time_budget, chunk.covariates,
+        chunk.panel, chunk.needed, spec.horizon, spec.context, store, spec.stored,
+        spec.time_budget, chunk.covariates,
     )  # fmt: skip
-    return FitResult(forecasts, notes, failures, [] if store is None else store.versions)
+    return FinalFitChunkResult(forecasts, notes, failures, [] if store is None else store.versions)
 
 
-def final_fit_plan(
+def plan_final_fit(
     panel: pd.DataFrame,
     champions: pd.DataFrame,
-    members: pd.DataFrame,
-    quantiles: pd.DataFrame,
-    *,
-    horizon: int,
-    season_length: int,
-    context: dict,
+    spec: FinalFitSpec,
     chunk_size: int,
     workers: int = 1,
-    store: ArtifactStore | None = None,
-    stored: StoredModels | None = None,
-    time_budget: float | None = None,
-    nonnegative: bool = False,
     covariates: CovariateInput | None = None,
-) -> ForecastPlan:
-    """The global models' final fits first, once on every series; then the local models'
-    per chunk of the series that need them, chunked as in the backtest."""
+) -> FinalFitPlan:
+    """The final fit in chunks (`tasks/chunks.py`), as the backtest's: the global models
+    first, once on every series; then the local models per chunk of the series that need
+    them. `champions` carry their `members`."""
     ordered = sort_panel(panel)
+    members = members_of(champions)
     needed = models_needed(champions, members)
     global_names = [
-        name for name in needed["model"].unique() if is_global(build_model(name, **context))
+        name for name in needed["model"].unique() if is_global(build_model(name, **spec.context))
     ]
     local = needed[~needed["model"].isin(global_names)]
-    shared = {
-        "horizon": horizon, "context": context, "store": store, "stored": stored,
-        "time_budget": time_budget,
-    }  # fmt: skip
     using_local = ordered[ordered["series_id"].isin(local["series_id"])]
-    parts = series_chunks(
-        using_local, chunk_size, local_chunks_at_least(workers, bool(global_names))
-    )
-
-    def inputs_of(part: pd.DataFrame, names: pd.Series) -> CovariateInput | None:
-        if covariates is None or not any(uses_covariates(name) for name in names.unique()):
-            return None
-        return covariates.for_series(pd.Index(part["series_id"].unique()))
-
+    layout = chunk_layout(ordered, using_local, bool(global_names), chunk_size, workers)
     chunks = []
-    if global_names:  # first, as in the backtest: the longest single task
-        wanted = needed[needed["model"].isin(global_names)]
+    for kind, label, part in layout:
+        if kind is ChunkKind.GLOBAL:
+            wanted = needed[needed["model"].isin(global_names)]
+        else:
+            wanted = local[local["series_id"].isin(part["series_id"].unique())]
+        uses = covariates is not None and any(map(uses_covariates, wanted["model"].unique()))
         chunks.append(
-            FitChunk(
-                ordered,
-                wanted,
-                label=GLOBAL_LABEL,
-                covariates=inputs_of(ordered, wanted["model"]),
-                **shared,
-            )  # fmt: skip
+            FinalFitChunk(
+                panel=part,
+                kind=kind,
+                label=label,
+                covariates=covariates.of_rows(part) if uses else None,
+                needed=wanted,
+                spec=spec,
+            )
         )
-    for number, part in enumerate(parts, start=1):
-        wanted = local[local["series_id"].isin(part["series_id"].unique())]
-        chunks.append(
-            FitChunk(
-                part,
-                wanted,
-                label=f"chunk {number}/{len(parts)}",
-                covariates=inputs_of(part, wanted["model"]),
-                **shared,
-            )  # fmt: skip
-        )
-    return ForecastPlan(
-        chunks, ordered, champions, members, quantiles, horizon, season_length, context,
-        nonnegative,
-    )  # fmt: skip
+    return FinalFitPlan(chunks, ordered, champions, members, spec)
 
 
-def merged_versions(parts: list[FitResult]) -> pd.DataFrame:
+def merged_versions(parts: list[FinalFitChunkResult]) -> pd.DataFrame:
     """One registry row per model: a local model fitted chunk by chunk is one version."""
     rows = pd.DataFrame([row for part in parts for row in part.versions])
     if rows.empty:
@@ -303,12 +276,13 @@ class Retrained:
     forecast: FinalForecast
 
 
-def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForecast:
+def assemble_forecasts(plan: FinalFitPlan, parts: list[FinalFitChunkResult]) -> FinalForecast:
     """Rows for every series from its champion, with 80% and 95% intervals; the notes; the
     registry rows of what was fitted. A series whose champion gave no complete finite
     forecast falls back to seasonal naive."""
-    ordered, champions, horizon = plan.panel, plan.champions, plan.horizon
-    scale = interval_scale(ordered, plan.season_length)
+    ordered, champions, spec = plan.panel, plan.champions, plan.spec
+    horizon = spec.horizon
+    scale = interval_scale(ordered, spec.season_length)
     notes = [note for part in parts for note in part.notes]
     failures = [failure for part in parts for failure in part.failures]
     frames = [part.forecasts for part in parts if len(part.forecasts)]
@@ -331,16 +305,16 @@ def assemble_forecasts(plan: ForecastPlan, parts: list[FitResult]) -> FinalForec
                         series=tuple(series.astype(str)))
             )  # fmt: skip
         fallback = (
-            build_model("seasonal_naive", **plan.context)
+            build_model("seasonal_naive", **spec.context)
             .fit(ordered[ordered["series_id"].isin(missing)])
             .predict(horizon)
         )
         out = pd.concat([out, fallback.assign(model="seasonal_naive")], ignore_index=True)
     out = out.sort_values(["series_id", "ds"], kind="stable")
     out["step"] = out.groupby("series_id").cumcount() + 1
-    out = add_intervals(out, plan.quantiles, scale).rename(columns={"ds": "ts"})
+    out = add_intervals(out, spec.quantiles, scale).rename(columns={"ds": "ts"})
     rows = out[FORECAST_COLUMNS].reset_index(drop=True)
-    if plan.nonnegative:  # a declared non-negative target never gets a negative forecast
+    if spec.nonnegative:  # a declared non-negative target never gets a negative forecast
         values = FORECAST_COLUMNS[4:]
         rows[values] = rows[values].clip(lower=0.0)
     return FinalForecast(rows, notes, failures, merged_versions(parts))
@@ -389,7 +363,7 @@ def without_uncovered_covariates(
     needs none), and a note says so. The champions table itself is not changed."""
     if covariates is None or fallbacks is None or champions.empty:
         return champions, []
-    inputs = CovariateInput(covariates.values, covariates.kinds, ctx.freq)
+    inputs = covariates.input(ctx.freq)
     horizon = ctx.settings.horizon
     uncovered = uncovered_series(panel, champions, inputs, horizon)
     if uncovered.empty:
@@ -415,16 +389,13 @@ def without_uncovered_covariates(
     return chosen, [note]
 
 
-def plan_final_fits(
+def final_fit_spec(
     ctx: RunContext,
-    panel: pd.DataFrame,
-    champions: pd.DataFrame,
     calibration: pd.DataFrame,
     stored_versions: pd.DataFrame | None = None,
     keep_artifacts: bool = True,
-    covariates: Covariates | None = None,
-) -> ForecastPlan:
-    """The final forecast of the champions (with their `members`), intervals from `calibration`.
+) -> FinalFitSpec:
+    """What the run's final fit is made with, intervals from `calibration`.
 
     In a retrain (`stored_versions` None) the fitted models are kept under
     `artifacts_dir/<run_id>` and come back as registry rows; in the forecast flow the
@@ -435,23 +406,15 @@ def plan_final_fits(
     store = None
     if stored_versions is None and keep_artifacts:
         store = ArtifactStore(settings.artifacts_dir / ctx.run_id, ctx.run_id)
-    return final_fit_plan(
-        panel,
-        champions,
-        members_of(champions),
-        calibration,
+    return FinalFitSpec(
         horizon=settings.horizon,
         season_length=ctx.season_length,
         context=ctx.model_context,
-        chunk_size=settings.chunk_size,
-        workers=settings.workers,
+        quantiles=calibration,
         store=store,
         stored=None if stored_versions is None else StoredModels(stored_versions),
         time_budget=settings.model_time_budget_seconds,
         nonnegative=settings.nonnegative,
-        covariates=None
-        if covariates is None
-        else CovariateInput(covariates.values, covariates.kinds, ctx.freq),
     )
 
 

@@ -1,5 +1,6 @@
 """One place that runs a model: its fit and forecast under the time budget, and what went
-wrong as records. The backtest's folds and the final fits both run models through it.
+wrong as records. The backtest's folds and the final fits both run models through it, and
+both fit and forecast with `fit_forecast`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tidecast.models.base import Forecaster
 from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.failures import Failure
+
+
+def forecast(fitted: Forecaster, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A fitted model's forecasts of the `horizon` steps after its history; `future`: the
+    covariates' values for those steps, for a model that uses them."""
+    if future is None:
+        return fitted.predict(horizon)
+    return fitted.predict(horizon, future=future)
+
+
+def fit_forecast(
+    model: Forecaster, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
+) -> tuple[Forecaster, pd.DataFrame]:
+    """`model` fitted on `history` (a backtest fold's training rows, or a final fit's full
+    history), and its forecasts (`forecast`)."""
+    fitted = model.fit(history)
+    return fitted, forecast(fitted, horizon, future)
 
 
 def _as_text(series: Sequence) -> tuple[str, ...]:

@@ -12,7 +12,8 @@ the flows). `map` is the fan-out: one call per chunk of series, never per series
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -25,6 +26,7 @@ from tidecast.tasks.backtest import (
     Backtested,
     BacktestResult,
     backtest_chunk,
+    backtest_spec,
     combine_backtests,
     plan_backtest,
 )
@@ -49,14 +51,16 @@ from tidecast.tasks.forecast import (
     assemble_forecasts,
     calibrate_intervals,
     final_fit_chunk,
-    plan_final_fits,
+    final_fit_spec,
+    plan_final_fit,
     without_uncovered_covariates,
 )
 from tidecast.tasks.ingest import read_observations, window_start, write_read_windows
 from tidecast.tasks.monitor import LiveAccuracy, monitor_live_accuracy
 from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
+from tidecast.tasks.runs import close_run, open_run
 from tidecast.tasks.statics import read_statics
-from tidecast.tasks.summary import backfill_summary, run_summary
+from tidecast.tasks.summary import backfill_summary, failure_fields, run_summary
 from tidecast.tasks.validate import (
     ValidatedPanel,
     enforce_rejection_threshold,
@@ -177,6 +181,45 @@ class Run:
         self.fields = fields
 
 
+def _signalled(exc: BaseException) -> bool:
+    return isinstance(exc, KeyboardInterrupt)
+
+
+@contextmanager
+def recorded_run(
+    settings: Settings,
+    flow_name: str,
+    steps: Steps | None = None,
+    publish: Publisher | None = None,
+    *,
+    flow_run_id: str | None = None,
+    stage_seconds: Callable[[], dict[str, float]] = dict,
+    interrupted: Callable[[BaseException], bool] = _signalled,
+    opened: Callable[[], None] = lambda: None,
+) -> Iterator[Run]:
+    """The run row of one run, from `running` to `completed` or `failed`, around the block.
+
+    Opening it takes the job's run lock (a second writing run is refused); the block's
+    `run.finish(fields)` gives the completed row's fields. Any exception (a SIGTERM or
+    Ctrl-C included: `interrupted` says which are those) marks the run failed with what
+    is known of its input, and goes on up. In this process by default (`InProcess`,
+    `PublishNothing`: tests, notebooks); the flows' edge (`tidecast.edge.runs`) hands in
+    Prefect's steps and publisher, the flow run's id, its stage timings and `opened`
+    (starts the chunk workers once the run row exists).
+    """
+    steps = steps or InProcess()
+    run_id = steps.io(open_run, settings, flow_name, settings.run_parameters(), flow_run_id)
+    opened()
+    run = Run(settings, run_id, steps, publish or PublishNothing())
+    try:
+        yield run
+        steps.io(close_run, settings, run_id, "completed", stage_seconds(), **run.fields)
+    except BaseException as exc:  # marking it completed failing included
+        fields = failure_fields(exc, run.validated, interrupted(exc))
+        steps.io(close_run, settings, run_id, "failed", stage_seconds(), **fields)
+        raise
+
+
 def context_of(run: Run, validated: ValidatedPanel) -> RunContext:
     """The run's context, now that its data's season length, frequency and covariates
     are known."""
@@ -223,7 +266,11 @@ def backtest(
     ctx: RunContext, panel: pd.DataFrame, steps: Steps, covariates: Covariates | None = None
 ) -> BacktestResult:
     """Every candidate's rolling-origin backtest on every series, in chunks of series."""
-    plan = steps.step(plan_backtest, ctx, panel, covariates, stage="backtest")
+    settings = ctx.settings
+    plan = steps.step(
+        plan_backtest, panel, backtest_spec(ctx), settings.chunk_size, settings.workers,
+        covariates, stage="backtest",
+    )  # fmt: skip
     done = Backtested(plan)  # each chunk's result folded in as it arrives, then dropped
     steps.map(backtest_chunk, plan.chunks, stage="backtest", each=done.add)
     return steps.step(combine_backtests, done, stage="backtest")
@@ -247,9 +294,12 @@ def final_forecast(
         without_uncovered_covariates, ctx, panel, champions, covariates, fallbacks,
         stage="forecast",
     )  # fmt: skip
+    settings = ctx.settings
+    spec = final_fit_spec(ctx, calibration, stored_versions, keep_artifacts)
+    inputs = None if covariates is None else covariates.input(ctx.freq)
     plan = steps.step(
-        plan_final_fits, ctx, panel, to_forecast, calibration, stored_versions, keep_artifacts,
-        covariates, stage="forecast",
+        plan_final_fit, panel, to_forecast, spec, settings.chunk_size, settings.workers,
+        inputs, stage="forecast",
     )  # fmt: skip
     parts = steps.map(final_fit_chunk, plan.chunks, stage="forecast")
     done = steps.step(assemble_forecasts, plan, parts, stage="forecast")

@@ -13,10 +13,10 @@ import pandas as pd
 from tidecast.progress import report
 from tidecast.tasks.backtest import BacktestResult
 from tidecast.tasks.context import RunContext
+from tidecast.tasks.ensembles import CandidateKind, candidate_kind
 from tidecast.tasks.leaderboard import champions_changed
 
 NO_PREVIOUS = pd.DataFrame(columns=["series_id", "model"])  # a first run, or a backfill
-CHAMPION_COLUMNS = ["series_id", "model", "score", "metric", "previous_model", "reason"]
 
 
 def _mean_scores(
@@ -46,7 +46,7 @@ def lowest_scores(mean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def is_fixed_choice(name: str) -> bool:
     """A candidate that is the same rule for every series: a model or a fixed combination
     (not a top-k ensemble, whose members are picked per series)."""
-    return not (name.startswith("ensemble_") and "_top" in name)
+    return candidate_kind(name) is not CandidateKind.TOP_K
 
 
 def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
@@ -66,7 +66,7 @@ def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
     from tidecast.models.registry import uses_covariates
 
     fixed = [c for c in candidates if is_fixed_choice(c) and mean[c].notna().any()]
-    combinations = [c for c in fixed if c.startswith("ensemble_")]
+    combinations = [c for c in fixed if candidate_kind(c) is CandidateKind.COMBINATION]
     # Models using the run's covariates stand beside the combination: they know what the
     # history alone cannot tell (a promotion next week), and pooled over every series and
     # fold a covariate that does not help shows as no gain.
@@ -279,7 +279,7 @@ def best_without_covariates(
     if len(mean.columns):
         best, scored = lowest_scores(mean)
         chosen[scored] = np.asarray(mean.columns)[best[scored]]
-    models = [n for n in names if not n.startswith("ensemble_")]
+    models = [n for n in names if candidate_kind(n) is CandidateKind.MODEL]
     members = {c: ",".join(combination_members(models, c)) or None for c in COMBINATIONS}
     return pd.DataFrame(
         {

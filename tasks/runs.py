@@ -7,8 +7,7 @@ import uuid
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from tidecast.db import (
@@ -16,7 +15,6 @@ from tidecast.db import (
     describe_db_error,
     init_db,
     make_engine,
-    read_frame,
     utcnow,
 )
 from tidecast.errors import TidecastError
@@ -127,10 +125,3 @@ def close_run(
         lock = _LOCKS.pop(run_id, None)
         if lock is not None:
             lock.release()
-
-
-def read_runs(settings: Settings) -> pd.DataFrame:
-    """All run rows, oldest first (for the CLI and tests)."""
-    return read_frame(
-        settings.database_url, select(forecast_runs).order_by(forecast_runs.c.started_at)
-    )

@@ -1,4 +1,8 @@
-"""The bad-input corpus: each case runs the real retrain flow on one kind of bad input.
+"""The bad-input corpus: each case runs a real retrain on one kind of bad input.
+
+The retrain runs in this process as the flow runs it (`tests/in_process.py`: the real
+database, run row and quarantine, without Prefect; the flow itself is tested in
+tests/flows/test_retrain.py).
 
 The source is a table of text columns (`raw_observations`), as a user's staging table
 often is, so any value or timestamp can reach tidecast as written. Cases run in order on
@@ -19,9 +23,9 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
 from tests.conftest import _postgres_database, fast_lane_runs, query, synthetic_panel
+from tests.in_process import pipeline_settings, retrain_in_process
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
-from tidecast.flows.retrain import retrain
 
 H = 6
 SOURCE = "SELECT series_id, ts, value FROM raw_observations"
@@ -278,25 +282,30 @@ FAST_LANE = {"exact duplicate", "unparseable timestamp"}
 @pytest.mark.parametrize(
     "case", fast_lane_runs(CASES, [case.name for case in CASES], keep=FAST_LANE)
 )
-def test_bad_input(case: Case, corpus_db, run_env, tmp_path):
+def test_bad_input(case: Case, corpus_db, tmp_path):
     source = tmp_path / "source.sql"
     source.write_text(SOURCE)
+
+    def retrain(**overrides: str) -> str:
+        settings = pipeline_settings(
+            corpus_db, tmp_path / "artifacts", source_query=str(source), horizon=H, **overrides
+        )
+        return retrain_in_process(settings)
+
     if query_is_empty(corpus_db):  # the first case also makes the clean run BI starts from
         load_raw(corpus_db, clean_rows())
-        run_env(corpus_db, source_query=str(source))
-        retrain(horizon=H, freq="MS")
+        retrain(freq="MS")
     before = forecast_snapshot(corpus_db)
     latest_before = query(corpus_db, "SELECT * FROM latest_forecasts ORDER BY series_id, ts")
     raw = case.edit(clean_rows())
     load_raw(corpus_db, raw)
     source.write_text(case.source)
-    run_env(corpus_db, source_query=str(source), **case.env)
 
     if case.error:
         with pytest.raises(TidecastError, match=case.error):
-            retrain(horizon=H, freq=case.freq)
+            retrain(freq=case.freq, **case.env)
     else:
-        retrain(horizon=H, freq=case.freq)
+        retrain(freq=case.freq, **case.env)
 
     run = query(corpus_db, "SELECT * FROM forecast_runs ORDER BY started_at DESC").iloc[0]
     after = forecast_snapshot(corpus_db)

@@ -157,10 +157,10 @@ def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_pat
 KILL_BEFORE_COMPLETION = textwrap.dedent(
     """
     import os, signal
-    import tidecast.edge.runs as edge
+    import tidecast.tasks.pipeline as pipeline
     from tidecast.flows.retrain import retrain
 
-    real_close = edge.close_run
+    real_close = pipeline.close_run
 
     def kill_before_completed(settings, run_id, status, *args, **fields):
         # Stands in for close-run: the forecasts are committed, then the process dies.
@@ -168,7 +168,7 @@ KILL_BEFORE_COMPLETION = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return real_close(settings, run_id, status, *args, **fields)
 
-    edge.close_run = kill_before_completed
+    pipeline.close_run = kill_before_completed
     retrain(horizon=6, freq="MS")
     """
 )

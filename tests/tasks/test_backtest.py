@@ -5,7 +5,8 @@ import pytest
 from tests.conftest import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.registry import MODELS
-from tidecast.tasks.backtest import fold_split, series_chunks
+from tidecast.tasks.backtest import fold_split
+from tidecast.tasks.chunks import series_chunks
 
 H = 6
 CONTEXT = MODEL_CONTEXT
@@ -228,10 +229,10 @@ def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
 
 
 def _plan_of(panel, models, workers):
-    from tidecast.tasks.backtest import BacktestSpec, backtest_plan
+    from tidecast.tasks.backtest import BacktestSpec, plan_backtest
 
     spec = BacktestSpec(list(models), H, 3, 12, {**CONTEXT, "horizon": H})
-    return backtest_plan(panel, spec, chunk_size=1000, workers=workers)
+    return plan_backtest(panel, spec, chunk_size=1000, workers=workers)
 
 
 def test_beside_a_global_chunk_the_local_series_are_cut_finer_so_no_worker_waits(panel):

@@ -109,3 +109,20 @@ def test_the_wide_combination_adds_gradient_boosting_and_only_when_the_run_has_i
     without = [n for n in names if n != "hgb"]
     members = ensemble_members(scores[scores.model != "hgb"], without, top_k=2)
     assert "ensemble_wide" not in set(members["ensemble"])
+
+
+def test_each_candidate_name_has_one_kind_and_statistic():
+    from tidecast.tasks.ensembles import CandidateKind, candidate_kind, is_ensemble, statistic_of
+
+    kinds = {
+        "auto_ets": CandidateKind.MODEL,
+        "seasonal_naive": CandidateKind.MODEL,
+        "ensemble_stats": CandidateKind.COMBINATION,
+        "ensemble_wide": CandidateKind.COMBINATION,
+        "ensemble_mean_top3": CandidateKind.TOP_K,
+        "ensemble_median_top12": CandidateKind.TOP_K,
+    }
+    assert {name: candidate_kind(name) for name in kinds} == kinds
+    assert [name for name in kinds if is_ensemble(name)] == list(kinds)[2:]
+    assert statistic_of("ensemble_median_top12") == "median"
+    assert statistic_of("ensemble_mean_top3") == statistic_of("ensemble_stats") == "mean"

@@ -21,11 +21,10 @@ from tidecast.edge.prefect_logs import forward_to_prefect
 from tidecast.edge.runners import ConfiguredTaskRunner
 from tidecast.edge.steps import PrefectSteps, compute_task, stage_seconds
 from tidecast.settings import Settings
+from tidecast.tasks import pipeline
 from tidecast.tasks.backtest import BacktestResult
 from tidecast.tasks.monitor import LiveAccuracy
 from tidecast.tasks.pipeline import Run
-from tidecast.tasks.runs import close_run, open_run
-from tidecast.tasks.summary import failure_fields
 from tidecast.tasks.validate import ValidatedPanel
 
 
@@ -57,27 +56,23 @@ class PrefectPublisher:
 
 @contextmanager
 def recorded_run(settings: Settings, flow_name: str) -> Iterator[Run]:
-    """The run row of one flow run, from `running` to `completed` or `failed`.
-
-    Opening it takes the database's run lock (a second writing run is refused); the
-    block's `run.finish(fields)` gives the completed row's fields. Any exception (a
-    SIGTERM or Ctrl-C included) marks the run failed with what is known of its input,
-    and goes on up.
-    """
+    """The pipeline's `recorded_run` of one flow run: its steps as Prefect tasks, its
+    announcements to Prefect, the flow run's id and stage timings on the row, and the
+    chunk workers started once the row exists. A Prefect termination signal counts as
+    an interruption, like Ctrl-C."""
     forward_to_prefect()  # progress lines reach the run's Prefect logs, however it started
-    steps = PrefectSteps(settings)
     prefect_id = flow_run.get_id()
-    run_id = steps.io(open_run, settings, flow_name, settings.run_parameters(), prefect_id)
-    start_workers()
-    run = Run(settings, run_id, steps, publish=PrefectPublisher())
-    try:
+    with pipeline.recorded_run(
+        settings,
+        flow_name,
+        PrefectSteps(settings),
+        PrefectPublisher(),
+        flow_run_id=prefect_id,
+        stage_seconds=lambda: stage_seconds(prefect_id),
+        interrupted=lambda exc: isinstance(exc, TerminationSignal | KeyboardInterrupt),
+        opened=start_workers,
+    ) as run:
         yield run
-        steps.io(close_run, settings, run_id, "completed", stage_seconds(prefect_id), **run.fields)
-    except BaseException as exc:  # marking it completed failing included
-        interrupted = isinstance(exc, TerminationSignal | KeyboardInterrupt)
-        fields = failure_fields(exc, run.validated, interrupted)
-        steps.io(close_run, settings, run_id, "failed", stage_seconds(prefect_id), **fields)
-        raise
 
 
 def report_link(settings: Settings, run_id: str) -> None:

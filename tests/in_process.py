@@ -1,0 +1,37 @@
+"""Runs of the pipeline in this process, recorded as the flows record them: the real
+database, run row, run lock and quarantine, without Prefect (`tasks.pipeline.InProcess`).
+
+Most pipeline behaviour is tested this way; the tests in tests/flows/ keep a few runs of
+the Prefect flows themselves, and tests/tidecast/test_cli*.py a few of the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tidecast.settings import Settings, load_settings
+from tidecast.tasks import pipeline
+
+
+def pipeline_settings(url: str, artifacts: Path, **overrides: Any) -> Settings:
+    """What `run_env` gives a flow, as one settings object: the database at `url`, the
+    baselines (tests/flows/test_zoo.py runs the whole zoo), one thread a fit, no waits
+    between I/O retries; `overrides` as flags would give them."""
+    given = {
+        "database_url": url,
+        "io_retry_delay_seconds": 0,
+        "artifacts_dir": str(artifacts),
+        "models": "naive,seasonal_naive",
+        "n_jobs": 1,
+        "workers": 1,
+        **overrides,
+    }
+    return load_settings(**given)
+
+
+def retrain_in_process(settings: Settings) -> str:
+    """The retrain flow's work (`pipeline.retrain`) in a recorded run; returns its id."""
+    with pipeline.recorded_run(settings, "retrain") as run:
+        pipeline.retrain(run)
+    return run.id
