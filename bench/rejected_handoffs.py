@@ -1,6 +1,6 @@
 """Two rejected experiments, kept so their figures can be reproduced (BENCHMARKS.md,
-section 3): statistical models that hand what their search chose at one backtest origin
-on to the next, which only re-estimates the parameters.
+"Each model on M3 monthly"): statistical models that hand what their search chose at one
+backtest origin on to the next, which only re-estimates the parameters.
 
 * `EtsHandingForms` (`auto_ets_forms`): AutoETS handing each series' form on; tidecast's
   AutoETS did so from commit 01e0d08 until this experiment measured it.

@@ -5,7 +5,7 @@ trained on MASE, and the forecast is the median of the members. The paper also v
 the loss (sMAPE, MAPE) and adds interpretable networks (a trend and a seasonality stack);
 `losses` and `kinds` do the same here, at one more network per loss and kind. On
 validation folds of M3's training parts neither paid for its cost as a member of the
-statistical combination (BENCHMARKS.md section 1), and sMAPE alone is unstable: trained
+statistical combination (BENCHMARKS.md "Accuracy on M3"), and sMAPE alone is unstable: trained
 on it, the yearly networks drifted far off. What makes N-BEATS work on short,
 heterogeneous panels like M3, kept here:
 

@@ -26,7 +26,8 @@ PRESETS: tuple[Preset, ...] = ("fast", "default", "best")
 # run's default is the run's own backtest's call, pooled over every series and fold
 # (tasks/promote.py `run_default`): on the training data's validation folds of M3 the
 # wider mean was better on monthly and "other" data, worse on yearly (BENCHMARKS.md,
-# section 1), so no fixed rule per frequency could be right for data sets not yet seen.
+# "Accuracy on M3"), so no fixed rule per frequency could be right for data sets not yet
+# seen.
 Combination = Literal["ensemble_stats", "ensemble_wide"]
 COMBINATIONS: tuple[Combination, ...] = ("ensemble_stats", "ensemble_wide")
 
@@ -43,7 +44,7 @@ class ModelInfo:
     M3 monthly series takes minutes on 2 cores, BENCHMARKS.md). `min_series`: presets
     include it only for panels of at least this many series; with fewer the run skips it
     and says why (a cost rule for global networks, whose minutes of training do not pay
-    on few series: BENCHMARKS.md section 1). Naming a model in `TIDECAST_MODELS`
+    on few series: BENCHMARKS.md "Accuracy on M3"). Naming a model in `TIDECAST_MODELS`
     overrides both rules. `covariates`: the kinds of the run's covariates the entry
     takes (`future`, `past`, `static`; docs/covariates.md); presets include it only in
     runs that have some of those, beside the same model without them, so promotion

@@ -1,6 +1,6 @@
 """Seasonal simple exponential smoothing with optimized smoothing (statsforecast): one
 level per season position: a cheap statistical candidate between the naive baselines
-and ETS for very large panels (BENCHMARKS.md, section 8).
+and ETS for very large panels (BENCHMARKS.md, "Speed and scale").
 """
 
 from __future__ import annotations

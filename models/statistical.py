@@ -156,8 +156,9 @@ class AutoETS(PerSeriesModel):
     form; only its parameters are estimated, which costs a fifteenth to a fiftieth of the
     search on monthly data (BENCHMARKS.md). The backtest does not hand the forms chosen at
     one origin on to the next: it did, and the later folds then scored 4-10% worse than a
-    search at the same origin on M3 monthly and quarterly (BENCHMARKS.md, section 3), so
-    the backtest no longer estimated what the final fit (a search) would score.
+    search at the same origin on M3 monthly and quarterly (BENCHMARKS.md, "Each model on
+    M3 monthly"), so the backtest no longer estimated what the final fit (a search) would
+    score.
     """
 
     def __init__(self, season_length: int, freq: str, forms: dict[Any, str] | None = None) -> None:

@@ -2,7 +2,7 @@
 over variants.
 
 * `Theta`: the standard Theta method (Assimakopoulos & Nikolopoulos, 2000; best in the
-  M3 competition); cheap enough for panels of 100,000 series (BENCHMARKS.md, section 8).
+  M3 competition); cheap enough for panels of 100,000 series (BENCHMARKS.md, "Speed and scale").
 * `DynamicTheta`: the dynamic optimized Theta model (Fiorucci et al., 2016), whose theta
   coefficient and smoothing are fitted by likelihood rather than picked by in-sample fit
   among a few variants; a steady member of the statistical combination.
@@ -13,7 +13,7 @@ its seasonality test, its classical decomposition, then its compiled optimiser. 
 the per-series Python around the optimiser is done here instead, in a few numpy calls:
 statsmodels' `acf` and `seasonal_decompose` with pandas' `nanmean` per season position,
 and `norm.ppf(0.95)` on every fit; doing without them made a fit on monthly data about
-an eighth cheaper (BENCHMARKS.md, section 8).
+an eighth cheaper (BENCHMARKS.md, "Speed and scale").
 """
 
 from __future__ import annotations

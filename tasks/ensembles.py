@@ -7,7 +7,7 @@
   N-BEATS ensemble); `ensemble_wide` — the same and a global gradient-boosting model on
   lag windows (`hgb`), when the run has it. Equal weights, not weights learned per
   series: with a few short folds, learned weights did worse on the training data's
-  validation folds (BENCHMARKS.md, section 1).
+  validation folds (BENCHMARKS.md, "Accuracy on M3").
 
 An ensemble's fold forecasts combine its members' fold forecasts, so its scores and
 interval calibration come from the same folds, and `members` says, per series, which

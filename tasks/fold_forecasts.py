@@ -4,7 +4,7 @@ They are what the ensembles, the interval calibration and coverage, and the cham
 stored backtest forecasts are made from. At 100,000 series, 3 folds, h = 12 and eight
 candidates there are 29 million of them: as a frame of one row per forecast (series,
 model, fold, ds, step, y, yhat, scale) they took 4 GB, and combining them (concatenations,
-merges, naming) 10 GB (BENCHMARKS.md, section 8).
+merges, naming) 10 GB (BENCHMARKS.md, "Speed and scale").
 
 Here every (series, fold, step) has one *slot* in dense arrays of its timestamp, actual
 and scale, which every model shares, and a model keeps only its forecasts and their

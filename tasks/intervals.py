@@ -205,7 +205,7 @@ def interval_coverage(fold_forecasts: pd.DataFrame) -> pd.DataFrame:
     The calibration is `error_quantiles`' (outlying series left out, quantiles of the
     scaled errors per model and step), computed here on arrays: the backtest judges
     tens of millions of fold forecasts, where grouping and merging frames per fold cost
-    most of combining the chunks' results (BENCHMARKS.md, section 8).
+    most of combining the chunks' results (BENCHMARKS.md, "Speed and scale").
     """
     keys = ["series_id", "model", "fold"]
     parts = []

@@ -57,7 +57,7 @@ def run_default(mean: pd.DataFrame, candidates: list[str]) -> str | None:
 
     A single model is the default only without a combination: on the training data's own
     validation folds a model that won the pooled backtest (ridge on M3 "other") did worse
-    than the combination on the next, unseen fold (BENCHMARKS.md, section 1). Models
+    than the combination on the next, unseen fold (BENCHMARKS.md, "Accuracy on M3"). Models
     that use the run's covariates are the exception (docs/covariates.md). Seasonal
     naive is the default when it beats that choice pooled over the run's series: the
     seasonal-naive floor, applied where the evidence is (per series it replaces the

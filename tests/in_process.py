@@ -35,3 +35,19 @@ def retrain_in_process(settings: Settings) -> str:
     with pipeline.recorded_run(settings, "retrain") as run:
         pipeline.retrain(run)
     return run.id
+
+
+def forecast_in_process(settings: Settings, horizon: int | None = None) -> str:
+    """The forecast flow's work (`pipeline.forecast`, with the settings of the last
+    retrain) in a recorded run; returns its id."""
+    refreshed, trained = pipeline.settings_of_last_retrain(settings, pipeline.InProcess(), horizon)
+    with pipeline.recorded_run(refreshed, "forecast") as run:
+        pipeline.forecast(run, trained)
+    return run.id
+
+
+def backfill_in_process(settings: Settings, start: str, end: str) -> str:
+    """The backfill flow's work (`pipeline.backfill`) in a recorded run; returns its id."""
+    with pipeline.recorded_run(settings, "backfill") as run:
+        pipeline.backfill(run, start, end)
+    return run.id

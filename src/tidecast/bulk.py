@@ -61,7 +61,7 @@ def copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
 
 
 # Rows turned into Python values (or COPY text) at a time: millions of rows at once
-# would cost gigabytes of dicts (BENCHMARKS.md, section 8).
+# would cost gigabytes of dicts (BENCHMARKS.md, "Speed and scale").
 WRITE_BATCH_ROWS = 100_000
 
 

@@ -1,6 +1,7 @@
-"""Covariates through the real flows, on SQLite and PostgreSQL: every covariate row read
-is used or quarantined; a series whose future covariates stop short of the horizon is
-forecast without them, with a line saying so, in the retrain and in the forecast flow."""
+"""Covariates through real runs, on SQLite and PostgreSQL: every covariate row read is
+used or quarantined; a series whose future covariates stop short of the horizon is
+forecast without them, with a line saying so, in the retrain and in the forecast run. The
+runs are the pipeline's, in this process (`tests/in_process.py`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
 from tests.conftest import covariate_rows, query, runs
+from tests.in_process import forecast_in_process, pipeline_settings, retrain_in_process
 from tidecast.db import init_db, insert_frame, make_engine, replace_observations
-from tidecast.flows.forecast import forecast_flow
-from tidecast.flows.retrain import retrain
 from tidecast.tasks.covariates import COVARIATE_CHECKS
+from tidecast.tasks.html_report import write_report
 
 H = 6
 LIFT = 0.6
@@ -50,7 +51,7 @@ def load(url: str, observations: pd.DataFrame, covariates: pd.DataFrame) -> None
 
 
 def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
-    db_url, run_env, observations, tmp_path
+    db_url, observations, tmp_path
 ):
     rows = covariate_rows(observations, horizon=H)
     good = as_text(rows)
@@ -75,8 +76,11 @@ def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
         ]
     )
     load(db_url, promoted(observations, rows), pd.concat([good, bad], ignore_index=True))
-    run_env(db_url, models="seasonal_naive,ridge,ridge_cov", covariates_table="raw_covariates")
-    run_id = retrain(horizon=H, freq="MS")
+    settings = pipeline_settings(
+        db_url, tmp_path / "artifacts", models="seasonal_naive,ridge,ridge_cov",
+        covariates_table="raw_covariates", horizon=H, freq="MS",
+    )  # fmt: skip
+    run_id = retrain_in_process(settings)
 
     run = runs(db_url).set_index("run_id").loc[run_id]
     assert run["status"] == "completed"
@@ -97,32 +101,36 @@ def test_every_covariate_row_read_is_used_or_quarantined_with_its_check(
     assert set(drivers[drivers["model"] == "ridge_cov"]["feature"]) == {
         "lags", "season", "promo", "footfall",
     }  # fmt: skip
-    page = (tmp_path / "artifacts" / "reports" / f"{run_id}.html").read_text()
+    page = write_report(settings, run_id).read_text()
     assert '<section id="drivers">' in page and "covariate_kind_conflict" in page
     assert "covariate promo" in page and "covariate footfall" in page  # beside the history
 
 
 @pytest.fixture
-def covariate_run(db_url, run_env, observations):
+def covariate_run(db_url, observations, tmp_path):
     """A database whose sales follow a promotion calendar, and a job reading it, where
     ridge_cov is the only candidate besides seasonal naive."""
     rows = covariate_rows(observations, horizon=H)
     sales = promoted(observations, rows)
-    run_env(db_url, models="ridge_cov", covariates_table="raw_covariates", promotion="per_series")
-    return db_url, sales, rows
+    settings = pipeline_settings(
+        db_url, tmp_path / "artifacts", models="ridge_cov", covariates_table="raw_covariates",
+        promotion="per_series", horizon=H, freq="MS",
+    )  # fmt: skip
+    return settings, sales, rows
 
 
 def test_a_series_whose_future_covariates_stop_short_is_forecast_by_a_model_without_them(
     covariate_run,
 ):
-    url, sales, rows = covariate_run
+    settings, sales, rows = covariate_run
+    url = settings.database_url
     short = rows["series_id"].eq("S01") & (
         rows["ts"] > sales["ts"].max() - pd.DateOffset(months=30)
     )
     short &= rows["ts"] > sales[sales["series_id"] == "S01"]["ts"].max() + pd.DateOffset(months=3)
     assert short.sum() == 3  # S01's promotions of the last 3 months ahead are missing
     load(url, sales, as_text(rows[~short]))
-    run_id = retrain(horizon=H, freq="MS")
+    run_id = retrain_in_process(settings)
 
     run = runs(url).set_index("run_id").loc[run_id]
     assert run["status"] == "completed"
@@ -136,12 +144,13 @@ def test_a_series_whose_future_covariates_stop_short_is_forecast_by_a_model_with
     assert "do not cover the 6 steps ahead (S01)" in run["message"]
 
 
-def test_the_forecast_flow_uses_the_newest_covariates_and_falls_back_where_they_stop(
+def test_the_forecast_run_uses_the_newest_covariates_and_falls_back_where_they_stop(
     covariate_run,
 ):
-    url, sales, rows = covariate_run
+    settings, sales, rows = covariate_run
+    url = settings.database_url
     load(url, sales, as_text(rows))
-    retrain(horizon=H, freq="MS")
+    retrain_in_process(settings)
     # a month later: one more month of sales, the promotion plan extended for all but S02
     last = sales.groupby("series_id").tail(1)
     new = last.assign(ts=last["ts"] + pd.DateOffset(months=1))
@@ -149,7 +158,7 @@ def test_the_forecast_flow_uses_the_newest_covariates_and_falls_back_where_they_
     plan = plan[plan["series_id"] != "S02"].assign(ts=lambda f: f["ts"] + pd.DateOffset(months=1))
     load(url, pd.concat([sales, new], ignore_index=True), as_text(pd.concat([rows, plan])))
 
-    refreshed = forecast_flow()
+    refreshed = forecast_in_process(settings)
     run = runs(url).set_index("run_id").loc[refreshed]
     assert run["status"] == "completed"
     assert "do not cover the 6 steps ahead (S02)" in run["message"]
@@ -164,7 +173,7 @@ statics_source = Table(
 
 
 def test_static_attributes_reach_the_models_and_bad_static_rows_are_quarantined(
-    db_url, run_env, observations
+    db_url, observations, tmp_path
 ):
     rows = covariate_rows(observations, horizon=H)
     load(db_url, promoted(observations, rows), as_text(rows))
@@ -188,13 +197,11 @@ def test_static_attributes_reach_the_models_and_bad_static_rows_are_quarantined(
     with engine.begin() as conn:
         insert_frame(conn, statics_source, regions)
     engine.dispose()
-    run_env(
-        db_url,
-        models="seasonal_naive,ridge_cov",
-        covariates_table="raw_covariates",
-        static_table="raw_statics",
-    )
-    run_id = retrain(horizon=H, freq="MS")
+    settings = pipeline_settings(
+        db_url, tmp_path / "artifacts", models="seasonal_naive,ridge_cov",
+        covariates_table="raw_covariates", static_table="raw_statics", horizon=H, freq="MS",
+    )  # fmt: skip
+    run_id = retrain_in_process(settings)
 
     run = runs(db_url).set_index("run_id").loc[run_id]
     assert run["status"] == "completed"

@@ -1,7 +1,7 @@
 """Faulty models in a real retrain: a model that raises, hangs past its time budget, returns
 NaN for a series, or wins the backtest and then fails on the final fit. Each time the run
 completes, the series fall back, every forecast is finite, and the run row says what fell
-back. On SQLite and PostgreSQL."""
+back. On SQLite and PostgreSQL, the retrain run in this process (`tests/in_process.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import query, runs
-from tidecast.flows.retrain import retrain
+from tests.in_process import pipeline_settings, retrain_in_process
 from tidecast.models.base import sort_panel
 from tidecast.models.baselines import SeasonalNaive
 from tidecast.models.registry import MODELS
@@ -110,10 +110,12 @@ def faulty(monkeypatch, observations):
     RELEASE.set()
 
 
-def retrain_with(url: str, run_env, models: str, **env: str) -> tuple[pd.Series, pd.DataFrame]:
+def retrain_with(url: str, tmp_path, models: str, **env: str) -> tuple[pd.Series, pd.DataFrame]:
     """Run a retrain with `models`; the completed run row and `latest_forecasts`."""
-    run_env(url, models=models, **env)
-    run_id = retrain(horizon=H, freq="MS")
+    settings = pipeline_settings(
+        url, tmp_path / "artifacts", models=models, horizon=H, freq="MS", **env
+    )
+    run_id = retrain_in_process(settings)
     run = runs(url).iloc[-1]
     assert run["run_id"] == run_id and run["status"] == "completed"
     latest = query(url, "SELECT * FROM latest_forecasts")
@@ -134,8 +136,8 @@ def champions(url: str) -> pd.Series:
     ]
 
 
-def test_a_model_that_raises_is_never_champion(loaded_db, run_env, faulty, observations):
-    run, latest = retrain_with(loaded_db, run_env, "raises,naive,seasonal_naive")
+def test_a_model_that_raises_is_never_champion(loaded_db, tmp_path, faulty, observations):
+    run, latest = retrain_with(loaded_db, tmp_path, "raises,naive,seasonal_naive")
     assert "raises failed on chunk 1/1 fold 0" in run["message"]
     assert "model crashed in fit" in run["message"]
     assert "raises" not in set(champions(loaded_db))
@@ -143,10 +145,10 @@ def test_a_model_that_raises_is_never_champion(loaded_db, run_env, faulty, obser
     assert_every_series_forecast(latest, observations)
 
 
-def test_a_model_past_its_time_budget_is_abandoned(loaded_db, run_env, faulty, observations):
+def test_a_model_past_its_time_budget_is_abandoned(loaded_db, tmp_path, faulty, observations):
     started = time.perf_counter()
     run, latest = retrain_with(
-        loaded_db, run_env, "hangs,naive,seasonal_naive", model_time_budget_seconds="1"
+        loaded_db, tmp_path, "hangs,naive,seasonal_naive", model_time_budget_seconds="1"
     )
     # one fold abandoned after 1 s, the chunk's other folds skipped: not 3 x 600 s
     assert time.perf_counter() - started < 60
@@ -168,9 +170,9 @@ def test_a_model_past_its_time_budget_is_abandoned(loaded_db, run_env, faulty, o
 
 
 def test_nan_forecasts_for_one_series_keep_the_model_from_that_series_only(
-    loaded_db, run_env, faulty, observations
+    loaded_db, tmp_path, faulty, observations
 ):
-    run, latest = retrain_with(loaded_db, run_env, "nan_for_s00,naive,seasonal_naive")
+    run, latest = retrain_with(loaded_db, tmp_path, "nan_for_s00,naive,seasonal_naive")
     for fold in range(3):
         assert (
             f"nan_for_s00 returned non-finite forecasts for 1 series on chunk 1/1 fold {fold}: S00"
@@ -185,11 +187,11 @@ def test_nan_forecasts_for_one_series_keep_the_model_from_that_series_only(
 
 
 def test_a_champion_failing_on_the_final_fit_falls_back_for_its_series(
-    loaded_db, run_env, faulty, observations
+    loaded_db, tmp_path, faulty, observations
 ):
     # per-series promotion: the oracle is best on S00 and S01 only, so only they pick it
     run, latest = retrain_with(
-        loaded_db, run_env, "naive,seasonal_naive,fails_on_final_fit", ensemble_top_k="0",
+        loaded_db, tmp_path, "naive,seasonal_naive,fails_on_final_fit", ensemble_top_k="0",
         promotion="per_series",
     )  # fmt: skip
     # it won the backtest on the series it peeks at, and is their champion ...
@@ -211,11 +213,11 @@ def test_a_champion_failing_on_the_final_fit_falls_back_for_its_series(
 
 
 def test_a_network_stopped_by_its_time_cap_is_used_and_the_run_row_says_so(
-    loaded_db, run_env, observations
+    loaded_db, tmp_path, observations
 ):
     # the real N-BEATS ensemble, with a cap that each member reaches after one step
     run, latest = retrain_with(
-        loaded_db, run_env, "nbeats_ensemble,naive,seasonal_naive", train_max_seconds="0.001"
+        loaded_db, tmp_path, "nbeats_ensemble,naive,seasonal_naive", train_max_seconds="0.001"
     )
     assert "nbeats_ensemble stopped training at its time cap on all series fold 0" in run["message"]
     records = run["failures"]
