@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
-from tests.conftest import POSTGRES_URL, _postgres_database, query
+from tests.helpers import POSTGRES_URL, postgres_database, query
 from tidecast.db import insert_frame, make_engine
 from tidecast.flows.retrain import retrain
 from tidecast.sql.tables import observations as observations_table
@@ -27,7 +27,7 @@ def doc_sql_blocks() -> list[str]:
 @pytest.fixture
 def operated_db(observations):
     """A database prepared as the doc says: source in sales.observations, the doc's SQL run."""
-    databases = _postgres_database()
+    databases = postgres_database()
     url = next(databases)  # skips (fails under CI) without a PostgreSQL server
     admin = create_engine(make_engine(POSTGRES_URL).url, isolation_level="AUTOCOMMIT")
     engine = make_engine(url)

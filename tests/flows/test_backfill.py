@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import load_observations, query, runs
+from tests.helpers import load_observations, query, runs
 from tidecast.errors import TidecastError
 from tidecast.flows.backfill import backfill
 from tidecast.flows.retrain import retrain

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
-from tests.conftest import _postgres_database, fast_lane_runs, query, synthetic_panel
+from tests.helpers import fast_lane_runs, postgres_database, query, synthetic_panel
 from tests.in_process import pipeline_settings, retrain_in_process
 from tidecast.db import init_db, insert_frame, make_engine
 from tidecast.errors import TidecastError
@@ -255,7 +255,7 @@ def corpus_db(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'tidecast.db'}"
         yield url
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
 def load_raw(url: str, frame: pd.DataFrame) -> None:

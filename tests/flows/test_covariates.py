@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, delete
 
-from tests.conftest import covariate_rows, query, runs
+from tests.helpers import covariate_rows, query, runs
 from tests.in_process import forecast_in_process, pipeline_settings, retrain_in_process
 from tidecast.db import init_db, insert_frame, make_engine, replace_observations
 from tidecast.tasks.covariates import COVARIATE_CHECKS

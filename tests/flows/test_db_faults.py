@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import query, runs
+from tests.helpers import query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import DatabaseUnavailableError
 from tidecast.flows.retrain import retrain

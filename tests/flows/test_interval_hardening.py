@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import load_observations, query
+from tests.helpers import load_observations, query
 from tidecast.flows.retrain import retrain
 
 H = 6

@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import query, three_job_database
+from tests.helpers import query, three_job_database
 from tidecast.errors import TidecastError
 from tidecast.flows.forecast import forecast_flow
 from tidecast.flows.retrain import retrain

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import query, runs
+from tests.helpers import query, runs
 from tests.in_process import pipeline_settings, retrain_in_process
 from tidecast.models.base import sort_panel
 from tidecast.models.baselines import SeasonalNaive

@@ -8,7 +8,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.logging.handlers import APILogHandler
 
-from tests.conftest import runs
+from tests.helpers import runs
 from tidecast.flows.retrain import retrain
 
 

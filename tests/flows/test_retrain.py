@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import fast_lane_runs, load_observations, query, runs
+from tests.helpers import fast_lane_runs, load_observations, query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.retrain import retrain

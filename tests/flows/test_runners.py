@@ -16,7 +16,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from tests.conftest import load_observations, query
+from tests.helpers import load_observations, query
 from tidecast.flows.forecast import forecast_flow
 from tidecast.flows.retrain import retrain
 from tidecast.settings import load_settings

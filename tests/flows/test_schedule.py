@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import load_observations, query, synthetic_panel
+from tests.helpers import load_observations, query, synthetic_panel
 from tidecast.db import make_engine, replace_observations
 from tidecast.flows.forecast import forecast_flow
 from tidecast.flows.retrain import retrain

@@ -7,7 +7,7 @@ runs are the pipeline's, in this process (`tests/in_process.py`).
 
 from __future__ import annotations
 
-from tests.conftest import query, synthetic_panel
+from tests.helpers import query, synthetic_panel
 from tests.in_process import forecast_in_process, pipeline_settings, retrain_in_process
 from tidecast.db import init_db, make_engine
 from tidecast.tasks.html_report import write_report

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import MODEL_CONTEXT
+from tests.helpers import MODEL_CONTEXT
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import as_panel, synthetic_panel
+from tests.helpers import as_panel, synthetic_panel
 from tidecast.models.base import clone
 from tidecast.models.registry import MODELS, build_model
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import as_panel, synthetic_panel
+from tests.helpers import as_panel, synthetic_panel
 from tidecast.models.registry import build_model
 
 pytestmark = pytest.mark.slow  # torch training

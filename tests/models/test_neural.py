@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import as_panel, synthetic_panel
+from tests.helpers import as_panel, synthetic_panel
 from tidecast.models.registry import build_model
 
 pytestmark = pytest.mark.slow  # torch training

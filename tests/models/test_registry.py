@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import MODEL_CONTEXT
+from tests.helpers import MODEL_CONTEXT
 from tidecast.models.registry import (
     COMBINATIONS,
     INFO,

@@ -1,28 +1,8 @@
 import numpy as np
 from statsforecast import models as sf
 
-from tests.conftest import as_panel, synthetic_panel
-from tidecast.models.statistical import Guarded, StatsForecastModel
-
-
-class _ExplodesOnMarkedSeries(sf.Naive):
-    """statsforecast's Naive, except that it raises on a series starting at 999."""
-
-    def __init__(self, season_length: int) -> None:
-        super().__init__()
-
-    def forecast(self, y, h, *args, **kwargs):
-        if y[0] == 999:
-            raise FloatingPointError("cannot fit this one")
-        return super().forecast(y, h, *args, **kwargs)
-
-
-class _Guarded_Exploding(Guarded, _ExplodesOnMarkedSeries):
-    pass
-
-
-class Exploding(StatsForecastModel):
-    _model = _Guarded_Exploding
+from tests.helpers import as_panel, synthetic_panel
+from tests.models.faulty import Exploding
 
 
 def test_a_failing_series_falls_back_to_seasonal_naive_and_is_named():

@@ -4,7 +4,7 @@ import pytest
 from statsforecast import StatsForecast
 from statsforecast import models as sf
 
-from tests.conftest import as_panel, synthetic_panel
+from tests.helpers import as_panel, synthetic_panel
 from tidecast.models.theta import DynamicTheta, Theta
 
 

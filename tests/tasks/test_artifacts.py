@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from tests.conftest import MODEL_CONTEXT, as_panel, synthetic_panel
+from tests.helpers import MODEL_CONTEXT, as_panel, synthetic_panel
 from tidecast.models.registry import build_model
 from tidecast.tasks.artifacts import ArtifactError, ArtifactStore, StoredModels, sha256_of
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of
+from tests.helpers import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.registry import MODELS
 from tidecast.tasks.backtest import fold_split
@@ -215,7 +215,7 @@ def test_a_failing_model_is_skipped_and_the_others_go_on(panel, monkeypatch):
 
 
 def test_series_that_fell_back_are_named_in_the_failures(panel, monkeypatch):
-    from tests.models.test_statistical import Exploding
+    from tests.models.faulty import Exploding
 
     monkeypatch.setitem(MODELS, "exploding", Exploding)
     marked = panel.copy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.conftest import MODEL_CONTEXT
+from tests.helpers import MODEL_CONTEXT
 from tidecast.models.base import sort_panel
 from tidecast.tasks.backtest import BacktestSpec, plan_backtest
 from tidecast.tasks.chunks import ChunkKind, chunk_layout, series_chunks

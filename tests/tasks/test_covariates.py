@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import covariate_rows
+from tests.helpers import covariate_rows
 from tidecast.errors import TidecastError
 from tidecast.frequency import make_grid
 from tidecast.tasks.covariates import (

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from tests.conftest import MODEL_CONTEXT, backtest_of
+from tests.helpers import MODEL_CONTEXT, backtest_of
 from tidecast.tasks.ensembles import combine, combine_dense, ensemble_members
 
 CONTEXT = MODEL_CONTEXT

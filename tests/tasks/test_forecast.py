@@ -1,6 +1,6 @@
 import pandas as pd
 
-from tests.conftest import MODEL_CONTEXT
+from tests.helpers import MODEL_CONTEXT
 from tidecast.models.base import sort_panel
 from tidecast.tasks.forecast import FinalFitSpec, plan_final_fit
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import IN_CI
+from tests.helpers import IN_CI
 from tidecast.db import make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.forecast import forecast_flow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.conftest import as_panel, backtest_of, covariate_rows, covariates_of
+from tests.helpers import as_panel, backtest_of, covariate_rows, covariates_of
 
 
 def test_the_driver_that_moves_the_target_ranks_above_the_one_that_does_not(observations):

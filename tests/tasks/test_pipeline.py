@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.conftest import query, runs
+from tests.helpers import query, runs
 from tests.in_process import (
     backfill_in_process,
     forecast_in_process,

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from tests.conftest import runs as run_rows
+from tests.helpers import runs as run_rows
 from tidecast.db import make_engine, utcnow
 from tidecast.errors import TidecastError
 from tidecast.sql.tables import forecast_runs

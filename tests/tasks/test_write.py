@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.conftest import query
+from tests.helpers import query
 from tests.in_process import pipeline_settings
 from tidecast.frequency import make_grid
 from tidecast.tasks.forecast import FORECAST_COLUMNS, FinalForecast

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from tests.conftest import covariate_rows, load_observations, tidecast
+from tests.helpers import covariate_rows, load_observations, tidecast
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.sql.tables import metadata
 
@@ -109,9 +109,9 @@ def test_failing_run_prints_one_clear_line(tmp_path, observations):
 @pytest.fixture
 def password_url(request):
     """A fresh PostgreSQL database owned by a new role whose URL carries a unique password."""
-    from tests.conftest import POSTGRES_URL, _postgres_database
+    from tests.helpers import POSTGRES_URL, postgres_database
 
-    databases = _postgres_database()
+    databases = postgres_database()
     url = next(databases)
     suffix = uuid.uuid4().hex[:10]
     role, password = f"tidecast_secret_{suffix}", f"Pw-{suffix}-never-logged"

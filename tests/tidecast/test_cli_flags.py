@@ -12,8 +12,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import query, synthetic_panel, three_job_database
-from tests.tidecast.test_cli import tidecast
+from tests.helpers import query, synthetic_panel, three_job_database, tidecast
 from tidecast.cli import build_parser
 from tidecast.db import init_db, make_engine
 from tidecast.settings import Settings

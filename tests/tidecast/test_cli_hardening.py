@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_observations, query, runs
-from tests.tidecast.test_runlock import unable_to_write
+from tests.helpers import load_observations, query, runs, unable_to_write
 from tidecast import cli
 from tidecast.db import init_db, make_engine
 from tidecast.edge.prefect_logs import PREFECT_DEFAULTS

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import unable_to_write
 from tidecast.db import init_db, make_engine
 from tidecast.errors import TidecastError
 from tidecast.runlock import try_run_lock
-
-NOBODY = 65534
-
-
-@contextmanager
-def unable_to_write(directory: Path):
-    """`directory` read-only for this process; as root, by acting as `nobody` meanwhile."""
-    directory.chmod(0o555)
-    try:
-        if os.geteuid() == 0:
-            os.setegid(NOBODY)
-            os.seteuid(NOBODY)
-            try:
-                yield
-            finally:
-                os.seteuid(0)
-                os.setegid(0)
-        else:
-            yield
-    finally:
-        directory.chmod(0o755)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from tests.conftest import tidecast
+from tests.helpers import tidecast
 from tidecast.cli import main
 from tidecast.db import init_db, make_engine
 from tidecast.errors import TidecastError

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
+from tests.helpers import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
 from tidecast.db import make_engine
 from tidecast.edge.server import SERVER_LOG, LocalServer, healthy, local_prefect_server
 from tidecast.errors import TidecastError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_observations, query, synthetic_panel
+from tests.helpers import load_observations, query, synthetic_panel
 
 pytestmark = [
     pytest.mark.slow,  # real processes, a real temporary Prefect server
