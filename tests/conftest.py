@@ -117,10 +117,7 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture
-def run_env(monkeypatch, prefect_harness, tmp_path):
-    """Point flows (which read `TIDECAST_*` at their entry) at a database; fast I/O retries."""
-
+def _environment_for_runs(monkeypatch, tmp_path):
     def use(url: str, **env: str) -> None:
         monkeypatch.setenv("TIDECAST_DATABASE_URL", url)
         monkeypatch.setenv("TIDECAST_IO_RETRY_DELAY_SECONDS", "0")
@@ -132,3 +129,15 @@ def run_env(monkeypatch, prefect_harness, tmp_path):
             monkeypatch.setenv(f"TIDECAST_{key.upper()}", value)
 
     return use
+
+
+@pytest.fixture
+def run_env(monkeypatch, prefect_harness, tmp_path):
+    """Point flows (which read `TIDECAST_*` at their entry) at a database; fast I/O retries."""
+    return _environment_for_runs(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def pipeline_env(monkeypatch, tmp_path):
+    """`run_env` for the runs of tests/in_process.py, which need no Prefect server."""
+    return _environment_for_runs(monkeypatch, tmp_path)

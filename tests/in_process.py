@@ -51,3 +51,43 @@ def backfill_in_process(settings: Settings, start: str, end: str) -> str:
     with pipeline.recorded_run(settings, "backfill") as run:
         pipeline.backfill(run, start, end)
     return run.id
+
+
+# The flows' signatures, run in this process: a test module that imports these instead
+# of the flows runs the same steps on the same database without Prefect (the settings,
+# as a deployment's worker reads them, from the environment `pipeline_env` sets).
+
+
+def retrain(
+    horizon: int | None = None,
+    freq: str | None = None,
+    season_length: int | None = None,
+    folds: int | None = None,
+    models: list[str] | None = None,
+    preset: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """`tidecast.flows.retrain.retrain`'s run, in this process (no HTML report)."""
+    knobs = dict(horizon=horizon, freq=freq, season_length=season_length, folds=folds)
+    given = settings if settings is not None else load_settings()
+    return retrain_in_process(given.with_overrides(**knobs, models=models, preset=preset))
+
+
+def forecast_flow(horizon: int | None = None, settings: Settings | None = None) -> str:
+    """`tidecast.flows.forecast.forecast_flow`'s run, in this process."""
+    return forecast_in_process(settings if settings is not None else load_settings(), horizon)
+
+
+def backfill(
+    start: str,
+    end: str,
+    horizon: int | None = None,
+    freq: str | None = None,
+    season_length: int | None = None,
+    folds: int | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """`tidecast.flows.backfill.backfill`'s run, in this process."""
+    knobs = dict(horizon=horizon, freq=freq, season_length=season_length, folds=folds)
+    given = settings if settings is not None else load_settings()
+    return backfill_in_process(given.with_overrides(**knobs), start, end)

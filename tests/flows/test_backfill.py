@@ -1,4 +1,7 @@
-"""The backfill flow: past cutoffs' forecasts, scored, idempotent, and invisible to BI."""
+"""The backfill flow: past cutoffs' forecasts, scored, idempotent, and invisible to BI.
+
+The runs are the flows' work in this process (`tests/in_process.py`), but for the check of
+the flow's dates, which runs the Prefect flow."""
 
 from __future__ import annotations
 
@@ -9,9 +12,8 @@ import pandas as pd
 import pytest
 
 from tests.helpers import load_observations, query, runs
+from tests.in_process import backfill, retrain
 from tidecast.errors import TidecastError
-from tidecast.flows.backfill import backfill
-from tidecast.flows.retrain import retrain
 from tidecast.schemas import min_series_length
 
 H = 6
@@ -19,9 +21,9 @@ H = 6
 
 @pytest.mark.slow  # a retrain per cutoff; the fast lane checks the dates
 def test_backfill_writes_each_cutoffs_forecasts_once_and_leaves_bi_alone(
-    loaded_db, run_env, observations
+    loaded_db, pipeline_env, observations
 ):
-    run_env(loaded_db)
+    pipeline_env(loaded_db)
     retrain(horizon=H, freq="MS")
     before = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, ts")
 
@@ -57,6 +59,8 @@ def test_backfill_writes_each_cutoffs_forecasts_once_and_leaves_bi_alone(
 
 
 def test_backfill_dates_are_checked(loaded_db, run_env):
+    from tidecast.flows.backfill import backfill
+
     run_env(loaded_db)
     with pytest.raises(TidecastError, match="--from 2019-05-01 is after --to 2019-01-01"):
         backfill("2019-05-01", "2019-01-01", horizon=H, freq="MS")
@@ -77,19 +81,21 @@ def test_backfill_dates_are_checked(loaded_db, run_env):
     ],
 )
 def test_a_date_out_of_range_or_unreadable_is_refused_naming_the_flag(
-    loaded_db, run_env, start, end, flag
+    loaded_db, pipeline_env, start, end, flag
 ):
-    run_env(loaded_db)
+    pipeline_env(loaded_db)
     with pytest.raises(TidecastError, match=f"^{flag} "):
         backfill(start, end, horizon=H, freq="MS")
     assert runs(loaded_db)["status"].tolist() == ["failed"]
     assert query(loaded_db, "SELECT COUNT(*) AS n FROM backfill_forecasts")["n"][0] == 0
 
 
-def test_cutoffs_after_the_last_observation_are_not_all_retrained(loaded_db, run_env, observations):
+def test_cutoffs_after_the_last_observation_are_not_all_retrained(
+    loaded_db, pipeline_env, observations
+):
     # --to past the data: the cutoffs stop at the data's end (a later cutoff would see the
     # same data again), so --to 2200-01-01 is not one retrain per month until 2200.
-    run_env(loaded_db)
+    pipeline_env(loaded_db)
     end = observations["ts"].max()
     backfill(f"{end:%Y-%m-%d}", f"{end + pd.DateOffset(months=6):%Y-%m-%d}", horizon=H, freq="MS")
     cutoffs = query(loaded_db, "SELECT DISTINCT cutoff FROM backfill_forecasts")
@@ -115,7 +121,7 @@ def progress_lines():
 
 
 def test_cutoffs_with_less_history_than_a_retrain_needs_are_skipped_with_a_reason(
-    db_url, run_env, observations, progress_lines
+    db_url, pipeline_env, observations, progress_lines
 ):
     # Monthly data from 2015-01 (season 12): a retrain needs H + 12 + 1 = 19 points per
     # series. At the 2016-06 cutoff every series has 18 or fewer; at 2016-07 the others
@@ -123,7 +129,7 @@ def test_cutoffs_with_less_history_than_a_retrain_needs_are_skipped_with_a_reaso
     assert min_series_length(H, 12) == 19
     late = observations[(observations.series_id != "S05") | (observations.ts >= "2016-06-01")]
     url = load_observations(db_url, late)
-    run_env(url)
+    pipeline_env(url)
     backfill("2016-06-01", "2016-07-31", horizon=H, freq="MS")
 
     rows = query(url, "SELECT * FROM backfill_forecasts")

@@ -1,4 +1,7 @@
-"""The forecast flow: fresh forecasts from the current champions, no backtest."""
+"""The forecast flow: fresh forecasts from the current champions, no backtest.
+
+Most runs here are the flows' work in this process (`tests/in_process.py`); the test of
+the degradation event runs the Prefect flows, which publish it."""
 
 from __future__ import annotations
 
@@ -7,18 +10,17 @@ import pandas as pd
 import pytest
 
 from tests.helpers import fast_lane_runs, query, runs
+from tests.in_process import forecast_flow, retrain
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
-from tidecast.flows.forecast import forecast_flow
-from tidecast.flows.retrain import retrain
 
 H = 6
 
 
 def test_forecast_moves_latest_forecasts_forward_with_the_same_champions(
-    loaded_db, run_env, observations
+    loaded_db, pipeline_env, observations
 ):
-    run_env(loaded_db)
+    pipeline_env(loaded_db)
     trained = retrain(horizon=H, freq="MS")
     champions_before = query(loaded_db, "SELECT series_id, model FROM current_champions")
     # a new month arrives for every series
@@ -47,11 +49,11 @@ def test_forecast_moves_latest_forecasts_forward_with_the_same_champions(
     assert set(query(loaded_db, "SELECT run_id FROM current_champions")["run_id"]) == {trained}
 
 
-def test_forecast_before_any_retrain_says_what_to_do(db_url, run_env):
+def test_forecast_before_any_retrain_says_what_to_do(db_url, pipeline_env):
     engine = make_engine(db_url)
     init_db(engine)
     engine.dispose()
-    run_env(db_url)
+    pipeline_env(db_url)
     with pytest.raises(TidecastError, match="run `tidecast retrain` first"):
         forecast_flow()
 
@@ -72,10 +74,12 @@ def _flip_last_bytes(path):
         ids=["bytes-changed", "truncated", "deleted"],
     ),
 )
-def test_a_damaged_artifact_is_refused_and_its_model_refitted(loaded_db, run_env, damage, said):
+def test_a_damaged_artifact_is_refused_and_its_model_refitted(
+    loaded_db, pipeline_env, damage, said
+):
     from pathlib import Path
 
-    run_env(loaded_db, models="ridge,seasonal_naive", ensemble_top_k="0")
+    pipeline_env(loaded_db, models="ridge,seasonal_naive", ensemble_top_k="0")
     trained = retrain(horizon=H, freq="MS")
     champions = query(loaded_db, "SELECT series_id, model FROM current_champions")
     ridge_series = set(champions.loc[champions["model"] == "ridge", "series_id"])
@@ -100,6 +104,9 @@ def test_a_damaged_artifact_is_refused_and_its_model_refitted(loaded_db, run_env
 def test_forecast_scores_past_forecasts_and_flags_a_series_gone_wrong(
     loaded_db, run_env, observations
 ):
+    from tidecast.flows.forecast import forecast_flow
+    from tidecast.flows.retrain import retrain
+
     run_env(loaded_db)
     trained = retrain(horizon=H, freq="MS")
     predicted = query(loaded_db, "SELECT series_id, ts, yhat FROM latest_forecasts")
@@ -135,9 +142,9 @@ def test_forecast_scores_past_forecasts_and_flags_a_series_gone_wrong(
 
 
 def test_forecast_reads_each_series_lookback_window_and_retrain_reads_everything(
-    loaded_db, run_env, observations
+    loaded_db, pipeline_env, observations
 ):
-    run_env(loaded_db, forecast_lookback="24")
+    pipeline_env(loaded_db, forecast_lookback="24")
     retrain(horizon=H, freq="MS")
     windows = query(loaded_db, "SELECT * FROM series_read_windows")
     assert len(windows) == observations.series_id.nunique()
@@ -163,8 +170,8 @@ def test_forecast_reads_each_series_lookback_window_and_retrain_reads_everything
 
 
 @pytest.mark.slow  # two retrains
-def test_retrain_can_cap_the_history_it_reads(loaded_db, run_env, observations):
-    run_env(loaded_db, retrain_max_history="36")
+def test_retrain_can_cap_the_history_it_reads(loaded_db, pipeline_env, observations):
+    pipeline_env(loaded_db, retrain_max_history="36")
     first = retrain(horizon=H, freq="MS")  # no watermark yet: back from the source's newest
     second = retrain(horizon=H, freq="MS")  # back from the first run's watermark
     history = runs(loaded_db).set_index("run_id")
@@ -203,7 +210,7 @@ def _offset_west(ts: pd.Series) -> pd.Series:  # the same instants, written at U
     ),
 )
 def test_forecast_reads_its_window_of_text_timestamps_as_timestamps(
-    db_url, run_env, observations, tmp_path, write, env, source
+    db_url, pipeline_env, observations, tmp_path, write, env, source
 ):
     """A staging table of text: the read window compares instants, not strings."""
     from sqlalchemy import Column, MetaData, Table, Text, insert
@@ -230,7 +237,7 @@ def test_forecast_reads_its_window_of_text_timestamps_as_timestamps(
     query_file = tmp_path / "source.sql"
     query_file.write_text("SELECT series_id, ts, value FROM raw_text_observations")
     where = {"source_table": "raw_text_observations"} if source == "table" else {}
-    run_env(db_url, source_query=str(query_file), forecast_lookback="24", **where, **env)
+    pipeline_env(db_url, source_query=str(query_file), forecast_lookback="24", **where, **env)
     retrain(horizon=H, freq="MS")
     last = observations.groupby("series_id").tail(1)
     new = last.assign(ts=last["ts"] + pd.DateOffset(months=1), value=last["value"] + 1)

@@ -1,5 +1,6 @@
-"""Prediction intervals through the retrain flow: robust to a few odd series, narrow on a
-flat history, and always holding their own forecast (issue 20, items 3, 4 and 7)."""
+"""Prediction intervals through a real retrain (in this process: tests/in_process.py):
+robust to a few odd series, narrow on a flat history, and always holding their own
+forecast (issue 20, items 3, 4 and 7)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import load_observations, query
-from tidecast.flows.retrain import retrain
+from tests.in_process import retrain
 
 H = 6
 N_OBS = 72
@@ -42,17 +43,19 @@ def latest(url: str) -> pd.DataFrame:
     return rows.assign(half_width_95=(rows["yhat_upper_95"] - rows["yhat_lower_95"]) / 2)
 
 
-def forecast_with(tmp_path, run_env, name: str, observations: pd.DataFrame, **env) -> pd.DataFrame:
+def forecast_with(
+    tmp_path, pipeline_env, name: str, observations: pd.DataFrame, **env
+) -> pd.DataFrame:
     url = load_observations(f"sqlite:///{tmp_path / name}.db", observations)
-    run_env(url, models="naive,seasonal_naive,theta", html_report="false", **env)
+    pipeline_env(url, models="naive,seasonal_naive,theta", html_report="false", **env)
     retrain(horizon=H, freq="MS", folds=2)
     return latest(url)
 
 
 @pytest.mark.slow  # two retrains of 40 series
-def test_three_shifted_series_do_not_widen_the_other_series_bands(tmp_path, run_env):
-    clean = forecast_with(tmp_path, run_env, "clean", seasonal_panel())
-    odd = forecast_with(tmp_path, run_env, "odd", seasonal_panel(shifted=SHIFTED))
+def test_three_shifted_series_do_not_widen_the_other_series_bands(tmp_path, pipeline_env):
+    clean = forecast_with(tmp_path, pipeline_env, "clean", seasonal_panel())
+    odd = forecast_with(tmp_path, pipeline_env, "odd", seasonal_panel(shifted=SHIFTED))
     others = ~odd["series_id"].isin(SHIFTED)
     width = odd[others].groupby("series_id")["half_width_95"].median()
     width_clean = clean[~clean["series_id"].isin(SHIFTED)]
@@ -67,10 +70,10 @@ def test_three_shifted_series_do_not_widen_the_other_series_bands(tmp_path, run_
     assert (shifted > 200).all(), shifted
 
 
-def test_a_flat_history_gets_a_narrow_band(tmp_path, run_env):
+def test_a_flat_history_gets_a_narrow_band(tmp_path, pipeline_env):
     flat = [monthly("FLAT42", np.full(N_OBS, 42.0)), monthly("FLAT1E12", np.full(N_OBS, 1e12))]
     rows = forecast_with(
-        tmp_path, run_env, "flat", pd.concat([seasonal_panel(8), *flat], ignore_index=True)
+        tmp_path, pipeline_env, "flat", pd.concat([seasonal_panel(8), *flat], ignore_index=True)
     )
     rows = rows[rows["series_id"].str.startswith("FLAT")]
     level = rows["series_id"].map({"FLAT42": 42.0, "FLAT1E12": 1e12})
@@ -79,7 +82,7 @@ def test_a_flat_history_gets_a_narrow_band(tmp_path, run_env):
     assert (rows["half_width_95"] <= 0.01 * level).all(), rows
 
 
-def test_every_band_holds_its_forecast_also_when_clipped_at_zero(tmp_path, run_env):
+def test_every_band_holds_its_forecast_also_when_clipped_at_zero(tmp_path, pipeline_env):
     # steadily falling series: every backtest error of naive and seasonal naive is
     # negative, so the error quantiles are too (before the fix the whole band lay below
     # yhat); the series end near zero, where non-negative clipping cuts the bounds
@@ -90,7 +93,7 @@ def test_every_band_holds_its_forecast_also_when_clipped_at_zero(tmp_path, run_e
         for i in range(6)
     ]
     url = load_observations(f"sqlite:///{tmp_path / 'falling'}.db", pd.concat(falling))
-    run_env(url, models="naive,seasonal_naive", html_report="false", nonnegative="true")
+    pipeline_env(url, models="naive,seasonal_naive", html_report="false", nonnegative="true")
     retrain(horizon=H, freq="MS", folds=2)
     rows = latest(url)
     order = ["yhat_lower_95", "yhat_lower_80", "yhat", "yhat_upper_80", "yhat_upper_95"]

@@ -1,5 +1,7 @@
-"""The schedule's feedback loop through the real flows: a degraded series triggers one
-retrain, and the forecasts made before that retrain do not trigger another."""
+"""The schedule's feedback loop through real runs (the flows' work in this process:
+tests/in_process.py): a degraded series triggers one retrain, and the forecasts made
+before that retrain do not trigger another. The trigger itself and the schedules are
+Prefect's: tests/tidecast/test_serve.py and tests/tasks/test_monitor.py."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ import pandas as pd
 import pytest
 
 from tests.helpers import load_observations, query, synthetic_panel
+from tests.in_process import forecast_flow, retrain
 from tidecast.db import make_engine, replace_observations
-from tidecast.flows.forecast import forecast_flow
-from tidecast.flows.retrain import retrain
 
 H = 6
 
@@ -21,9 +22,9 @@ def degraded_in(url: str, run_id: str) -> set[str]:
 
 
 @pytest.mark.slow  # three flow runs; the fast lane has the forecast flow's own tests
-def test_a_retrain_that_keeps_the_champion_ends_the_degradation(db_url, run_env):
+def test_a_retrain_that_keeps_the_champion_ends_the_degradation(db_url, pipeline_env):
     # one model, so the champion of the degraded series survives the retrain it triggers
-    run_env(db_url, models="seasonal_naive")
+    pipeline_env(db_url, models="seasonal_naive")
     arrived = synthetic_panel(lengths=(60,))
     cutoff = sorted(arrived["ts"].unique())[-4]  # three months arrive after the retrain
     history = arrived[arrived["ts"] <= cutoff]
@@ -60,11 +61,11 @@ def steady_daily_panel(n_series: int = 6, days: int = 134) -> pd.DataFrame:
 
 
 @pytest.mark.slow  # fourteen forecast runs and the retrains they cause
-def test_two_weeks_of_daily_forecasts_and_weekly_retrains_trigger_one_retrain(db_url, run_env):
+def test_two_weeks_of_daily_forecasts_and_weekly_retrains_trigger_one_retrain(db_url, pipeline_env):
     """Day by day: the day's actuals arrive, the forecast run scores and flags; a flag runs
     a retrain (the deployment trigger, at most once a day), and so does the weekly
     schedule. D00 doubles from day 3 on: exactly one triggered retrain must follow."""
-    run_env(db_url, models="naive")
+    pipeline_env(db_url, models="naive")
     everything = steady_daily_panel()
     start = everything["ts"].min() + pd.Timedelta(days=119)
     shifted = (everything["series_id"] == "D00") & (

@@ -1,11 +1,13 @@
-"""Every registered model (every family) through the real retrain flow, small and seeded."""
+"""Every registered model (every family) through a real retrain (in this process:
+tests/in_process.py), small and seeded."""
 
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from tests.helpers import ON_SQLITE_ONLY
+from tests.in_process import retrain
 from tidecast.db import make_engine
-from tidecast.flows.retrain import retrain
 from tidecast.models.registry import INFO
 
 pytestmark = pytest.mark.slow  # the whole model zoo, torch included
@@ -13,8 +15,11 @@ pytestmark = pytest.mark.slow  # the whole model zoo, torch included
 ZOO = list(INFO)  # the presets' models and those there by name only
 
 
-def test_every_registered_model_is_backtested_and_can_win(loaded_db, run_env, observations):
-    run_env(loaded_db, models=",".join(ZOO), train_max_steps="40")
+# The zoo's subject is the models: SQLite alone (every flow and write runs on both
+# databases elsewhere).
+@ON_SQLITE_ONLY
+def test_every_registered_model_is_backtested_and_can_win(loaded_db, pipeline_env, observations):
+    pipeline_env(loaded_db, models=",".join(ZOO), train_max_steps="40")
     run_id = retrain(horizon=6, freq="MS")
     engine = make_engine(loaded_db)
     with engine.connect() as conn:

@@ -26,6 +26,7 @@ from tests.helpers import (
     get_json,
     load_observations,
     query,
+    shared_prefect_api,
     stop_process,
     synthetic_panel,
 )
@@ -260,8 +261,9 @@ def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel,
 
 @pytest.mark.slow
 def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(wheel, tmp_path):
-    """The demo's retrain from the installed wheel: its modules and SQL files come from
-    there, not from the checkout."""
+    """The README's first command from the installed wheel (its modules and SQL files come
+    from there, not from the checkout): the demo's retrain of the 1428 M3 monthly series on
+    Prefect's temporary server, then the operator's commands and a forecast run on it."""
     target = tmp_path / "site"
     _install(wheel, target)
     work = tmp_path / "work"
@@ -276,7 +278,7 @@ def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "tidecast.cli", "demo", "--models", "naive"],
+            [sys.executable, "-m", "tidecast.cli", "demo", "--models", "naive,seasonal_naive"],
             cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
@@ -285,9 +287,33 @@ def test_tidecast_demo_from_the_installed_wheel_forecasts_the_m3_monthly_series(
             stop_process(demo)
     output = log.read_text()
     assert returncode == 0, output[-3000:]
-    assert "forecast rows for 1428 series" in output, output[-3000:]
+    assert "Traceback" not in output
+    assert "Leaderboard" in output and "SELECT * FROM latest_forecasts" in output
+    assert "chunk 2/2" in output  # progress per chunk of series
+    last_line = output.strip().splitlines()[-1]
+    assert last_line.startswith("demo run ") and "25704 forecast rows for 1428 series" in last_line
     url = f"sqlite:///{work / 'tidecast.db'}"  # the default database, in the working directory
     runs = query(url, "SELECT run_id, flow_name, status FROM forecast_runs")
     assert runs[["flow_name", "status"]].values.tolist() == [["retrain", "completed"]], runs
     latest = query(url, "SELECT series_id, step FROM latest_forecasts")
     assert latest["series_id"].nunique() == 1428 and latest["step"].max() == 18, latest
+    assert len(latest) == 1428 * 18
+
+    # the operator's commands, and a forecast run (on the tests' shared Prefect server)
+    def command(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, "-m", "tidecast.cli", *args], cwd=work,
+            env={**env, "PREFECT_API_URL": shared_prefect_api()},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return done
+
+    assert "1428 series have a champion" in command("champions", "--limit", "5").stdout
+    one = command("champions", "--series", "N1402").stdout
+    assert "Leaderboard of N1402" in one and "seasonal_naive" in one
+    assert "nothing to roll back" in command("rollback", "--series", "N1402").stdout
+    assert command("forecast").stdout.strip().splitlines()[-1].startswith("forecast run ")
+    runs = query(url, "SELECT flow_name, status FROM forecast_runs ORDER BY started_at")
+    assert runs.values.tolist() == [["retrain", "completed"], ["forecast", "completed"]]
+    assert len(query(url, "SELECT series_id FROM latest_forecasts")) == 1428 * 18

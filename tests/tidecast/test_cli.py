@@ -28,38 +28,8 @@ def count(url: str, sql: str) -> int:
         engine.dispose()
 
 
-def test_demo_fills_latest_forecasts_with_every_m3_monthly_series(tmp_path):
-    done = tidecast("demo", "--models", "naive,seasonal_naive", cwd=tmp_path, temporary_server=True)
-    assert done.returncode == 0, done.stderr
-    url = f"sqlite:///{tmp_path / 'tidecast.db'}"  # the embedded default, in the working directory
-    assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18
-    assert count(url, "SELECT COUNT(DISTINCT series_id) FROM latest_forecasts") == 1428
-    assert "Leaderboard" in done.stdout and "SELECT * FROM latest_forecasts" in done.stdout
-    assert "chunk 2/2" in done.stdout  # progress per chunk of series
-    last_line = done.stdout.strip().splitlines()[-1]
-    assert last_line.startswith("demo run ") and "25704 forecast rows" in last_line
-    assert "Traceback" not in done.stdout + done.stderr
-
-    listing = tidecast("champions", "--limit", "5", cwd=tmp_path)
-    assert listing.returncode == 0 and "1428 series have a champion" in listing.stdout
-    one = tidecast("champions", "--series", "N1402", cwd=tmp_path)
-    assert one.returncode == 0, one.stderr
-    assert "Leaderboard of N1402" in one.stdout and "seasonal_naive" in one.stdout
-    nothing = tidecast("rollback", "--series", "N1402", cwd=tmp_path)
-    assert nothing.returncode == 0 and "nothing to roll back" in nothing.stdout
-
-    refreshed = tidecast("forecast", cwd=tmp_path)
-    assert refreshed.returncode == 0, refreshed.stderr
-    assert refreshed.stdout.strip().splitlines()[-1].startswith("forecast run ")
-    assert (
-        count(
-            url,
-            "SELECT COUNT(*) FROM forecast_runs WHERE flow_name = 'forecast' "
-            "AND status = 'completed'",
-        )
-        == 1
-    )
-    assert count(url, "SELECT COUNT(*) FROM latest_forecasts") == 1428 * 18
+# The demo (the README's first command), the operator's commands after it and a forecast
+# run: tests/packaging/test_wheel.py, from the installed wheel.
 
 
 def test_init_db_twice_says_where(db_url, tmp_path):
