@@ -9,7 +9,9 @@ it fails.
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
 import tempfile
 
 # Prefect reads its settings at import: quiet, offline and isolated from ~/.prefect.
@@ -141,3 +143,43 @@ def run_env(monkeypatch, prefect_harness, tmp_path):
 def pipeline_env(monkeypatch, tmp_path):
     """`run_env` for the runs of tests/in_process.py, which need no Prefect server."""
     return _environment_for_runs(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys, prefect_harness):
+    """`tidecast ARGS` in this process (`tidecast.cli.main`, what the command runs): its exit
+    code and what it printed, as a `subprocess.CompletedProcess`; no `TIDECAST_*` setting
+    but those in `env_extra`, flows on the session's Prefect server. A process of its own
+    costs seconds of start-up: `tests.helpers.tidecast` is kept for what needs one
+    (signals, child processes, the environment a process inherits)."""
+    from tidecast import cli as command
+    from tidecast.edge.prefect_logs import PREFECT_DEFAULTS
+
+    # what `main` sets in the environment (its defaults, and the console level it turns
+    # down) is put back after the test: the `tidecast` processes later tests start in this
+    # worker inherit its environment (a leaked console level hid Prefect's own lines)
+    for key in [*PREFECT_DEFAULTS, "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"]:
+        monkeypatch.setenv(key, os.environ.get(key, PREFECT_DEFAULTS.get(key, "")))
+        if key not in PREFECT_DEFAULTS and key not in os.environ:
+            monkeypatch.delenv(key)
+    for key in [k for k in os.environ if k.startswith("TIDECAST_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TIDECAST_WORKERS", "1")
+    logger = logging.getLogger("tidecast")
+    kept = (list(logger.handlers), logger.level, logger.propagate)
+
+    def run(*args: str, cwd=None, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        for key, value in (env_extra or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        try:
+            code = command.main(list(args))
+        except SystemExit as exc:  # argparse's usage errors exit the process with 2
+            code = exc.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["tidecast", *args], code, out, err)
+
+    yield run
+    logger.handlers[:], logger.level, logger.propagate = kept

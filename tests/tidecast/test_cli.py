@@ -1,4 +1,6 @@
-"""The `tidecast` command as a user runs it: a real process, real databases, real flow runs."""
+"""The `tidecast` command: real databases, real flow runs. Most tests run it in this
+process (the `cli` fixture: `tidecast.cli.main`); those whose subject is the process (its
+environment, its children, two commands at once) start a real one."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.helpers import covariate_rows, load_observations, tidecast
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.sql.tables import metadata
 
-pytestmark = pytest.mark.slow  # real `tidecast` processes, each starting a Prefect server
+pytestmark = pytest.mark.slow  # flow runs of the command; some in processes of their own
 
 
 def count(url: str, sql: str) -> int:
@@ -32,17 +34,15 @@ def count(url: str, sql: str) -> int:
 # run: tests/packaging/test_wheel.py, from the installed wheel.
 
 
-def test_init_db_twice_says_where(db_url, tmp_path):
+def test_init_db_twice_says_where(cli, db_url, tmp_path):
     for _ in range(2):
-        done = tidecast("init-db", "--database-url", db_url, cwd=tmp_path)
+        done = cli("init-db", "--database-url", db_url, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     assert "tables and views are ready" in done.stdout
 
 
-def test_unreachable_database_is_one_error_line_without_password(tmp_path):
-    done = tidecast(
-        "retrain", "--database-url", "postgresql://tide:hunter2@127.0.0.1:1/x", cwd=tmp_path
-    )
+def test_unreachable_database_is_one_error_line_without_password(cli, tmp_path):
+    done = cli("retrain", "--database-url", "postgresql://tide:hunter2@127.0.0.1:1/x", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: database postgresql")
     assert "tide:***@127.0.0.1:1/x is not usable: connection failed" in done.stderr
@@ -50,13 +50,13 @@ def test_unreachable_database_is_one_error_line_without_password(tmp_path):
     assert "hunter2" not in done.stdout + done.stderr
 
 
-def test_bad_flag_value_names_the_flag(tmp_path):
-    done = tidecast("retrain", "--horizon", "0", cwd=tmp_path)
+def test_bad_flag_value_names_the_flag(cli, tmp_path):
+    done = cli("retrain", "--horizon", "0", cwd=tmp_path)
     assert done.returncode == 2
     assert "--horizon" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_failing_run_prints_one_clear_line(tmp_path, observations):
+def test_failing_run_prints_one_clear_line(cli, tmp_path, observations):
     url = f"sqlite:///{tmp_path / 'bad.db'}"
     bad = observations.astype(object)
     bad.loc[bad.index[::5], "value"] = None
@@ -66,9 +66,7 @@ def test_failing_run_prints_one_clear_line(tmp_path, observations):
     init_db(engine)
     replace_observations(engine, bad)
     engine.dispose()
-    done = tidecast(
-        "retrain", "--horizon", "6", cwd=tmp_path, env_extra={"TIDECAST_DATABASE_URL": url}
-    )
+    done = cli("retrain", "--horizon", "6", cwd=tmp_path, env_extra={"TIDECAST_DATABASE_URL": url})
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "failed validation" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -215,30 +213,30 @@ def test_two_retrains_started_together_one_writes_and_the_other_is_refused(
     assert count(pg_url, "SELECT COUNT(DISTINCT run_id) FROM latest_forecasts") == 1
 
 
-def test_backfill_says_what_it_wrote(db_url, observations, tmp_path):
+def test_backfill_says_what_it_wrote(cli, db_url, observations, tmp_path):
     engine = make_engine(db_url)
     init_db(engine)
     replace_observations(engine, observations)
     engine.dispose()
-    done = tidecast(
+    done = cli(
         "backfill", "--from", "2019-01-01", "--to", "2019-02-28", "--horizon", "6",
         "--models", "naive,seasonal_naive", "--database-url", db_url, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "completed: 72 rows for 2 cutoffs in backfill_forecasts" in done.stdout
-    bad = tidecast("backfill", "--from", "soon", "--to", "2019-02-28", "--database-url", db_url,
+    bad = cli("backfill", "--from", "soon", "--to", "2019-02-28", "--database-url", db_url,
                    cwd=tmp_path)  # fmt: skip
     assert bad.returncode == 2 and "error: --from 'soon' is not a date" in bad.stderr
 
 
-def test_report_before_any_retrain_says_so(db_url, tmp_path):
-    done = tidecast("report", "--database-url", db_url, cwd=tmp_path)
+def test_report_before_any_retrain_says_so(cli, db_url, tmp_path):
+    done = cli("report", "--database-url", db_url, cwd=tmp_path)
     assert done.returncode == 2
     assert "error: no completed retrain run to report on yet" in done.stderr
 
 
-def test_forecast_on_a_database_tidecast_never_ran_on_says_what_to_do(tmp_path):
-    done = tidecast("forecast", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path)
+def test_forecast_on_a_database_tidecast_never_ran_on_says_what_to_do(cli, tmp_path):
+    done = cli("forecast", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "error: no completed retrain run yet" in done.stderr
 
@@ -259,12 +257,10 @@ def test_worker_processes_report_to_the_runs_own_prefect_server(tmp_path, observ
     assert "backtest] naive, seasonal_naive: chunk 2/2" in output  # the workers' progress
 
 
-def test_champions_names_the_members_of_an_ensemble_champion(tmp_path, observations):
+def test_champions_names_the_members_of_an_ensemble_champion(cli, tmp_path, observations):
     url = load_observations(f"sqlite:///{tmp_path / 'members.db'}", observations)
     models = "naive,seasonal_naive,theta,dynamic_theta"
-    ran = tidecast(
-        "retrain", "--database-url", url, "--horizon", "6", "--models", models, cwd=tmp_path
-    )
+    ran = cli("retrain", "--database-url", url, "--horizon", "6", "--models", models, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     ensembles = pd.read_sql(
         "SELECT series_id, model, members FROM champions WHERE model LIKE 'ensemble_mean%' "
@@ -273,7 +269,7 @@ def test_champions_names_the_members_of_an_ensemble_champion(tmp_path, observati
     )
     assert len(ensembles) > 0  # on this panel a top-3 mean beats the run default clearly
     series, model, members = ensembles.iloc[0]
-    one = tidecast("champions", "--database-url", url, "--series", series, cwd=tmp_path)
+    one = cli("champions", "--database-url", url, "--series", series, cwd=tmp_path)
     assert one.returncode == 0, one.stderr
     last = one.stdout.strip().splitlines()[-1]
     named = members.replace(",", ", ")
@@ -281,22 +277,20 @@ def test_champions_names_the_members_of_an_ensemble_champion(tmp_path, observati
     assert members in one.stdout  # the members column of the history
 
 
-def test_the_preset_flag_reaches_the_flow(tmp_path, observations):
+def test_the_preset_flag_reaches_the_flow(cli, tmp_path, observations):
     url = load_observations(f"sqlite:///{tmp_path / 'preset.db'}", observations)
-    ran = tidecast(
-        "retrain", "--database-url", url, "--horizon", "6", "--preset", "fast", cwd=tmp_path
-    )
+    ran = cli("retrain", "--database-url", url, "--horizon", "6", "--preset", "fast", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     scored = pd.read_sql("SELECT DISTINCT model FROM backtest_scores", create_engine(url))
     fast = {"naive", "seasonal_naive", "drift", "window_average", "theta", "dynamic_theta"}
     models = {m for m in scored["model"] if not m.startswith("ensemble_")}
     assert models == fast  # the fast zoo, not the default one (which has auto_ets and ridge)
-    bad = tidecast("retrain", "--database-url", url, "--preset", "quick", cwd=tmp_path)
+    bad = cli("retrain", "--database-url", url, "--preset", "quick", cwd=tmp_path)
     assert bad.returncode == 2 and "invalid choice: 'quick'" in bad.stderr
 
 
 def test_covariates_check_names_the_series_a_future_covariate_does_not_cover(
-    tmp_path, observations
+    cli, tmp_path, observations
 ):
     url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
     rows = covariate_rows(observations, horizon=6)
@@ -306,19 +300,19 @@ def test_covariates_check_names_the_series_a_future_covariate_does_not_cover(
     rows.to_sql("covariates", engine, index=False)
     engine.dispose()
     flags = ("--database-url", url, "--covariates-table", "covariates", "--freq", "MS")
-    done = tidecast("covariates", "check", *flags, "--horizon", "6", cwd=tmp_path)
+    done = cli("covariates", "check", *flags, "--horizon", "6", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     promo = next(line for line in done.stdout.splitlines() if line.strip().startswith("promo"))
     assert "5/6 series" in promo and "S02" in promo
     assert "1 future covariate(s) miss some series" in done.stdout
 
-    without = tidecast("covariates", "check", "--database-url", url, cwd=tmp_path)
+    without = cli("covariates", "check", "--database-url", url, cwd=tmp_path)
     assert without.returncode == 2
     assert without.stderr.startswith("error: job default has no covariates")
 
 
 def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cli(
-    tmp_path, observations
+    cli, tmp_path, observations
 ):
     url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", observations)
     engine = create_engine(url)
@@ -333,7 +327,7 @@ def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cl
     engine.dispose()
     (tmp_path / "drivers.sql").write_text("SELECT * FROM drivers WHERE name = 'promo'")
     flags = ("--database-url", url, "--freq", "MS", "--horizon", "6")
-    done = tidecast(
+    done = cli(
         "covariates", "check", *flags, "--static-table", "shop_attributes", "--holidays", "US",
         cwd=tmp_path, env_extra={"TIDECAST_COVARIATES_QUERY": str(tmp_path / "drivers.sql")},
     )  # fmt: skip
@@ -345,6 +339,6 @@ def test_holiday_static_and_query_settings_reach_covariates_check_through_the_cl
     outlet = next(line for line in done.stdout.splitlines() if "format=outlet" in line)
     assert outlet.split()[1:4] == ["static", "1", "1"] and "NaT" not in outlet
 
-    bad = tidecast("covariates", "check", *flags, "--holidays", "US,XX", cwd=tmp_path)
+    bad = cli("covariates", "check", *flags, "--holidays", "US,XX", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("error: invalid setting: holidays")
     assert "Traceback" not in bad.stderr

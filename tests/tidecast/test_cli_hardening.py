@@ -1,12 +1,11 @@
 """Mistakes a user can make at the command line: one `error:` line and exit code 2.
 
-`tidecast.cli.main` in this process, on real SQLite files (and the session's temporary
-Prefect server where a flow runs).
+`tidecast.cli.main` in this process (the `cli` fixture), on real SQLite files (and the
+session's Prefect server where a flow runs).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -15,35 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import load_observations, query, runs, unable_to_write
-from tidecast import cli
 from tidecast.db import init_db, make_engine
-from tidecast.edge.prefect_logs import PREFECT_DEFAULTS
 
 
 @pytest.fixture
-def tidecast(monkeypatch, capsys):
-    """Run `tidecast ARGS...`; gives (exit code, stdout, stderr), the process left as it was."""
-    # what `main` sets in the environment (its defaults, and the console level it turns
-    # down) is put back after the test: the `tidecast` processes later tests start in this
-    # worker inherit its environment (a leaked console level hid Prefect's own lines)
-    for key in [*PREFECT_DEFAULTS, "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"]:
-        monkeypatch.setenv(key, os.environ.get(key, PREFECT_DEFAULTS.get(key, "")))
-        if key not in PREFECT_DEFAULTS and key not in os.environ:
-            monkeypatch.delenv(key)
-    for key in [k for k in os.environ if k.startswith("TIDECAST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("TIDECAST_WORKERS", "1")
-    logger = logging.getLogger("tidecast")
-    kept = (list(logger.handlers), logger.level, logger.propagate)
+def tidecast(cli):
+    """Run `tidecast ARGS...` in this process; gives (exit code, stdout, stderr)."""
 
     def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
+        done = cli(*args)
+        return done.returncode, done.stdout, done.stderr
 
-    yield run
-    logger.handlers[:], logger.level, logger.propagate = kept
+    return run
 
 
 def one_error_line(err: str) -> str:
