@@ -1,4 +1,6 @@
-"""The retrain flow end to end, through Prefect, on SQLite and PostgreSQL."""
+"""The retrain flow end to end, through Prefect, on SQLite and PostgreSQL; the runs whose
+subject is the pipeline's behaviour (views, validation, the run lock) are the flow's work
+in this process (`tests/in_process.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests import in_process
 from tests.helpers import fast_lane_runs, load_observations, query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
@@ -77,10 +80,10 @@ def test_retrain_fills_what_bi_reads(loaded_db, run_env, observations):
     assert len(champions) == n_series and set(champions["run_id"]) == {run_id}
 
 
-def test_two_runs_leave_one_completed_run_per_series_in_the_view(loaded_db, run_env):
-    run_env(loaded_db)
-    first = retrain(horizon=H, freq="MS")
-    second = retrain(horizon=H, freq="MS")
+def test_two_runs_leave_one_completed_run_per_series_in_the_view(loaded_db, pipeline_env):
+    pipeline_env(loaded_db)
+    first = in_process.retrain(horizon=H, freq="MS")
+    second = in_process.retrain(horizon=H, freq="MS")
     latest = query(loaded_db, "SELECT run_id, series_id, ts FROM latest_forecasts")
     assert set(latest["run_id"]) == {second}
     assert not latest.duplicated(["series_id", "ts"]).any()
@@ -91,16 +94,18 @@ def test_two_runs_leave_one_completed_run_per_series_in_the_view(loaded_db, run_
     assert current["previous_model"].notna().all()
 
 
-def test_failed_run_keeps_the_previous_forecasts_and_says_why(loaded_db, run_env, observations):
-    run_env(loaded_db)
-    good = retrain(horizon=H, freq="MS")
+def test_failed_run_keeps_the_previous_forecasts_and_says_why(
+    loaded_db, pipeline_env, observations
+):
+    pipeline_env(loaded_db)
+    good = in_process.retrain(horizon=H, freq="MS")
     bad = observations.astype(object)
     bad.loc[bad.index[::6][:60], "value"] = None  # spread over all series, far past 5%
     engine = make_engine(loaded_db)
     replace_observations(engine, bad)
     engine.dispose()
     with pytest.raises(TidecastError, match="failed validation"):
-        retrain(horizon=H, freq="MS")
+        in_process.retrain(horizon=H, freq="MS")
     history = runs(loaded_db)
     assert history["status"].tolist() == ["completed", "failed"]
     assert "failed validation" in history["message"].iloc[-1]
@@ -111,15 +116,15 @@ def test_failed_run_keeps_the_previous_forecasts_and_says_why(loaded_db, run_env
     assert set(rejected["run_id"]) == {history["run_id"].iloc[-1]}
 
 
-def test_short_series_is_skipped_and_recorded_on_the_run(loaded_db, run_env, observations):
+def test_short_series_is_skipped_and_recorded_on_the_run(loaded_db, pipeline_env, observations):
     short = pd.DataFrame(
         {"series_id": "tiny", "value": 1.0, "ts": pd.date_range("2020-01-01", periods=5, freq="MS")}
     )
     engine = make_engine(loaded_db)
     replace_observations(engine, pd.concat([observations, short], ignore_index=True))
     engine.dispose()
-    run_env(loaded_db, max_rejected_share="0.01")  # series-level skips do not count against it
-    retrain(horizon=H, freq="MS")
+    pipeline_env(loaded_db, max_rejected_share="0.01")  # series-level skips do not count against it
+    in_process.retrain(horizon=H, freq="MS")
     run = runs(loaded_db).iloc[-1]
     assert run["status"] == "completed"
     skipped = run["series_skipped"]
@@ -132,24 +137,24 @@ def test_short_series_is_skipped_and_recorded_on_the_run(loaded_db, run_env, obs
     assert rejected["check_name"].tolist() == ["series_too_short"] * 5
 
 
-def test_empty_source_fails_the_run_with_a_clear_message(db_url, run_env):
+def test_empty_source_fails_the_run_with_a_clear_message(db_url, pipeline_env):
     engine = make_engine(db_url)
     from tidecast.db import init_db
 
     init_db(engine)
     engine.dispose()
-    run_env(db_url)
+    pipeline_env(db_url)
     with pytest.raises(TidecastError, match="returned no rows"):
-        retrain(horizon=H, freq="MS")
+        in_process.retrain(horizon=H, freq="MS")
     assert runs(db_url)["status"].tolist() == ["failed"]
 
 
-def test_source_query_missing_a_column_fails_the_run(loaded_db, run_env, tmp_path):
+def test_source_query_missing_a_column_fails_the_run(loaded_db, pipeline_env, tmp_path):
     source = tmp_path / "source.sql"
     source.write_text("SELECT series_id, value FROM observations")
-    run_env(loaded_db, source_query=str(source))
+    pipeline_env(loaded_db, source_query=str(source))
     with pytest.raises(TidecastError, match="missing: ts"):
-        retrain(horizon=H, freq="MS")
+        in_process.retrain(horizon=H, freq="MS")
     run = runs(loaded_db).iloc[-1]
     assert run["status"] == "failed" and "missing: ts" in run["message"]
 
@@ -212,20 +217,20 @@ def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db,
 
 
 def test_a_retrain_started_while_another_run_writes_is_refused_and_changes_nothing(
-    loaded_db, run_env, settings_for
+    loaded_db, pipeline_env, settings_for
 ):
     from tidecast.tasks.runs import close_run, open_run
 
-    run_env(loaded_db)
-    good = retrain(horizon=H, freq="MS")
+    pipeline_env(loaded_db)
+    good = in_process.retrain(horizon=H, freq="MS")
     other = open_run(settings_for(loaded_db), "retrain", {})  # e.g. the scheduled run
     with pytest.raises(TidecastError, match=f"another tidecast run .*{other}"):
-        retrain(horizon=H, freq="MS")
+        in_process.retrain(horizon=H, freq="MS")
     assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
     statuses = runs(loaded_db)["status"].tolist()
     assert statuses == ["completed", "running", "failed"]
     close_run(settings_for(loaded_db), other, "failed")
-    assert retrain(horizon=H, freq="MS") != good  # free again
+    assert in_process.retrain(horizon=H, freq="MS") != good  # free again
 
 
 def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_env):
@@ -258,7 +263,7 @@ def test_retrain_publishes_the_leaderboard_and_summary_artifacts(loaded_db, run_
 
 @pytest.mark.slow  # the fast lane has the clipping test of test_interval_hardening
 def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_forecast(
-    db_url, run_env, observations
+    db_url, pipeline_env, observations
 ):
     # every series sinks towards zero, so naive/drift intervals reach below it
     noise = np.random.default_rng(0).uniform(0, 3, len(observations))
@@ -270,12 +275,12 @@ def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_fo
     init_db(engine)
     replace_observations(engine, sinking)
     engine.dispose()
-    run_env(db_url, models="naive,drift")
-    retrain(horizon=H, freq="MS")
+    pipeline_env(db_url, models="naive,drift")
+    in_process.retrain(horizon=H, freq="MS")
     unclipped = query(db_url, "SELECT yhat_lower_95 FROM latest_forecasts")
     assert (unclipped["yhat_lower_95"] < 0).any()  # what the setting is there to prevent
-    run_env(db_url, models="naive,drift", nonnegative="true")
-    run_id = retrain(horizon=H, freq="MS")
+    pipeline_env(db_url, models="naive,drift", nonnegative="true")
+    run_id = in_process.retrain(horizon=H, freq="MS")
     latest = query(db_url, "SELECT * FROM latest_forecasts")
     bounds = ["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
     assert set(latest["run_id"]) == {run_id} and (latest[bounds] >= 0).all().all()
@@ -296,14 +301,14 @@ _TABLE_NAMES = [
 
 @pytest.mark.parametrize("name", fast_lane_runs(_TABLE_NAMES, _TABLE_NAMES))
 def test_a_source_table_name_with_sql_in_it_is_refused_before_anything_runs(
-    loaded_db, run_env, name
+    loaded_db, pipeline_env, name
 ):
-    run_env(loaded_db)
-    good = retrain(horizon=H, freq="MS")
+    pipeline_env(loaded_db)
+    good = in_process.retrain(horizon=H, freq="MS")
     before = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, step")
-    run_env(loaded_db, source_table=name)
+    pipeline_env(loaded_db, source_table=name)
     with pytest.raises(TidecastError, match=r"source_table \(flag --source-table or TIDECAST_"):
-        retrain(horizon=H, freq="MS")
+        in_process.retrain(horizon=H, freq="MS")
     assert runs(loaded_db)["run_id"].tolist() == [good]  # refused before a run row
     after = query(loaded_db, "SELECT * FROM latest_forecasts ORDER BY series_id, step")
     pd.testing.assert_frame_equal(after, before)
@@ -311,13 +316,13 @@ def test_a_source_table_name_with_sql_in_it_is_refused_before_anything_runs(
 
 @pytest.mark.slow  # the best preset's statistical zoo, AutoARIMA at season length 12 included
 def test_the_best_preset_skips_its_global_network_on_a_small_panel_and_says_so(
-    tmp_path, run_env, monkeypatch, observations
+    tmp_path, pipeline_env, monkeypatch, observations
 ):
     # SQLite only: choosing the zoo does not depend on the database
     loaded_db = load_observations(f"sqlite:///{tmp_path / 'zoo.db'}", observations)
-    run_env(loaded_db, preset="best")
+    pipeline_env(loaded_db, preset="best")
     monkeypatch.delenv("TIDECAST_MODELS")  # the preset's zoo, not the fast lane's baselines
-    run_id = retrain(horizon=H, freq="MS")
+    run_id = in_process.retrain(horizon=H, freq="MS")
     run = runs(loaded_db).set_index("run_id").loc[run_id]
     assert run["status"] == "completed"
     assert "nbeats_ensemble skipped: 6 series are fewer than the 500" in run["message"]
