@@ -1,12 +1,13 @@
 """Are two versions of tidecast's numbers the same to the last bit? (A refactoring check.)
 
-    .venv/bin/python bench/identical.py run OUT [--limit N] [--runner local|dask]
-        [--backfill FROM,TO]
+    .venv/bin/python bench/identical.py run OUT [--subset monthly|quarterly|yearly|other]
+        [--limit N] [--runner local|dask] [--backfill FROM,TO]
     .venv/bin/python bench/identical.py compare OUT_A OUT_B
 
-`run` loads the M3 monthly training parts (the first N series with --limit) into a fresh
-SQLite file and runs, through the CLI as a user would: `tidecast retrain` (h=18, default
-preset), then `tidecast forecast`, then `tidecast backfill` when asked. It writes what
+`run` loads the training parts of an M3 subset (monthly unless --subset; the first N
+series with --limit) into a fresh SQLite file and runs, through the CLI as a user would:
+`tidecast retrain` (the subset's horizon as in bench/accuracy.py, default preset), then
+`tidecast forecast`, then `tidecast backfill` when asked. It writes what
 the runs left in the numeric tables (forecasts, backtest scores, champions, interval
 calibration, backfill forecasts) to CSV files in OUT, every float with 17 significant
 digits, keyed and sorted without run ids or times. `compare` says which files differ.
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.m3 import m3_train_test  # noqa: E402
+from bench.m3 import SUBSETS, m3_train_test  # noqa: E402
 from bench.process import run_tidecast  # noqa: E402
 
 # table -> (columns compared, sort key); run ids and timestamps of the run are left out.
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="tidecast-identical-"))
     url = f"sqlite:///{workdir / 'tidecast.db'}"
-    train, _ = m3_train_test("monthly")
+    train, _ = m3_train_test(args.subset)
     if args.limit:
         train = train[train["series_id"].isin(train["series_id"].unique()[: args.limit])]
     from tidecast.db import init_db, make_engine, replace_observations
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> None:
     replace_observations(engine, train.rename(columns={"ds": "ts", "y": "value"}))
     engine.dispose()
     common = ["--database-url", url, "--runner", args.runner]
-    shape = ["--horizon", "18", "--freq", "MS", "--season-length", "12"]
+    freq, horizon, season_length = SUBSETS[args.subset]
+    shape = ["--horizon", str(horizon), "--freq", freq, "--season-length", str(season_length)]
     measured = run_tidecast(["retrain", *common, *shape], workdir)
     print(f"retrain: {measured['wall_s']:.0f} s")
     run_tidecast(["forecast", *common], workdir)
@@ -110,6 +112,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     first = commands.add_parser("run")
     first.add_argument("out")
+    first.add_argument("--subset", default="monthly", choices=sorted(SUBSETS))
     first.add_argument("--limit", type=int)
     first.add_argument("--runner", default="local", choices=["local", "dask"])
     first.add_argument("--backfill", help="FROM,TO dates of a backfill after the runs")
