@@ -334,8 +334,7 @@ class CovariateInput(ByKind):
     def of_rows(self, rows: pd.DataFrame) -> CovariateInput:
         """Only the values of the series in `rows` (a chunk's panel; and those of every
         series)."""
-        keys = pd.Index(rows["series_id"].unique())
-        return self.for_series(keys.astype(float) if keys.dtype.kind in "iu" else keys)
+        return self.for_series(pd.Index(rows["series_id"].unique()))
 
     def frames(
         self, cutoffs: pd.Series, horizon: int, as_of_cutoff: bool = True

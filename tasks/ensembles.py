@@ -22,11 +22,16 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from tidecast.models.registry import COMBINATIONS
+from tidecast.models.registry import COMBINATIONS, combination_members
 from tidecast.tasks.fold_forecasts import FOLD_FORECAST_COLUMNS, FoldForecasts
 
-# the top-k ensembles' names: their statistic and k
+# the top-k ensembles' names (`top_k_name`): their statistic and k
 TOP_K = re.compile(r"ensemble_(mean|median)_top(\d+)")
+
+
+def top_k_name(statistic: str, k: int) -> str:
+    """The name a top-k ensemble is scored and stored under: `ensemble_mean_top3`."""
+    return f"ensemble_{statistic}_top{k}"
 
 
 class CandidateKind(Enum):
@@ -63,11 +68,9 @@ def ensemble_members(
     )
     top = mean[mean["mase"].notna()].groupby("series_id", sort=False).head(top_k)
     parts = [
-        top[["series_id", "model"]].assign(ensemble=f"ensemble_mean_top{top_k}"),
-        top[["series_id", "model"]].assign(ensemble=f"ensemble_median_top{top_k}"),
+        top[["series_id", "model"]].assign(ensemble=top_k_name("mean", top_k)),
+        top[["series_id", "model"]].assign(ensemble=top_k_name("median", top_k)),
     ]
-    from tidecast.models.registry import combination_members
-
     series = mean["series_id"].unique()
     seen: list[list[str]] = []
     for combination in COMBINATIONS:

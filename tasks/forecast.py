@@ -30,7 +30,7 @@ from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series
 from tidecast.tasks.ensembles import combine, is_ensemble
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
-from tidecast.tasks.modelrun import fit_forecast, forecast, run_model
+from tidecast.tasks.modelrun import fit_forecast, predict_ahead, run_model
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",
@@ -65,7 +65,7 @@ def _fit_and_forecast(
                 "forecast",
                 f"{name}: stored weights, newest window of {history['series_id'].nunique()} series",
             )
-            return loaded, forecast(loaded, horizon, future), []
+            return loaded, predict_ahead(loaded, horizon, future), []
         except ArtifactError as exc:
             note = f"{exc}; {name} refitted instead"
             report("forecast", note)

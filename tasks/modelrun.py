@@ -18,7 +18,9 @@ from tidecast.tasks.budget import ModelTimeoutError, call_with_budget
 from tidecast.tasks.failures import Failure
 
 
-def forecast(fitted: Forecaster, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+def predict_ahead(
+    fitted: Forecaster, horizon: int, future: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A fitted model's forecasts of the `horizon` steps after its history; `future`: the
     covariates' values for those steps, for a model that uses them."""
     if future is None:
@@ -30,9 +32,9 @@ def fit_forecast(
     model: Forecaster, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
 ) -> tuple[Forecaster, pd.DataFrame]:
     """`model` fitted on `history` (a backtest fold's training rows, or a final fit's full
-    history), and its forecasts (`forecast`)."""
+    history), and its forecasts (`predict_ahead`)."""
     fitted = model.fit(history)
-    return fitted, forecast(fitted, horizon, future)
+    return fitted, predict_ahead(fitted, horizon, future)
 
 
 def _as_text(series: Sequence) -> tuple[str, ...]:

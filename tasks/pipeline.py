@@ -126,9 +126,9 @@ def handed_on(results: Iterable[T], each: Callable[[T], Any] | None) -> list[T]:
     return []
 
 
-class Publisher(Protocol):
-    """Where a run announces what it did: Prefect artifacts and events at the edge
-    (`tidecast.edge.runs.PrefectPublisher`), nowhere in tests (`PublishNothing`)."""
+class Publisher:
+    """Where a run announces what it did. This one tells nobody (tests, notebooks); the
+    flows' edge hands in `tidecast.edge.runs.PrefectPublisher` (artifacts and events)."""
 
     def leaderboard(
         self,
@@ -143,22 +143,6 @@ class Publisher(Protocol):
     def degraded(self, run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
         """A forecast run's live accuracy (an event when series degraded); notes for the
         run row."""
-
-
-class PublishNothing:
-    """A `Publisher` nobody listens to (tests, notebooks)."""
-
-    def leaderboard(
-        self,
-        run_id: str,
-        validated: ValidatedPanel,
-        scored: BacktestResult,
-        chosen: pd.DataFrame,
-        job: str,
-    ) -> None:
-        return None
-
-    def degraded(self, run_id: str, accuracy: LiveAccuracy, factor: float, job: str) -> list[str]:
         return []
 
 
@@ -173,16 +157,12 @@ class Run:
     settings: Settings
     id: str
     steps: Steps = field(default_factory=InProcess)
-    publish: Publisher = field(default_factory=PublishNothing)
+    publish: Publisher = field(default_factory=Publisher)
     validated: ValidatedPanel | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 
     def finish(self, fields: dict[str, Any]) -> None:
         self.fields = fields
-
-
-def _signalled(exc: BaseException) -> bool:
-    return isinstance(exc, KeyboardInterrupt)
 
 
 @contextmanager
@@ -194,23 +174,23 @@ def recorded_run(
     *,
     flow_run_id: str | None = None,
     stage_seconds: Callable[[], dict[str, float]] = dict,
-    interrupted: Callable[[BaseException], bool] = _signalled,
+    interrupted: Callable[[BaseException], bool] = lambda exc: False,
     opened: Callable[[], None] = lambda: None,
 ) -> Iterator[Run]:
     """The run row of one run, from `running` to `completed` or `failed`, around the block.
 
     Opening it takes the job's run lock (a second writing run is refused); the block's
     `run.finish(fields)` gives the completed row's fields. Any exception (a SIGTERM or
-    Ctrl-C included: `interrupted` says which are those) marks the run failed with what
-    is known of its input, and goes on up. In this process by default (`InProcess`,
-    `PublishNothing`: tests, notebooks); the flows' edge (`tidecast.edge.runs`) hands in
-    Prefect's steps and publisher, the flow run's id, its stage timings and `opened`
-    (starts the chunk workers once the run row exists).
+    Ctrl-C included; `interrupted` names other signals, such as Prefect's) marks the run
+    failed with what is known of its input, and goes on up. In this process by default
+    (`InProcess`, a `Publisher` that tells nobody: tests, notebooks); the flows' edge
+    (`tidecast.edge.runs`) hands in Prefect's steps and publisher, the flow run's id, its
+    stage timings and `opened` (starts the chunk workers once the run row exists).
     """
     steps = steps or InProcess()
     run_id = steps.io(open_run, settings, flow_name, settings.run_parameters(), flow_run_id)
     opened()
-    run = Run(settings, run_id, steps, publish or PublishNothing())
+    run = Run(settings, run_id, steps, publish or Publisher())
     try:
         yield run
         steps.io(close_run, settings, run_id, "completed", stage_seconds(), **run.fields)

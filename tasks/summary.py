@@ -100,7 +100,8 @@ def failure_fields(
     exc: BaseException, validated: ValidatedPanel | None, interrupted: bool = False
 ) -> dict[str, Any]:
     """Fields of a failed run's row: what is known about the input, and why it failed.
-    `interrupted`: stopped by a signal (SIGTERM, Ctrl-C), as the edge that caught it says."""
+    `interrupted`: stopped by a signal other than Ctrl-C (Prefect's SIGTERM), as the edge
+    that caught it says."""
     if isinstance(exc, TidecastError):
         message = str(exc)
     elif interrupted or isinstance(exc, KeyboardInterrupt):

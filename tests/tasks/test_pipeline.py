@@ -49,7 +49,7 @@ def test_an_interrupted_run_says_so_as_its_edge_tells_it(settings, signal):
     assert row["status"] == "failed" and row["message"].startswith("stopped (SIGTERM or Ctrl-C)")
 
 
-class Recording(pipeline.PublishNothing):
+class Recording(pipeline.Publisher):
     """A `Publisher` that keeps what it was handed."""
 
     def __init__(self) -> None:

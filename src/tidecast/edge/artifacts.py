@@ -16,7 +16,6 @@ from prefect.events import emit_event
 from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.tasks.backtest import BacktestResult
-from tidecast.tasks.html_report import write_report
 from tidecast.tasks.leaderboard import leaderboard
 from tidecast.tasks.monitor import DEGRADED_EVENT, LiveAccuracy, degradation_resource
 from tidecast.tasks.report import run_summary_markdown
@@ -73,6 +72,9 @@ def publish_html_report(settings: Settings, run_id: str) -> Path | None:
     """
     if not settings.html_report:
         return None
+    # imported here: the report's plotly costs every flow's start-up about 0.4 s
+    from tidecast.tasks.html_report import write_report
+
     try:
         path = write_report(settings, run_id).resolve()
     except Exception as exc:  # noqa: BLE001 - the forecasts are written; say why, go on

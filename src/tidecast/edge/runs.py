@@ -37,7 +37,7 @@ def start_workers() -> None:
         runner.start()
 
 
-class PrefectPublisher:
+class PrefectPublisher(pipeline.Publisher):
     """`Publisher` to Prefect: artifacts and events, each published by a task of its own."""
 
     def leaderboard(
@@ -69,7 +69,7 @@ def recorded_run(settings: Settings, flow_name: str) -> Iterator[Run]:
         PrefectPublisher(),
         flow_run_id=prefect_id,
         stage_seconds=lambda: stage_seconds(prefect_id),
-        interrupted=lambda exc: isinstance(exc, TerminationSignal | KeyboardInterrupt),
+        interrupted=lambda exc: isinstance(exc, TerminationSignal),
         opened=start_workers,
     ) as run:
         yield run

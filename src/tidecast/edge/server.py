@@ -102,7 +102,7 @@ def prefect_server_process(
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     env.pop("PREFECT_API_URL", None)
     # The CLI turns Prefect's console handler down to CRITICAL to keep its terminal quiet
-    # (edge.logging.quiet_prefect_console); the server writes to its own file, at its own
+    # (edge.prefect_logs.quiet_prefect_console); the server writes to its own file, at its own
     # PREFECT_SERVER_LOGGING_LEVEL (WARNING unless set), so its warnings are kept.
     env.pop("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", None)
     command = [
