@@ -25,11 +25,14 @@ import pytest
 from tests.helpers import (
     get_json,
     load_observations,
+    post_json,
     query,
     shared_prefect_api,
     stop_process,
     synthetic_panel,
+    warm_prefect_home,
 )
+from tidecast.db import make_engine
 from tidecast.edge.server import prefect_server_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +81,11 @@ def test_the_wheel_installs_one_top_level_package(wheel):
 def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    # the repository's own file, as a user copies it next to their installed tidecast
+    # the repository's own files, as a user copies them next to their installed tidecast
     shutil.copy(ROOT / "prefect.yaml", work / "prefect.yaml")
+    shutil.copy(ROOT / "automations.yaml", work / "automations.yaml")
     target = tmp_path / "site"
-    base = {**_clean_env(tmp_path, target), "PREFECT_CLI_PROMPT": "false"}
+    base = {**_clean_env(tmp_path, target, warm=True), "PREFECT_CLI_PROMPT": "false"}
     with prefect_server_process(tmp_path / "server.log", base) as server:
         _install(wheel, target)  # while the server starts
         url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
@@ -102,6 +106,7 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
             cwd=work, env=env, capture_output=True, text=True, check=True, timeout=120,
         )  # fmt: skip
         assert where.stdout.strip().startswith(str(target)), where.stdout
+        # the README's commands; what they made, read from the API
         prefect_cli("work-pool", "create", "tidecast", "--type", "process")
         prefect_cli("deploy", "--all", "--no-prompt")
         for name, entrypoint in [
@@ -109,9 +114,19 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
             ("forecast/default", "tidecast.flows.forecast.forecast_flow"),
         ]:
             assert get_json(f"{api}/deployments/name/{name}")["entrypoint"] == entrypoint
+        retrain = json.dumps(get_json(f"{api}/deployments/name/retrain/default"))
+        assert '"cron": "0 2 * * 0"' in retrain
+        assert "CANCEL_NEW" in retrain  # a run asked for while one runs is not queued
+        prefect_cli("automation", "create", "--from-file", "automations.yaml")
+        automations = {a["name"]: json.dumps(a) for a in post_json(f"{api}/automations/filter")}
+        degraded = automations["default__automation_1"]  # prefect.yaml's trigger
+        assert "tidecast.accuracy.degraded" in degraded and "run-deployment" in degraded
+        assert '"within": 86400' in degraded.replace(".0", "")  # at most once a day
+        overdue = automations["tidecast-retrain-overdue"]
+        assert '"posture": "Proactive"' in overdue and "prefect.flow-run.Completed" in overdue
         created = prefect_cli(
             "deployment", "run", "retrain/default",
-            "--params", json.dumps({"horizon": 3, "models": ["naive"]}),
+            "--param", "horizon=3", "--param", 'models=["naive"]',
         )  # fmt: skip
         [flow_run_id] = re.findall(r"UUID: ([0-9a-f-]{36})", created) or [created]
         log = tmp_path / "worker.log"
@@ -138,15 +153,17 @@ def test_prefect_deploy_and_a_process_worker_run_the_installed_flows(wheel, tmp_
     assert (work / "artifacts" / "reports" / f"{runs['run_id'].iloc[0]}.html").is_file()
 
 
-def _clean_env(tmp_path: Path, target: Path) -> dict[str, str]:
+def _clean_env(tmp_path: Path, target: Path, warm: bool = False) -> dict[str, str]:
     """The caller's environment without tidecast settings or a Prefect API, a Prefect home
-    of the test's own, and the installed wheel first on the path."""
+    of the test's own (`warm`: set up already, as from a user's second command on; else
+    empty, as on their first), and the installed wheel first on the path."""
+    home = tmp_path / "prefect"
     env = {
         k: v for k, v in os.environ.items()
         if not k.startswith("TIDECAST_") and k not in ("PREFECT_API_URL", "PYTHONPATH")
     }  # fmt: skip
     env.update(
-        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_HOME=str(warm_prefect_home(home) if warm else home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
         PYTHONUNBUFFERED="1",
@@ -199,19 +216,28 @@ def _kill_all(processes: set[tuple[int, int]]) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel, tmp_path):
+    """The embedded default: serve with no Prefect server and a SQLite file starts a local
+    server, runs the schedule with the flags given, and stops everything it started."""
     target = tmp_path / "site"
     _install(wheel, target)
     work = tmp_path / "work"
     work.mkdir()
     url = load_observations(f"sqlite:///{work / 'tidecast.db'}", synthetic_panel())
-    env = _clean_env(tmp_path, target)
+    # the flags reach the served runs: four of the six series, from a table of their own
+    engine = make_engine(url)
+    query(url, "SELECT * FROM observations WHERE series_id < 'S04'").to_sql(
+        "staged", engine, index=False
+    )
+    engine.dispose()
+    env = _clean_env(tmp_path, target, warm=True)
     log = tmp_path / "serve.log"
     seen: set[tuple[int, int]] = set()  # everything serve started: its server, runs, watchdog
     with log.open("w") as out:
         # no PREFECT_API_URL: serve starts (and stops) a local Prefect server of its own
         served = subprocess.Popen(
             [sys.executable, "-m", "tidecast.cli", "serve", "--database-url", url,
-             "--models", "naive", "--horizon", "3", "--workers", "1", "--retrain-every", "20"],
+             "--source-table", "staged", "--models", "naive", "--horizon", "6",
+             "--workers", "1", "--retrain-every", "10"],
             cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
@@ -246,17 +272,26 @@ def test_tidecast_serve_from_the_installed_wheel_runs_a_scheduled_retrain(wheel,
             stop_process(served)
             _kill_all(seen)
     output = log.read_text()
-    assert returncode in (0, 130), output[-3000:]
+    assert returncode == 0, output[-3000:]
     assert not left, (left, output[-3000:])
+    first_lines = "\n".join(output.splitlines()[:3])
+    assert "starting a local Prefect server on 127.0.0.1" in first_lines, output[-3000:]
     api = re.search(r"local Prefect server ready at (\S+)", output)
     assert api, output[-3000:]
+    assert "stopped serving; the local Prefect server is stopped" in output
     with pytest.raises(OSError):
         get_json(f"{api.group(1)}/health")  # nothing listens there any more
     latest = query(url, "SELECT run_id, series_id, step FROM latest_forecasts")
-    assert latest["series_id"].nunique() == 6 and latest["step"].max() == 3, latest
+    assert set(latest["series_id"]) == {"S00", "S01", "S02", "S03"}, latest
+    assert latest["step"].max() == 6, latest
+    # the run waited for, or one the 10 s schedule completed before SIGTERM arrived
     completed = query(url, "SELECT run_id FROM forecast_runs WHERE status = 'completed'")
     assert set(done["run_id"]) <= set(completed["run_id"])
     assert len(set(latest["run_id"])) == 1 and set(latest["run_id"]) <= set(completed["run_id"])
+    recorded = query(url, "SELECT parameters FROM forecast_runs WHERE run_id = :r",
+                     r=done["run_id"].iloc[0])["parameters"].iloc[0]  # fmt: skip
+    recorded = recorded if isinstance(recorded, dict) else json.loads(recorded)
+    assert recorded["source_table"] == "staged" and recorded["horizon"] == 6
 
 
 @pytest.mark.slow

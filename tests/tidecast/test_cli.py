@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from tests.helpers import covariate_rows, load_observations, tidecast
+from tests.helpers import covariate_rows, load_observations, tidecast, warm_prefect_home
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.sql.tables import metadata
 
@@ -115,7 +115,8 @@ def test_the_database_password_is_nowhere_but_where_it_was_given(
     init_db(engine)
     replace_observations(engine, observations)
     engine.dispose()
-    prefect_home = tmp_path / "prefect"  # the temporary Prefect server keeps its database here
+    # the temporary Prefect server keeps its database here
+    prefect_home = warm_prefect_home(tmp_path / "prefect")
     env = {"PREFECT_HOME": str(prefect_home), "TIDECAST_ARTIFACTS_DIR": str(tmp_path / "art")}
     if given_as == "flag":
         where = ["--database-url", url]
@@ -179,9 +180,10 @@ def test_two_retrains_started_together_one_writes_and_the_other_is_refused(
     env = {"TIDECAST_DATABASE_URL": pg_url, "TIDECAST_MODELS": "naive,seasonal_naive"}
 
     def start(name: str) -> subprocess.Popen:
+        home = warm_prefect_home(tmp_path / name)
         return subprocess.Popen(
             [sys.executable, "-m", "tidecast.cli", "retrain", "--horizon", "6"],
-            cwd=tmp_path, env={**os.environ, **env, "PREFECT_HOME": str(tmp_path / name)},
+            cwd=tmp_path, env={**os.environ, **env, "PREFECT_HOME": str(home)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 

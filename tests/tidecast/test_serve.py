@@ -1,14 +1,14 @@
-"""Schedules for real: `tidecast serve` with its own Prefect server, and prefect.yaml deployed.
+"""Schedules for real: `tidecast serve` with its own Prefect server and several jobs.
 
 Not the test harness: a real Prefect server on 127.0.0.1 (the temporary server cannot run
-schedules), real scheduled and manual flow runs, and everything stopped afterwards.
+schedules), real scheduled flow runs, and everything stopped afterwards. The embedded
+default (serve starting a server of its own on a SQLite file) and prefect.yaml's
+deployments run from the installed wheel: tests/packaging/test_wheel.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -20,14 +20,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import ON_POSTGRES_ONLY, ON_SQLITE_ONLY, query, three_job_database
-from tidecast.db import make_engine
-from tidecast.edge.server import SERVER_LOG, LocalServer, healthy, local_prefect_server
+from tests.helpers import (
+    ON_POSTGRES_ONLY,
+    query,
+    three_job_database,
+    warm_prefect_home,
+)
+from tidecast.edge.server import SERVER_LOG, LocalServer, local_prefect_server
 from tidecast.errors import TidecastError
 
 pytestmark = pytest.mark.slow  # real Prefect servers, schedules and workers
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 300
 
 
@@ -39,7 +42,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         if not key.startswith("TIDECAST_") and key != "PREFECT_API_URL"
     }
     env.update(
-        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_HOME=str(warm_prefect_home(tmp_path / "prefect")),
         PYTHONUNBUFFERED="1",
         TIDECAST_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
         TIDECAST_MODELS="naive,seasonal_naive",
@@ -48,91 +51,6 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def wait_for_completed_run(url: str, flow_name: str, alive: subprocess.Popen) -> str:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        assert alive.poll() is None, f"exited with {alive.returncode}"
-        try:
-            done = query(
-                url,
-                "SELECT run_id, prefect_flow_run_id FROM forecast_runs "
-                "WHERE flow_name = :f AND status = 'completed'",
-                f=flow_name,
-            )
-        except Exception:  # the tables appear with the first run
-            done = None
-        if done is not None and len(done):
-            assert done["prefect_flow_run_id"].notna().all()  # a real Prefect flow run
-            return done["run_id"].iloc[0]
-        time.sleep(1)
-    raise AssertionError(f"no completed {flow_name} run within {WAIT_SECONDS} s")
-
-
-@ON_SQLITE_ONLY  # the embedded default: serve with no Prefect server and a SQLite file
-def test_serve_starts_a_local_server_runs_the_schedule_and_stops_everything(loaded_db, tmp_path):
-    # the flags reach the served runs: four of the six series, from a table of their own
-    staged = query(loaded_db, "SELECT * FROM observations WHERE series_id < 'S04'")
-    engine = make_engine(loaded_db)
-    staged.to_sql("staged", engine, index=False)
-    engine.dispose()
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        served = subprocess.Popen(
-            [sys.executable, "-m", "tidecast.cli", "serve", "--retrain-every", "10",
-             "--horizon", "6", "--database-url", loaded_db, "--source-table", "staged"],
-            cwd=tmp_path, env=clean_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            run_id = wait_for_completed_run(loaded_db, "retrain", served)
-            served.send_signal(signal.SIGTERM)  # as systemd or `docker stop` would
-            returncode = served.wait(timeout=90)
-        finally:
-            try:
-                os.killpg(served.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    output = log.read_text()
-    assert returncode == 0, output[-3000:]
-    first_lines = "\n".join(output.splitlines()[:3])
-    assert "starting a local Prefect server on 127.0.0.1" in first_lines, output[-3000:]
-    api_url = re.search(r"local Prefect server ready at (\S+)", output).group(1)
-    assert "stopped serving; the local Prefect server is stopped" in output
-    assert not healthy(api_url)  # nothing left listening
-    latest = query(loaded_db, "SELECT run_id, series_id FROM latest_forecasts")
-    # the run waited for, or one the 10 s schedule completed before SIGTERM arrived
-    completed = query(
-        loaded_db,
-        "SELECT run_id FROM forecast_runs WHERE flow_name = 'retrain' AND status = 'completed'",
-    )
-    assert run_id in set(completed["run_id"])
-    assert len(set(latest["run_id"])) == 1 and set(latest["run_id"]) <= set(completed["run_id"])
-    assert set(latest["series_id"]) == {"S00", "S01", "S02", "S03"}
-    recorded = query(loaded_db, "SELECT parameters FROM forecast_runs WHERE run_id = :r", r=run_id)
-    parameters = recorded["parameters"].iloc[0]
-    parameters = parameters if isinstance(parameters, dict) else json.loads(parameters)
-    assert parameters["source_table"] == "staged" and parameters["horizon"] == 6
-
-
-def run(command: list[str], env: dict[str, str], timeout: float = 300) -> str:
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
-    return done.stdout
-
-
-@pytest.fixture
-def prefect_server(tmp_path):
-    """A real Prefect server on 127.0.0.1 with its own home, stopped afterwards."""
-    os.environ["PREFECT_HOME"], home = str(tmp_path / "prefect"), os.environ["PREFECT_HOME"]
-    try:
-        with local_prefect_server() as api_url:
-            yield api_url
-    finally:
-        os.environ["PREFECT_HOME"] = home
 
 
 def test_the_local_server_keeps_answering_while_it_writes_more_than_a_pipe_holds(
@@ -181,34 +99,6 @@ def test_what_a_server_said_before_it_exited_is_shown_without_passwords(tmp_path
     message = str(refused.value)
     assert "(exit code 3)" in message and "prefect:***@db.internal" in message, message
     assert "hunter2" not in message
-
-
-@ON_POSTGRES_ONLY  # tests/packaging/test_wheel.py deploys and runs them on SQLite
-def test_prefect_yaml_deploys_with_the_readme_commands_and_a_manual_run_completes(
-    loaded_db, tmp_path, prefect_server
-):
-    env = clean_env(tmp_path, PREFECT_API_URL=prefect_server, TIDECAST_DATABASE_URL=loaded_db)
-    prefect = [sys.executable, "-m", "prefect"]
-    run([*prefect, "work-pool", "create", "tidecast", "--type", "process"], env)
-    run([*prefect, "deploy", "--all", "--no-prompt"], env)
-    listed = run([*prefect, "deployment", "ls"], env)
-    assert "retrain/default" in listed and "forecast/default" in listed
-    schedules = run([*prefect, "deployment", "inspect", "retrain/default"], env)
-    assert "0 2 * * 0" in schedules
-    automations = run([*prefect, "automation", "inspect", "--json", "default__automation_1"], env)
-    assert "tidecast.accuracy.degraded" in automations and "run-deployment" in automations
-    assert '"within": 86400' in automations.replace(".0", "")  # at most once a day
-    assert "CANCEL_NEW" in schedules  # a run asked for while one runs is not queued
-    run([*prefect, "automation", "create", "--from-file", "automations.yaml"], env)
-    overdue = run([*prefect, "automation", "inspect", "--json", "tidecast-retrain-overdue"], env)
-    assert '"posture": "Proactive"' in overdue and "prefect.flow-run.Completed" in overdue
-    # a manual run with parameters, picked up by a worker (as the README shows)
-    run([*prefect, "deployment", "run", "retrain/default", "--param", "horizon=6"], env)
-    run([*prefect, "worker", "start", "--pool", "tidecast", "--run-once"], env, timeout=600)
-    runs = query(loaded_db, "SELECT status, parameters FROM forecast_runs")
-    assert runs["status"].tolist() == ["completed"], runs
-    latest = query(loaded_db, "SELECT step FROM latest_forecasts")
-    assert latest["step"].max() == 6  # the parameter reached the flow
 
 
 def test_serve_says_when_the_configured_prefect_server_does_not_answer(tmp_path):

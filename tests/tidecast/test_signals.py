@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import load_observations, query, synthetic_panel
+from tests.helpers import load_observations, query, synthetic_panel, warm_prefect_home
 
 pytestmark = [
     pytest.mark.slow,  # real processes, a real temporary Prefect server
@@ -23,7 +23,7 @@ pytestmark = [
 def start_retrain(tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
     url = load_observations(f"sqlite:///{tmp_path / 'tidecast.db'}", synthetic_panel(200))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDECAST_")}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    env["PREFECT_HOME"] = str(warm_prefect_home(tmp_path / "prefect"))
     log = tmp_path / "retrain.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "tidecast.cli", "retrain", "--database-url", url,
