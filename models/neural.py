@@ -37,7 +37,12 @@ from tidecast.models.base import future_frame, get_params
 from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import season_angles
 from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
-from tidecast.models.windows import Windows, default_lookback, training_windows
+from tidecast.models.windows import (
+    Windows,
+    default_lookback,
+    fitted_lookback,
+    training_windows,
+)
 
 
 def torch_device(name: str | None) -> torch.device:
@@ -127,7 +132,9 @@ class TorchForecaster(WindowCovariates):
         return fine_tuned_steps(steps, self.fine_tune) if warm else steps
 
     def _lookback(self) -> int:
-        return self.lookback or default_lookback(self.season_length, self.horizon)
+        """The fit's input length (`fitted_lookback`); before a fit, the set or default one."""
+        fitted = getattr(self, "lookback_", None)
+        return fitted or self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _device(self) -> torch.device:
         return torch_device(self.device)
@@ -167,7 +174,8 @@ class TorchForecaster(WindowCovariates):
         )
 
     def fit(self, panel: pd.DataFrame) -> Self:
-        lookback, device = self._lookback(), self._device()
+        self.lookback_ = fitted_lookback(panel, self.lookback, self.season_length, self.horizon)
+        lookback, device = self.lookback_, self._device()
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )
@@ -271,7 +279,8 @@ class TorchForecaster(WindowCovariates):
         self.refuse_other_covariates(list(blob.get("covariates", [])), "stored weights")
         self.n_features_ = int(blob["n_features"])
         self.n_context_ = int(blob.get("n_context", 0))
-        network = self._network(self.n_features_, int(blob["lookback"]), self.n_context_)
+        self.lookback_ = int(blob["lookback"])  # the input length the weights were fitted with
+        network = self._network(self.n_features_, self.lookback_, self.n_context_)
         network.load_state_dict(blob["state_dict"])
         self.network_ = network.to(self._device()).eval()
         self._condition(panel)

@@ -22,7 +22,12 @@ from sklearn.linear_model import Ridge
 from tidecast.models.base import future_frame
 from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import design_matrix
-from tidecast.models.windows import Windows, default_lookback, training_windows
+from tidecast.models.windows import (
+    Windows,
+    default_lookback,
+    fitted_lookback,
+    training_windows,
+)
 
 
 class LagRegressor(WindowCovariates):
@@ -62,7 +67,9 @@ class LagRegressor(WindowCovariates):
         self.max_cells = max_cells
 
     def _lookback(self) -> int:
-        return self.lookback or default_lookback(self.season_length, self.horizon)
+        """The fit's input length (`fitted_lookback`); before a fit, the set or default one."""
+        fitted = getattr(self, "lookback_", None)
+        return fitted or self.lookback or default_lookback(self.season_length, self.horizon)
 
     def _max_windows(self) -> int:
         """How many training windows a fit may use (a seeded subset beyond it)."""
@@ -90,7 +97,8 @@ class LagRegressor(WindowCovariates):
         return np.hstack([features, covariates])
 
     def fit(self, panel: pd.DataFrame) -> Self:
-        lookback = self._lookback()
+        self.lookback_ = fitted_lookback(panel, self.lookback, self.season_length, self.horizon)
+        lookback = self.lookback_
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self._max_windows(), seed=self.seed
         )
@@ -160,7 +168,10 @@ class RidgeLags(LagRegressor):
         ridge = self.estimators_[0]
         names = np.asarray(self._covariate_names(), dtype=str)
         with path.open("wb") as handle:
-            np.savez(handle, coef=ridge.coef_, intercept=ridge.intercept_, covariates=names)
+            np.savez(
+                handle, coef=ridge.coef_, intercept=ridge.intercept_, covariates=names,
+                lookback=np.asarray(self._lookback()),
+            )  # fmt: skip
 
     def load_weights(self, path: Path, panel: pd.DataFrame) -> Self:
         """Stored coefficients, conditioned on the newest window of each series in `panel`."""
@@ -168,6 +179,8 @@ class RidgeLags(LagRegressor):
             ridge = Ridge(alpha=1.0)
             ridge.coef_, ridge.intercept_ = arrays["coef"], arrays["intercept"]
             stored = arrays["covariates"].tolist() if "covariates" in arrays else None
+            # the input length they were fitted with (before it adapted: the default)
+            self.lookback_ = int(arrays["lookback"]) if "lookback" in arrays else None
         self.refuse_other_covariates(stored, "stored coefficients")
         self.estimators_ = [ridge]
         self._condition(panel)

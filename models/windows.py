@@ -125,13 +125,47 @@ def default_lookback(season_length: int, horizon: int) -> int:
     return max(2 * season_length, horizon, 8)
 
 
+def fitted_lookback(
+    panel: pd.DataFrame, lookback: int | None, season_length: int, horizon: int
+) -> int:
+    """The input length a window model fits with: `lookback` when set; else
+    `default_lookback`, shortened where the history is short, so the model adapts to the
+    data at hand instead of failing: to the longest input with which at least half the
+    series give a training window (the median length minus the horizon), or, where
+    that is under 1, with which the longest series does. Only panels whose median series
+    is shorter than the default's lookback + horizon are affected (a fold of a few short
+    series; M3's yearly or monthly folds are not)."""
+    if lookback:
+        return lookback
+    default = default_lookback(season_length, horizon)
+    lengths = panel.groupby("series_id", sort=False).size()
+    if lengths.empty:
+        return default
+    half = int(np.median(lengths)) - horizon
+    if half >= default:
+        return default
+    longest = int(lengths.max()) - horizon
+    if half >= 1:
+        return half
+    return longest if longest >= 1 else default  # none: training_windows says why
+
+
 def training_windows(
     panel: pd.DataFrame, lookback: int, horizon: int, *, max_windows: int, seed: int
 ) -> Windows:
     """`build_windows` for fitting: a model with no window at all to learn from says why."""
     windows = build_windows(panel, lookback, horizon, max_windows=max_windows, seed=seed)
     if len(windows.inputs) == 0:
-        raise ValueError(f"no series is longer than lookback + horizon = {lookback + horizon}")
+        longest = int(panel.groupby("series_id").size().max()) if len(panel) else 0
+        if longest <= horizon:
+            raise ValueError(
+                f"every series is shorter than horizon + 1 = {horizon + 1} points (the "
+                f"longest has {longest}): no window to learn from"
+            )
+        raise ValueError(
+            f"no series is longer than lookback + horizon = {lookback + horizon} "
+            f"(the longest has {longest} points)"
+        )
     return windows
 
 

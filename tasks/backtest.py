@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from tidecast.errors import TidecastError
 from tidecast.metrics import insample_scale, score_errors
 from tidecast.models.base import Forecaster, clone, positions_from_end, sort_panel
 from tidecast.models.registry import build_model, is_global, model_uses_covariates
@@ -420,3 +421,38 @@ def combine_backtests(done: Backtested) -> BacktestResult:
         failures=[failure for _, failures, _ in kept for failure in failures],
         importance=combine_importance([importance for _, _, importance in kept]),
     )
+
+
+def models_not_run(scored: BacktestResult, model_names: list[str]) -> dict[str, str]:
+    """The candidates without a backtest score on any series, each with why: its first
+    failure's detail, or that no fold had the history it needs."""
+    ran = set(scored.scores["model"].unique())
+    why = {}
+    for name in model_names:
+        if name in ran:
+            continue
+        failure = next((f for f in scored.failures if f.model == name), None)
+        why[name] = (failure.detail or failure.text) if failure else "no fold could score it"
+    return why
+
+
+def check_named_models(scored: BacktestResult, ctx: RunContext) -> list[str]:
+    """A line for each candidate that ran on no series (the CLI shows it as it comes).
+
+    When the models are named (`--models`, TIDECAST_MODELS) and none of those other than
+    the baselines ran, the run fails: forecasts by baselines alone are not what was
+    asked for, and BI keeps the previous run's.
+    """
+    from tidecast.models.registry import INFO
+
+    not_run = models_not_run(scored, ctx.model_names)
+    lines = [f"{name} did not run on any series: {why}" for name, why in not_run.items()]
+    for line in lines:
+        report("backtest", line)
+    named = [n for n in ctx.settings.models or [] if INFO.get(n) and INFO[n].family != "baseline"]
+    if named and all(name in not_run for name in named):
+        raise TidecastError(
+            "none of the models named besides the baselines ran: "
+            + "; ".join(f"{name}: {not_run[name]}" for name in named)
+        )
+    return lines

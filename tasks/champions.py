@@ -12,6 +12,7 @@ from tidecast.progress import report
 from tidecast.settings import Settings
 from tidecast.sql import load_query
 from tidecast.sql.tables import backtest_scores
+from tidecast.tasks.short_history import SHORT_MODEL
 
 
 def read_current_champions(settings: Settings) -> pd.DataFrame:
@@ -46,16 +47,19 @@ def read_last_retrain(settings: Settings) -> dict:
 def champions_for_series(series_ids: pd.Index, current: pd.DataFrame) -> pd.DataFrame:
     """The current champion (and ensemble members) of every series to forecast.
 
-    A series that appeared since the last retrain has no champion yet: it gets seasonal
-    naive until the next retrain backtests it.
+    A series that appeared since the last retrain has no champion yet, and one that was
+    too short to backtest then (champion `short_history`) has none from a backtest: both
+    get seasonal naive until the next retrain backtests them.
     """
     chosen = current.set_index("series_id").reindex(series_ids)
-    new = chosen["model"].isna()
+    new = chosen["model"].isna() | (chosen["model"] == SHORT_MODEL).to_numpy()
     chosen.loc[new, "model"] = "seasonal_naive"
+    chosen.loc[new, "members"] = None
     if new.any():
         report(
             "forecast",
-            f"{int(new.sum())} series have no champion yet: seasonal_naive until the next retrain",
+            f"{int(new.sum())} series have no backtested champion yet: seasonal_naive until "
+            "the next retrain",
         )
     return chosen.rename_axis("series_id").reset_index()[["series_id", "model", "members"]]
 

@@ -363,7 +363,10 @@ def series_figure(data: ReportData, series_id: str, why: str, number: int) -> st
     ].dropna()
     if len(members) and members.iloc[0]:
         model = f"{model} = {describe_members(model, members.iloc[0])}"
-    fig.update_layout(title=f"{series_id} — {why}; champion {model}{live_note}")
+    # plotly.js renders tags in titles (<b>, <a href>, …): a series id from the data is
+    # text, so it is escaped as the page's own HTML is (plotly shows the entities as such)
+    title = f"{series_id} — {why}; champion {model}{live_note}"
+    fig.update_layout(title=html.escape(title))
     return _figure(fig, f"series-{number}")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +27,7 @@ from tidecast.tasks.backtest import (
     BacktestResult,
     backtest_chunk,
     backtest_spec,
+    check_named_models,
     combine_backtests,
     plan_backtest,
 )
@@ -59,6 +60,11 @@ from tidecast.tasks.ingest import read_observations, window_start, write_read_wi
 from tidecast.tasks.monitor import LiveAccuracy, monitor_live_accuracy
 from tidecast.tasks.promote import NO_PREVIOUS, best_without_covariates, promote_champions
 from tidecast.tasks.runs import close_run, open_run
+from tidecast.tasks.short_history import (
+    forecast_short_series,
+    with_short_series,
+    without_backtest,
+)
 from tidecast.tasks.statics import read_statics
 from tidecast.tasks.summary import backfill_summary, failure_fields, run_summary
 from tidecast.tasks.validate import (
@@ -294,9 +300,14 @@ def retrain_models(
     steps: Steps,
     keep_artifacts: bool = True,
     covariates: Covariates | None = None,
+    check: bool = False,
 ) -> Retrained:
-    """Backtest ► promote ► calibrate ► final forecast: a retrain's compute, on `panel`."""
+    """Backtest ► promote ► calibrate ► final forecast: a retrain's compute, on `panel`.
+    `check`: fail when none of the named models besides the baselines ran (a retrain;
+    a backfill's early cutoffs may be too short for some)."""
     scored = backtest(ctx, panel, steps, covariates)
+    if check:
+        steps.step(check_named_models, scored, ctx)
     series_ids = pd.Index(panel["series_id"].unique())
     chosen = steps.step(promote_champions, scored, series_ids, ctx, previous)
     calibration = steps.step(calibrate_intervals, scored)
@@ -317,11 +328,22 @@ def retrain(run: Run) -> None:
     validated = read_validated(run, since)
     ctx = context_of(run, validated)
     previous = steps.io(read_current_champions, settings)
-    done = retrain_models(ctx, validated.panel, previous, steps, covariates=validated.covariates)
+    if validated.panel.empty:  # every series too short to backtest: nothing to retrain
+        done = steps.step(without_backtest, ctx)
+    else:
+        done = retrain_models(
+            ctx, validated.panel, previous, steps, covariates=validated.covariates, check=True
+        )
+    short = steps.step(
+        forecast_short_series, ctx, validated.short, validated.panel, previous, stage="forecast"
+    )
+    chosen, forecast_rows = with_short_series(done.chosen, done.forecast, short)
+    done = replace(done, chosen=chosen, forecast=forecast_rows)
     steps.io(write_results, settings, run.id, validated.grid, done.forecast, done)
     steps.io(
-        write_read_windows, settings, run.id, validated.panel, validated.grid, ctx.season_length
-    )
+        write_read_windows, settings, run.id, validated.every_series, validated.grid,
+        ctx.season_length,
+    )  # fmt: skip
     run.publish.leaderboard(run.id, validated, done.scored, done.chosen, settings.job)
     run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, ctx.notes))
 
@@ -365,8 +387,15 @@ def forecast(run: Run, trained: dict) -> None:
     done = final_forecast(
         ctx, panel, chosen, calibration, steps, stored, True, covariates, fallbacks
     )
+    short = steps.step(
+        forecast_short_series, ctx, validated.short, panel, current, stage="forecast"
+    )
+    chosen, done = with_short_series(chosen, done, short)
     steps.io(write_results, settings, run.id, validated.grid, done)
-    steps.io(write_read_windows, settings, run.id, panel, validated.grid, ctx.season_length)
+    steps.io(
+        write_read_windows, settings, run.id, validated.every_series, validated.grid,
+        ctx.season_length,
+    )  # fmt: skip
     notes = run.publish.degraded(run.id, accuracy, settings.degradation_factor, settings.job)
     run.finish(run_summary(validated, chosen, done, settings=settings, notes=notes))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from tidecast.schemas import (
     as_read,
     coerce_observations,
     exact_duplicates,
+    formatted_numbers,
     min_series_length,
     observation_schema,
     row_failures,
@@ -32,7 +34,12 @@ REJECTED_COLUMNS = ["series_id", "ts", "value", "check_name", "reason"]
 
 @dataclass
 class ValidatedPanel:
-    """Clean observations as a panel (`series_id`, `ds`, `y`) plus what was set aside and why."""
+    """Clean observations as a panel (`series_id`, `ds`, `y`) plus what was set aside and why.
+
+    `panel` holds the series long enough to backtest; `short` the others (at least one
+    valid point, fewer than `min_series_length`), which are forecast without a backtest
+    (tasks/short_history.py) rather than left without a forecast.
+    """
 
     panel: pd.DataFrame
     rejected: pd.DataFrame  # REJECTED_COLUMNS, raw values as text
@@ -43,24 +50,47 @@ class ValidatedPanel:
     gaps_filled: int = 0
     notes: list[str] = field(default_factory=list)
     covariates: Covariates | None = None  # set once they are read (tasks/covariates.py)
+    short: pd.DataFrame = field(default_factory=lambda: empty_panel())
 
     @property
     def series_ids(self) -> pd.Index:
+        """The series long enough to backtest (those of `panel`)."""
         return pd.Index(self.panel["series_id"].unique())
 
     @property
     def watermark(self):  # noqa: ANN201 - a Timestamp, or None for an empty panel
         """The latest timestamp read (what the next incremental read continues from)."""
-        return None if self.panel.empty else pd.Timestamp(self.panel["ds"].max()).to_pydatetime()
+        latest = pd.concat([self.panel["ds"], self.short["ds"]])
+        return None if latest.empty else pd.Timestamp(latest.max()).to_pydatetime()
 
     @property
     def rows_used(self) -> int:
-        """Input rows in the panel as observed; with the rejected ones, every row read."""
-        return len(self.panel) - self.gaps_filled
+        """Input rows in the panels as observed; with the rejected ones, every row read."""
+        return len(self.panel) + len(self.short) - self.gaps_filled
+
+    @property
+    def every_series(self) -> pd.DataFrame:
+        """`panel` and `short` together: every series with a usable observation."""
+        return pd.concat([self.panel, self.short], ignore_index=True)
+
+    @property
+    def empty(self) -> bool:
+        """No series left to forecast, long or short."""
+        return self.panel.empty and self.short.empty
 
     @property
     def rows_rejected_by_row_checks(self) -> int:
         return int((~self.rejected["check_name"].isin(list(SERIES_CHECKS))).sum())
+
+
+def empty_panel() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "series_id": pd.Series(dtype=str),
+            "ds": pd.Series(dtype="datetime64[ns]"),
+            "y": pd.Series(dtype=float),
+        }
+    )
 
 
 def _quarantine(
@@ -139,6 +169,28 @@ def _off_frequency(typed: pd.DataFrame, grid: Grid) -> dict[str, str]:
     return reasons
 
 
+def _id_key(series_id: str) -> str:
+    """What two ids that a person (or a case-insensitive collation) reads as one share."""
+    return " ".join(unicodedata.normalize("NFKC", series_id).split()).casefold()
+
+
+def _ambiguous_ids(series_ids: pd.Series) -> dict[str, str]:
+    """Ids that differ from another id only in case, whitespace or Unicode form, each
+    with the others it collides with (series_id -> reason)."""
+    distinct = pd.Series(pd.unique(series_ids.dropna()))
+    if distinct.empty:
+        return {}
+    keys = distinct.map(_id_key)
+    clashing = keys.duplicated(keep=False)
+    reasons = {}
+    for _, group in distinct[clashing].groupby(keys[clashing]):
+        names = list(group)
+        for name in names:
+            others = ", ".join(repr(other) for other in names if other != name)
+            reasons[str(name)] = f"{name!r} and {others} read as the same id"
+    return reasons
+
+
 def _too_gappy(clean: pd.DataFrame, grid: Grid, max_share: float) -> dict[str, str]:
     """Series of which more than `max_share` of the grid points would be interpolated."""
     if clean.empty:
@@ -189,6 +241,10 @@ def validate_observations(
             ),
         ]
     )
+    # a number written for reading ("1,234.5", "$12") is named as such, never guessed
+    missing = (failures == "value_missing").to_numpy()
+    formatted = formatted_numbers(raw["value"].reindex(failures.index)).to_numpy()
+    failures[missing & formatted] = "value_formatted"
     # a date in another format than the column's is named as such, never reinterpreted
     other_format = parsed.other_format.reindex(failures.index).to_numpy(dtype=bool)
     failures[(failures == "ts_invalid").to_numpy() & other_format] = "ts_format_mismatch"
@@ -220,6 +276,14 @@ def validate_observations(
         skipped.update(reasons)
         return clean.drop(index=rows)
 
+    ambiguous = _ambiguous_ids(clean["series_id"])
+    mismatched = {sid: why for sid, why in mismatched.items() if sid not in ambiguous}
+    if ambiguous:
+        clean = set_aside(ambiguous, "series_id_ambiguous")
+        notes.append(
+            f"{len(ambiguous)} series quarantined: their ids differ from another's only in "
+            "case, whitespace or Unicode normalisation (series_id_ambiguous)"
+        )
     if mismatched:
         clean = set_aside(mismatched, "frequency_mismatch")
         notes.append(
@@ -234,40 +298,34 @@ def validate_observations(
             "their grid points would be interpolated (too_many_gaps)"
         )
 
-    need = min_series_length(settings.horizon, season_length)
-    counts = clean.groupby("series_id")["ts"].size()
-    short = counts[counts < need]
-    if len(short):
-        clean = set_aside(
-            {
-                str(sid): f"{n} usable points, needs at least {need} (horizon "
-                f"{settings.horizon} + season length {season_length} + 1)"
-                for sid, n in short.items()
-            },
-            "series_too_short",
-        )
-
     rejected_frame = pd.concat(rejected).sort_index()[REJECTED_COLUMNS]
     if clean.empty:
-        panel = pd.DataFrame(
-            {
-                "series_id": pd.Series(dtype=str),
-                "ds": pd.Series(dtype="datetime64[ns]"),
-                "y": pd.Series(dtype=float),
-            }
-        )
-        gaps = 0
+        panel, short, gaps = empty_panel(), empty_panel(), 0
     else:
-        panel, gaps = _fill_gaps(clean, grid)
+        filled, gaps = _fill_gaps(clean, grid)
+        # Too short to backtest (counted in observed points): forecast all the same, by
+        # the short-history fallback, never quarantined (every series gets a forecast).
+        need = min_series_length(settings.horizon, season_length)
+        counts = clean.groupby("series_id")["ts"].size()
+        is_short = filled["series_id"].isin(counts.index[counts < need]).to_numpy()
+        panel = filled[~is_short].reset_index(drop=True)
+        short = filled[is_short].reset_index(drop=True)
+        if len(short):
+            notes.append(
+                f"{short['series_id'].nunique()} series shorter than {need} points (horizon "
+                f"{settings.horizon} + season length {season_length} + 1) forecast without "
+                "a backtest by the short-history fallback (champions.reason says so)"
+            )
     result = ValidatedPanel(
-        panel, rejected_frame, skipped, grid, season_length, rows_read, gaps, notes
+        panel, rejected_frame, skipped, grid, season_length, rows_read, gaps, notes, short=short
     )
     if gaps:
         result.notes.append(f"{gaps} missing grid points interpolated")
     report(
         "validate",
         f"{rows_read} rows read, {len(rejected_frame)} quarantined, "
-        f"{panel['series_id'].nunique()} series usable, {len(skipped)} skipped",
+        f"{panel['series_id'].nunique()} series usable, {short['series_id'].nunique()} short, "
+        f"{len(skipped)} skipped",
     )
     return result
 
@@ -282,9 +340,9 @@ def enforce_rejection_threshold(validated: ValidatedPanel, settings: Settings) -
             f"{settings.max_rejected_share:.0%}, setting TIDECAST_MAX_REJECTED_SHARE): {by_check}; "
             "see rejected_observations for this run"
         )
-    if validated.panel.empty:
+    if validated.empty:
         raise TidecastError(
-            "no series has enough usable history: "
-            f"{len(validated.skipped)} series skipped (see forecast_runs.series_skipped); "
-            "lower --horizon or load more history"
+            "no series has a usable observation: "
+            f"{len(validated.skipped)} series skipped (see forecast_runs.series_skipped) "
+            "and every other row quarantined (see rejected_observations for this run)"
         )

@@ -113,6 +113,25 @@ def make_grid(freq: str) -> Grid:
     raise TidecastError(f"frequency {freq!r} is not supported. Supported: {SUPPORTED}.")
 
 
+def _regular_freq(stamps: pd.DatetimeIndex) -> object:
+    """pandas' frequency of `stamps`, or, where a gap breaks it (a missing period, the
+    hour a DST change skips in local wall-clock time), of their longest stretch without
+    one: a gap inside a series is filled later, so it must not hide the grid."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = pd.infer_freq(stamps)
+        if found is not None:
+            return found
+        steps = np.diff(stamps.asi8)
+        breaks = np.flatnonzero(steps > 1.5 * np.median(steps))
+        bounds = np.concatenate([[0], breaks + 1, [len(stamps)]])
+        longest = int(np.argmax(np.diff(bounds)))
+        stretch = stamps[bounds[longest] : bounds[longest + 1]]
+        if len(stretch) < max(3, len(stamps) // 2) or len(stretch) == len(stamps):
+            return None
+        return pd.infer_freq(stretch)
+
+
 def infer_freq(ds: pd.Series, series_id: pd.Series, sample: int = 50) -> str:
     """Infer the grid from the longest series; the most common answer wins.
 
@@ -125,9 +144,7 @@ def infer_freq(ds: pd.Series, series_id: pd.Series, sample: int = 50) -> str:
         stamps = pd.DatetimeIndex(ds.iloc[rows_of[sid]]).sort_values().unique()
         if len(stamps) < 3:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = pd.infer_freq(stamps)
+        found = _regular_freq(stamps)
         if found is not None:
             answers.append(getattr(found, "freqstr", found))
     if not answers:

@@ -7,6 +7,7 @@ a reason template written for the person who has to fix the source data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from typing import NamedTuple
 
@@ -30,6 +31,9 @@ ROW_CHECKS: dict[str, str] = {
     "timestamps; it is not reinterpreted",
     "ts_off_grid": "ts is not on the series' frequency grid",
     "value_missing": "value is NULL, NaN or not a number",
+    "value_formatted": "value is a number written as text for reading (thousands "
+    "separators, a currency or percent sign); whether 1,234 means 1234 or 1.234 depends on "
+    "the locale, so it is not guessed: cast it to a number in the source query",
     "value_not_finite": "value is infinite",
     "value_too_large": "|value| is above the limit set by TIDECAST_MAX_ABS_VALUE",
     "value_negative": "value is negative, and the target is declared non-negative "
@@ -39,7 +43,9 @@ ROW_CHECKS: dict[str, str] = {
     "duplicate_conflict": "several rows for the same (series_id, ts) with different values",
 }
 SERIES_CHECKS: dict[str, str] = {
-    "series_too_short": "series has too few usable points for the horizon and one backtest fold",
+    "series_id_ambiguous": "the series id differs from another one only in case, "
+    "whitespace or Unicode normalisation (BI tools and databases may treat them as one); "
+    "which is meant is not guessed: make the ids distinct or the same in the source",
     "frequency_mismatch": "the series' own spacing is not the run's frequency (its timestamps "
     "are several grid steps apart, or mostly off the grid)",
     "too_many_gaps": "more of the series' grid points would be interpolated than "
@@ -282,6 +288,23 @@ def coerce_observations(
     value = pd.to_numeric(raw["value"], errors="coerce").astype("float64")
     typed = pd.DataFrame({"series_id": series_id, "ts": parsed.ts, "value": value}, index=raw.index)
     return typed, parsed
+
+
+# A number formatted for reading: digits grouped by thousands (with , . ' or a space),
+# or a currency or percent sign. Only text that failed to parse as a number is tested.
+_FORMATTED_NUMBER = re.compile(
+    r"""^\s*[-+(]?\s*[$€£¥]?\s*
+        ( \d{1,3} ([,.'\s]\d{3})+ ([.,]\d+)?     # 1,234.5  1.234,5  1 234
+        | \d+ ([.,]\d+)? )                       # 12.5 beside a sign
+        \s*[%€$£¥]?\s*\)?\s*$""",
+    re.VERBOSE,
+)
+
+
+def formatted_numbers(values: pd.Series) -> pd.Series:
+    """True where a raw value is text that reads as a number formatted for people."""
+    found = [isinstance(v, str) and bool(_FORMATTED_NUMBER.match(v)) for v in values]
+    return pd.Series(found, index=values.index, dtype=bool)
 
 
 def exact_duplicates(typed: pd.DataFrame) -> pd.Series:

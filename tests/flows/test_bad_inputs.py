@@ -115,6 +115,15 @@ class Case:
     skipped: set[str] = field(default_factory=set)  # series the run row lists as skipped
 
 
+def _short_at(name: str, level: float) -> Callable[[pd.DataFrame], None]:
+    def check(latest: pd.DataFrame) -> None:
+        mine = latest.loc[latest.series_id == name]
+        assert mine.shape[0] == H and (mine["model"] == "short_history").all()
+        assert (mine["yhat"] == level).all()
+
+    return check
+
+
 def _flat_at(level: float) -> Callable[[pd.DataFrame], None]:
     def check(latest: pd.DataFrame) -> None:
         name = "flat" if level else "zeros"
@@ -179,8 +188,8 @@ CASES = [
     Case(
         "series of length 1",
         lambda f: add(f, ("lonely", "2016-01-01", "3.0")),
-        {"series_too_short": 1},
-        skipped={"lonely"},
+        note="1 series shorter than 19 points",
+        then=_short_at("lonely", 3.0),
     ),
     Case("constant series", lambda f: add(f, *series("flat", ["7.0"] * 48)), then=_flat_at(7.0)),
     Case("series of zeros", lambda f: add(f, *series("zeros", ["0"] * 48)), then=_flat_at(0.0)),
@@ -337,7 +346,7 @@ def test_bad_input(case: Case, corpus_db, tmp_path):
     assert mine["series_id"].nunique() == run["series_forecast"] and len(mine) == H * len(
         mine["series_id"].unique()
     )
-    expected = {"S00", "S01", "S02", "S03", "S04", "S05"} | {"flat", "zeros"}
+    expected = {"S00", "S01", "S02", "S03", "S04", "S05"} | {"flat", "zeros", "lonely"}
     assert set(mine["series_id"]) == expected & set(raw["series_id"].dropna())
     if case.then:
         case.then(latest)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,25 +117,63 @@ def test_failed_run_keeps_the_previous_forecasts_and_says_why(
     assert set(rejected["run_id"]) == {history["run_id"].iloc[-1]}
 
 
-def test_short_series_is_skipped_and_recorded_on_the_run(loaded_db, pipeline_env, observations):
+def test_a_series_too_short_to_backtest_gets_a_marked_forecast_with_wide_bands(
+    loaded_db, pipeline_env, observations
+):
+    last = observations["ts"].max()
     short = pd.DataFrame(
-        {"series_id": "tiny", "value": 1.0, "ts": pd.date_range("2020-01-01", periods=5, freq="MS")}
+        {
+            "series_id": ["tiny"] * 5 + ["single"],
+            "value": [10.0, 12.0, 11.0, 13.0, 12.0, 7.0],
+            "ts": [*pd.date_range(end=last, periods=5, freq="MS"), last],
+        }
     )
     engine = make_engine(loaded_db)
     replace_observations(engine, pd.concat([observations, short], ignore_index=True))
     engine.dispose()
-    pipeline_env(loaded_db, max_rejected_share="0.01")  # series-level skips do not count against it
-    in_process.retrain(horizon=H, freq="MS")
+    pipeline_env(loaded_db, max_rejected_share="0.01")
+    run_id = in_process.retrain(horizon=H, freq="MS")
     run = runs(loaded_db).iloc[-1]
     assert run["status"] == "completed"
-    skipped = run["series_skipped"]
-    skipped = skipped if isinstance(skipped, dict) else __import__("json").loads(skipped)
-    assert list(skipped) == ["tiny"] and "needs at least" in skipped["tiny"]
-    assert "tiny" not in set(
-        query(loaded_db, "SELECT series_id FROM latest_forecasts")["series_id"]
+    assert "2 series shorter than 19 points" in run["message"]
+    assert run["rows_used"] == len(observations) + 6 and run["rows_rejected"] == 0
+    latest = query(loaded_db, "SELECT * FROM latest_forecasts")
+    assert latest["series_id"].nunique() == observations["series_id"].nunique() + 2
+    mine = latest[latest["series_id"].isin(["tiny", "single"])].sort_values(["series_id", "step"])
+    assert set(mine["model"]) == {"short_history"} and len(mine) == 2 * H
+    assert (mine["yhat_lower_95"] < mine["yhat_lower_80"]).all()
+    assert (mine["yhat_lower_80"] < mine["yhat"]).all()
+    assert (mine["yhat"] < mine["yhat_upper_80"]).all()
+    single = mine[mine["series_id"] == "single"]
+    assert np.allclose(single["yhat"], 7.0)  # one point: its value, and a band all the same
+    width = (mine["yhat_upper_95"] - mine["yhat_lower_95"]).to_numpy()
+    assert (np.diff(width.reshape(2, H), axis=1) > 0).all()  # wider further out
+    champions = query(loaded_db, "SELECT series_id, model, reason FROM current_champions")
+    marked = champions.set_index("series_id").loc[["tiny", "single"]]
+    assert (marked["model"] == "short_history").all()
+    assert marked["reason"].str.startswith("short history: ").all()
+    assert "5 points, fewer than the 19" in marked.loc["tiny", "reason"]
+    assert query(loaded_db, "SELECT * FROM rejected_observations").empty
+    assert run_id
+
+    # The forecast flow forecasts them again the same way; once one has grown long
+    # enough to backtest it gets seasonal naive until the next retrain.
+    grown = pd.DataFrame(
+        {
+            "series_id": "tiny",
+            "value": 12.0,
+            "ts": pd.date_range(end=last, periods=30, freq="MS"),
+        }
     )
-    rejected = query(loaded_db, "SELECT check_name FROM rejected_observations")
-    assert rejected["check_name"].tolist() == ["series_too_short"] * 5
+    engine = make_engine(loaded_db)
+    replace_observations(
+        engine, pd.concat([observations, short[short.series_id == "single"], grown])
+    )
+    engine.dispose()
+    in_process.forecast_flow()
+    latest = query(loaded_db, "SELECT series_id, model FROM latest_forecasts")
+    by_series = latest.drop_duplicates("series_id").set_index("series_id")["model"]
+    assert by_series["single"] == "short_history" and by_series["tiny"] == "seasonal_naive"
 
 
 def test_empty_source_fails_the_run_with_a_clear_message(db_url, pipeline_env):
@@ -210,6 +249,50 @@ def test_run_killed_between_writing_and_completing_is_invisible_to_bi(loaded_db,
     assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
     # the dead process released the run lock: the next run starts, and marks the orphan failed
     later = retrain(horizon=H, freq="MS")
+    history = runs(loaded_db).set_index("run_id")
+    assert history.loc[orphan, "status"] == "failed"
+    assert history.loc[orphan, "message"].startswith("orphaned:")
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {later}
+
+
+KILL_DURING_THE_WRITE = textwrap.dedent(
+    """
+    import os, signal, sys
+    import tidecast.tasks.write as write
+    from tests.in_process import pipeline_settings, retrain_in_process
+
+    real_insert = write.insert_frame
+
+    def insert_then_die(conn, table, frame):
+        # inside the write's transaction: the forecasts go in, then the process dies
+        written = real_insert(conn, table, frame)
+        if table.name == "forecasts":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return written
+
+    write.insert_frame = insert_then_die
+    retrain_in_process(pipeline_settings(sys.argv[1], sys.argv[2], horizon=6, freq="MS"))
+    """
+)
+
+
+def test_a_retrain_killed_during_its_write_leaves_no_row_and_the_rerun_completes(
+    loaded_db, pipeline_env, tmp_path
+):
+    pipeline_env(loaded_db)
+    good = in_process.retrain(horizon=H, freq="MS")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_DURING_THE_WRITE, loaded_db, str(tmp_path / "artifacts")],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    orphan = runs(loaded_db)["run_id"].iloc[-1]
+    assert orphan != good
+    for table in ("forecasts", "champions", "backtest_scores"):
+        left = query(loaded_db, f"SELECT COUNT(*) AS n FROM {table} WHERE run_id = '{orphan}'")
+        assert left["n"].iloc[0] == 0, table  # the transaction never committed
+    assert set(query(loaded_db, "SELECT run_id FROM latest_forecasts")["run_id"]) == {good}
+    later = in_process.retrain(horizon=H, freq="MS")
     history = runs(loaded_db).set_index("run_id")
     assert history.loc[orphan, "status"] == "failed"
     assert history.loc[orphan, "message"].startswith("orphaned:")

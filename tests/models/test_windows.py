@@ -62,3 +62,16 @@ def test_constant_window_does_not_divide_by_zero():
     )
     w = build_windows(panel, lookback=4, horizon=2)
     assert np.isfinite(w.inputs).all() and np.isfinite(w.targets).all()
+
+
+def test_the_lookback_adapts_to_short_histories_only_when_not_set():
+    from tidecast.models.windows import default_lookback, fitted_lookback
+
+    assert default_lookback(12, 18) == 24
+    assert fitted_lookback(panel_of([80, 90, 60]), None, 12, 18) == 24  # long enough: default
+    # a median series of 30 points: 12 inputs, so half the series give a window
+    assert fitted_lookback(panel_of([30, 30, 48, 20, 20]), None, 12, 18) == 12
+    # most shorter than the horizon: the longest still gives one
+    assert fitted_lookback(panel_of([10, 12, 25]), None, 12, 18) == 7
+    assert fitted_lookback(panel_of([10, 12]), None, 12, 18) == 24  # none can: as set
+    assert fitted_lookback(panel_of([30, 30]), 20, 12, 18) == 20  # set by the user: kept

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import IN_CI
+from tests import in_process
+from tests.helpers import IN_CI, ON_SQLITE_ONLY, load_observations
 from tidecast.db import make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.forecast import forecast_flow
@@ -110,3 +111,20 @@ def test_report_of_chosen_series_with_live_accuracy_and_unknown_ones(
     with pytest.raises(TidecastError, match="not a retrain run"):
         write_report(settings, "no-such-run", tmp_path / "x.html")
     assert os.environ.get("TIDECAST_HTML_REPORT") is None
+
+
+@ON_SQLITE_ONLY
+def test_a_series_id_with_markup_in_it_is_shown_as_text(
+    db_url, pipeline_env, settings_for, tmp_path, observations
+):
+    marked = "<b>S9</b><img src=x onerror=alert(1)>"
+    one = observations[observations["series_id"] == "S00"].assign(series_id=marked)
+    load_observations(db_url, pd.concat([observations, one], ignore_index=True))
+    pipeline_env(db_url)
+    run_id = in_process.retrain(horizon=6, freq="MS")
+    out = write_report(settings_for(db_url), run_id, tmp_path / "marked.html", [marked])
+    text = out.read_text()
+    # in the figure's title as entities (plotly.js shows them as the characters), never as
+    # tags plotly.js would render, nor raw anywhere in the page
+    assert "&lt;b&gt;S9&lt;\\u002fb&gt;&lt;img src=x onerror=alert(1)&gt; — chosen" in text
+    assert "\\u003cb\\u003eS9" not in text and marked not in text

@@ -16,7 +16,7 @@ def with_rows(observations: pd.DataFrame, rows: list[tuple]) -> pd.DataFrame:
 
 def accounted(result) -> int:
     """Rows that made it into the panel as observed (not interpolated) plus quarantined rows."""
-    return len(result.panel) - result.gaps_filled + len(result.rejected)
+    return result.rows_used + len(result.rejected)
 
 
 def test_clean_input_is_used_whole(observations):
@@ -38,6 +38,9 @@ def test_frequency_and_season_length_are_inferred(observations):
         (("S00", "2021-01-01", None), "value_missing", "NULL"),
         (("S00", "2021-01-01", np.nan), "value_missing", "NaN"),
         (("S00", "2021-01-01", "twelve"), "value_missing", "not a number"),
+        (("S00", "2021-01-01", "1,234.5"), "value_formatted", "thousands separators"),
+        (("S00", "2021-01-01", "1.234,5"), "value_formatted", "not guessed"),
+        (("S00", "2021-01-01", "$12"), "value_formatted", "currency"),
         (("S00", "2021-01-01", np.inf), "value_not_finite", "infinite"),
         ((None, "2021-01-01", 1.0), "series_id_missing", "NULL"),
         (("x" * 300, "2021-01-01", 1.0), "series_id_too_long", "255"),
@@ -94,21 +97,29 @@ def test_gap_is_interpolated_linearly_within_its_series(observations):
     assert filled == pytest.approx((observations.value[9] + observations.value[11]) / 2)
 
 
-def test_short_series_is_skipped_with_its_rows_quarantined(observations):
+def test_a_series_too_short_to_backtest_is_kept_apart_not_quarantined(observations):
     short = pd.DataFrame(
         {
-            "series_id": "tiny",
-            "ts": pd.date_range("2020-01-01", periods=10, freq="MS"),
+            "series_id": ["tiny"] * 10 + ["single"],
+            "ts": [*pd.date_range("2020-01-01", periods=10, freq="MS"), pd.Timestamp("2021-03-01")],
             "value": 1.0,
         }
     )
     raw = pd.concat([observations, short], ignore_index=True)
     result = validate_observations(raw, SETTINGS)
-    assert set(result.skipped) == {"tiny"}
-    assert "needs at least 19" in result.skipped["tiny"]
-    assert (result.rejected["check_name"] == "series_too_short").sum() == 10
-    assert "tiny" not in set(result.panel["series_id"])
+    assert result.skipped == {} and result.rejected.empty
+    assert set(result.short["series_id"]) == {"tiny", "single"} and len(result.short) == 11
+    assert not set(result.panel["series_id"]) & {"tiny", "single"}
+    assert any("2 series shorter than 19 points" in note for note in result.notes)
     assert accounted(result) == len(raw)
+
+
+def test_only_short_series_still_validate(observations):
+    raw = observations.groupby("series_id").tail(10)
+    result = validate_observations(raw, SETTINGS)
+    assert result.panel.empty
+    assert result.short["series_id"].nunique() == observations["series_id"].nunique()
+    enforce_rejection_threshold(result, SETTINGS)  # something to forecast: no error
 
 
 def test_time_zones_are_converted_to_utc(observations):
@@ -136,11 +147,11 @@ def test_threshold_fails_the_run_after_counting(observations):
 
 
 def test_nothing_usable_is_a_clear_error(observations):
-    result = validate_observations(
-        observations, load_settings(horizon=100, freq="MS", database_url="sqlite://")
-    )
-    with pytest.raises(TidecastError, match="no series has enough usable history"):
-        enforce_rejection_threshold(result, SETTINGS)
+    raw = observations.astype(object).assign(value=None)
+    loose = load_settings(horizon=6, freq="MS", database_url="sqlite://", max_rejected_share=1.0)
+    result = validate_observations(raw, loose)
+    with pytest.raises(TidecastError, match="no series has a usable observation"):
+        enforce_rejection_threshold(result, loose)
 
 
 def test_negative_values_are_quarantined_only_when_the_target_is_declared_non_negative(
@@ -253,3 +264,52 @@ def test_a_read_window_is_parsed_with_the_format_ingest_found_for_the_whole_read
     raw.attrs["ts_format"] = "%m/%d/%Y"
     result = validate_observations(raw, settings)
     assert result.panel["ds"].tolist() == frame["ts"].tolist()
+
+
+def test_series_ids_that_read_as_one_are_quarantined_not_merged_or_split(observations):
+    nfc, nfd = "Caf\u00e9", "Cafe\u0301"
+    one = observations[observations["series_id"] == "S00"]
+    raw = pd.concat(
+        [
+            observations,
+            one.assign(series_id="s00"),  # case
+            one.assign(series_id=" S01 "),  # whitespace (S01 is in the data)
+            one.assign(series_id=nfc),
+            one.assign(series_id=nfd, value=one["value"] + 1),  # Unicode normalisation
+            one.assign(series_id="S0 0"),  # a different id: kept
+        ],
+        ignore_index=True,
+    )
+    result = validate_observations(raw, SETTINGS)
+    ambiguous = {"S00", "s00", "S01", " S01 ", nfc, nfd}
+    assert set(result.skipped) == ambiguous
+    assert "'s00' read as the same id" in result.skipped["S00"]
+    rejected = result.rejected
+    assert set(rejected["check_name"]) == {"series_id_ambiguous"}
+    assert set(rejected["series_id"]) == ambiguous
+    assert len(rejected) == raw["series_id"].isin(ambiguous).sum()
+    assert set(result.panel["series_id"]) == set(observations["series_id"]) - ambiguous | {"S0 0"}
+    assert accounted(result) == len(raw)
+
+
+def test_hourly_data_across_both_dst_changes():
+    """Aware timestamps line up in UTC (no gap, no duplicate); local wall-clock ones skip
+    an hour in March (interpolated) and repeat one in October (refused as conflicting)."""
+    settings = load_settings(horizon=24, database_url="sqlite://")
+    for start, end in [("2026-03-20", "2026-04-05"), ("2026-10-20", "2026-11-05")]:
+        local = pd.date_range(start, end, freq="h", tz="UTC").tz_convert("Europe/Paris")
+        values = np.arange(len(local), dtype=float)
+        aware = pd.DataFrame(
+            {"series_id": "A", "ts": [t.isoformat() for t in local], "value": values}
+        )
+        result = validate_observations(aware, settings)
+        assert result.grid.freq == "h" and result.gaps_filled == 0 and result.rejected.empty
+        assert len(result.panel) == len(local)
+        naive = aware.assign(ts=local.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S"))
+        result = validate_observations(naive, settings)
+        assert result.grid.freq == "h" and result.gaps_filled == 1
+        if start.startswith("2026-03"):
+            assert result.rejected.empty
+        else:  # 02:00 twice with two values: which is which is not guessed
+            assert result.rejected["check_name"].tolist() == ["duplicate_conflict"] * 2
+        assert accounted(result) == len(naive)

@@ -54,6 +54,16 @@ def test_infer_freq_uses_the_most_common_answer():
     assert infer_freq(ds, ids) == "MS"
 
 
+def test_a_gap_in_every_series_does_not_hide_its_frequency():
+    """Every series missing a point (a month lost; the hour a spring DST change skips in
+    local wall-clock time) still has the grid of its longest stretch without a gap."""
+    months = pd.Series(pd.date_range("2015-01-01", periods=60, freq="MS").delete(30))
+    utc = pd.date_range("2026-03-20", "2026-04-05", freq="h", tz="UTC")
+    wall_clock = pd.Series(utc.tz_convert("Europe/Paris").tz_localize(None))
+    assert infer_freq(months, pd.Series(["a"] * len(months))) == "MS"
+    assert infer_freq(wall_clock, pd.Series(["a"] * len(wall_clock))) == "h"
+
+
 def test_infer_freq_names_the_flag_when_it_cannot():
     ds = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-09", "2020-03-02"]))
     with pytest.raises(TidecastError, match="--freq"):

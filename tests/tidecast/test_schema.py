@@ -201,6 +201,9 @@ def test_a_database_from_before_jobs_migrates_with_every_row_in_job_default(engi
             conn.execute(
                 text("CREATE VIEW bi_sales AS SELECT series_id, yhat FROM latest_forecasts")
             )
+            conn.execute(
+                text("CREATE VIEW bi_champions AS SELECT series_id, model FROM current_champions")
+            )
     assert migrate(engine) == ("0001", head())
     after = _contents(engine)
     assert {table: after[table] for table in before} == before  # every row kept, to the value
@@ -208,6 +211,9 @@ def test_a_database_from_before_jobs_migrates_with_every_row_in_job_default(engi
     with engine.connect() as conn:
         if postgres:
             assert conn.execute(text("SELECT series_id, yhat FROM bi_sales")).all() == [("S1", 5.0)]
+            assert conn.execute(text("SELECT COUNT(*) FROM bi_champions")).scalar() == 0
+        # the views of the head revision: each champion's reason (0004) included
+        assert "reason" in {c["name"] for c in inspect(conn).get_columns("current_champions")}
         for table in ("forecast_runs", "series_read_windows", "backfill_forecasts"):
             jobs = conn.execute(text(f"SELECT job FROM {table}")).scalars().all()
             assert jobs == ["default"], table
