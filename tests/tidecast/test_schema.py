@@ -56,6 +56,21 @@ def test_an_empty_database_gets_the_head_revision_and_exactly_the_tables_of_tabl
     assert {"latest_forecasts", "current_champions"} <= set(inspect(engine).get_view_names())
 
 
+def test_a_view_a_bi_user_built_on_ours_survives_init_db_redefining_them(engine):
+    """`tidecast init-db` re-creates the views (CREATE OR REPLACE on PostgreSQL; drop and
+    create on SQLite, where a view naming a dropped one works again once it is back)."""
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE VIEW bi_sales AS SELECT series_id, yhat FROM latest_forecasts"))
+        conn.execute(text("CREATE VIEW bi_why AS SELECT series_id, reason FROM current_champions"))
+    init_db(engine, replace_views=True)
+    init_db(engine, replace_views=True)  # as often as it is run
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM bi_sales")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM bi_why")).scalar() == 0
+        assert {"bi_sales", "bi_why"} <= set(inspect(conn).get_view_names())
+
+
 def test_a_database_from_before_migrations_is_refused_until_migrated_and_keeps_its_rows(
     engine, db_url, capsys
 ):
