@@ -133,10 +133,15 @@ def test_the_database_password_is_nowhere_but_where_it_was_given(
         cwd=tmp_path, env_extra=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    # the one model named cannot run (every fold shorter than its horizon + 1): the run
+    # fails with one error line, and the failed run's row is written too
     failed = tidecast(
-        "retrain", *where, "--folds", "1", "--horizon", "500", cwd=tmp_path, env_extra=env
-    )
-    assert failed.returncode == 2 and "error:" in failed.stderr
+        "retrain", *where, "--models", "ridge", "--folds", "1", "--horizon", "40",
+        cwd=tmp_path, env_extra=env,
+    )  # fmt: skip
+    assert failed.returncode == 2, failed.stderr
+    assert "error: none of the models named besides the baselines ran: ridge" in failed.stderr
+    assert "ridge did not run on any series" in failed.stdout
     # what the user saw, everything Prefect stored (runs, parameters, logs, artifacts),
     # every file tidecast wrote, and every row of every tidecast table
     seen = [done.stdout, done.stderr, failed.stdout, failed.stderr]
