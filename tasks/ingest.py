@@ -270,15 +270,21 @@ def source_subquery(settings: Settings) -> Subquery:
     return statement.subquery("source")
 
 
+EARLIEST_TIMESTAMP = pd.Timestamp("1678-01-01")  # pandas' nanosecond timestamps start in 1677
+
+
 def read_windows(panel: pd.DataFrame, grid: Grid, lookback: int, run_id: str) -> pd.DataFrame:
     """Per series: its newest timestamp and where the next forecast run starts reading it."""
     last = panel.groupby("series_id", sort=False)["ds"].max()
     positions, _ = grid.positions(last)
+    # a long lookback (4 horizons of a long horizon) may reach before the first timestamp
+    # there is; reading from there reads the same rows
+    earliest = grid.positions(pd.Series([EARLIEST_TIMESTAMP]))[0][0] + 1
     return pd.DataFrame(
         {
             "series_id": last.index,
             "last_ts": last.to_numpy(),
-            "read_from": grid.timestamps(positions - lookback),
+            "read_from": grid.timestamps(np.maximum(positions - lookback, earliest)),
             "run_id": run_id,
         }
     )

@@ -146,6 +146,8 @@ def with_short_series(
     """The run's champions and forecast with the short series' added."""
     if short.rows.empty:
         return chosen, forecast
+    if forecast.rows.empty:  # every series short (no frame of empty columns to join)
+        return short.champions, replace(forecast, rows=short.rows)
     both = pd.concat([chosen, short.champions], ignore_index=True)
     rows = pd.concat([forecast.rows, short.rows], ignore_index=True)
     return both, replace(forecast, rows=rows)

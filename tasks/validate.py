@@ -321,6 +321,7 @@ def validate_observations(
     )
     if gaps:
         result.notes.append(f"{gaps} missing grid points interpolated")
+    _refuse_horizon_past_timestamps(grid, result.watermark, settings.horizon)
     report(
         "validate",
         f"{rows_read} rows read, {len(rejected_frame)} quarantined, "
@@ -328,6 +329,22 @@ def validate_observations(
         f"{len(skipped)} skipped",
     )
     return result
+
+
+def _refuse_horizon_past_timestamps(grid: Grid, newest, horizon: int) -> None:  # noqa: ANN001
+    """A horizon whose last step lies past what a timestamp holds (pandas' 2262-04-11) is
+    a bad setting, said as such rather than as a traceback from deep in a model."""
+    if newest is None:
+        return
+    try:
+        last = grid.positions(pd.Series([pd.Timestamp(newest)]))[0][0] + horizon
+        grid.timestamps(np.array([last], dtype=np.int64))
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, ValueError):
+        raise TidecastError(
+            f"horizon {horizon} (--horizon or TIDECAST_HORIZON) runs past the last "
+            f"timestamp there is (the year 2262) from the newest observation "
+            f"({pd.Timestamp(newest)}, {grid.freq}): lower the horizon"
+        ) from None
 
 
 def enforce_rejection_threshold(validated: ValidatedPanel, settings: Settings) -> None:

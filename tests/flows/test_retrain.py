@@ -176,6 +176,16 @@ def test_a_series_too_short_to_backtest_gets_a_marked_forecast_with_wide_bands(
     assert by_series["single"] == "short_history" and by_series["tiny"] == "seasonal_naive"
 
 
+def test_when_every_series_is_too_short_each_still_gets_a_forecast(loaded_db, pipeline_env):
+    pipeline_env(loaded_db)
+    run_id = in_process.retrain(horizon=100, freq="MS")  # every series has 48-72 points
+    latest = query(loaded_db, "SELECT series_id, model, step FROM latest_forecasts")
+    assert set(latest["model"]) == {"short_history"} and latest["series_id"].nunique() == 6
+    assert (latest.groupby("series_id")["step"].max() == 100).all()
+    assert query(loaded_db, "SELECT * FROM backtest_scores").empty
+    assert runs(loaded_db)["status"].tolist() == ["completed"] and run_id
+
+
 def test_empty_source_fails_the_run_with_a_clear_message(db_url, pipeline_env):
     engine = make_engine(db_url)
     from tidecast.db import init_db

@@ -190,3 +190,17 @@ def test_windows_on_text_timestamps_compare_instants_not_strings(
     # no completed run yet: the newest timestamp of the source, as an instant
     start = window_start(settings, 12)
     assert pd.Timestamp(start) == observations.ts.max() - pd.DateOffset(months=12)
+
+
+def test_a_read_window_longer_than_the_calendar_starts_at_the_first_timestamp_there_is():
+    from tidecast.frequency import make_grid
+    from tidecast.tasks.ingest import EARLIEST_TIMESTAMP, read_windows
+
+    panel = pd.DataFrame(
+        {"series_id": ["a", "b"], "ds": pd.to_datetime(["2020-12-01", "1700-01-01"]), "y": 1.0}
+    )
+    windows = read_windows(panel, make_grid("MS"), lookback=8000, run_id="r")  # 4 × h 2000
+    assert (windows["read_from"] >= EARLIEST_TIMESTAMP).all()
+    assert windows.set_index("series_id").loc["b", "read_from"] == pd.Timestamp("1678-02-01")
+    short = read_windows(panel, make_grid("MS"), lookback=12, run_id="r")
+    assert short.set_index("series_id").loc["a", "read_from"] == pd.Timestamp("2019-12-01")

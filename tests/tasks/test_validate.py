@@ -313,3 +313,10 @@ def test_hourly_data_across_both_dst_changes():
         else:  # 02:00 twice with two values: which is which is not guessed
             assert result.rejected["check_name"].tolist() == ["duplicate_conflict"] * 2
         assert accounted(result) == len(naive)
+
+
+def test_a_horizon_past_the_last_timestamp_there_is_is_a_setting_to_lower(observations):
+    for horizon in (100_000, 10**20):
+        settings = load_settings(horizon=horizon, freq="MS", database_url="sqlite://")
+        with pytest.raises(TidecastError, match=rf"horizon {horizon} .*2262.*lower the horizon"):
+            validate_observations(observations, settings)
