@@ -237,8 +237,8 @@ def read_validated(
         raw_covariates = run.steps.io(read_covariates, settings)
         raw_statics = run.steps.io(read_statics, settings)
         covariates = run.steps.step(
-            prepare_covariates, raw_covariates, validated.grid, validated.panel, settings,
-            raw_statics,
+            prepare_covariates, raw_covariates, validated.grid, validated.every_series,
+            settings, raw_statics,
         )  # fmt: skip
     validated.covariates = covariates
     rejected_covariates = None if covariates is None else covariates.rejected

@@ -443,7 +443,7 @@ def cmd_covariates(args: argparse.Namespace) -> str:
     _current_engine(settings)
     validated = validate_observations(read_observations(settings), settings)
     covariates = prepare_covariates(
-        read_covariates(settings), validated.grid, validated.panel, settings,
+        read_covariates(settings), validated.grid, validated.every_series, settings,
         read_statics(settings),
     )  # fmt: skip
     table = coverage(covariates, validated.panel, validated.grid.freq, settings.horizon)

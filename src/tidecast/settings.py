@@ -395,7 +395,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
         if not value:
             raise ValueError("at least one model is needed")
-        return value
+        return list(dict.fromkeys(value))  # a model named twice is one candidate
 
     @field_validator("holidays", mode="before")
     @classmethod

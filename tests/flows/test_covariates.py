@@ -219,3 +219,24 @@ def test_static_attributes_reach_the_models_and_bad_static_rows_are_quarantined(
     assert "4 series have no holiday_region: no holidays for them" in run["message"]
     others = observations["series_id"].nunique() - 2
     assert f"{others} series have no static attribute size: the mean of" in run["message"]
+
+
+def test_a_short_series_covariates_are_its_own_not_an_unknown_series(
+    db_url, observations, tmp_path
+):
+    """A series too short to backtest is still a series of the run: its covariate rows
+    are used (short_history takes none), not quarantined as covariate_series_unknown."""
+    short = observations[observations["series_id"] == "S00"].tail(5).assign(series_id="tiny")
+    both = pd.concat([observations, short], ignore_index=True)
+    rows = covariate_rows(both, horizon=H)
+    load(db_url, both, as_text(rows))
+    settings = pipeline_settings(
+        db_url, tmp_path / "artifacts", models="seasonal_naive,ridge_cov",
+        covariates_table="raw_covariates", horizon=H, freq="MS",
+    )  # fmt: skip
+    run_id = retrain_in_process(settings)
+    run = runs(db_url).set_index("run_id").loc[run_id]
+    assert run["status"] == "completed"
+    assert run["covariate_rows_rejected"] == 0 and run["covariate_rows_used"] == len(rows)
+    latest = query(db_url, "SELECT series_id, model FROM latest_forecasts")
+    assert set(latest.loc[latest["series_id"] == "tiny", "model"]) == {"short_history"}

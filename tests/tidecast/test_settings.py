@@ -66,6 +66,8 @@ def test_the_preset_gives_the_zoo_unless_models_are_named(monkeypatch):
     assert not {"auto_ets", "lstm"} & set(load_settings(preset="fast").backtest_models(12))
     named = load_settings(preset="best", models="naive,theta")
     assert named.backtest_models(12) == ["naive", "theta", "seasonal_naive"]
+    twice = load_settings(models="theta, naive,theta,seasonal_naive,naive")
+    assert twice.backtest_models(12) == ["theta", "naive", "seasonal_naive"]  # one candidate each
 
 
 def test_a_preset_skips_a_global_network_on_a_small_panel_and_says_why(monkeypatch):
