@@ -74,6 +74,14 @@ INFO: dict[str, ModelInfo] = {
     "theta": ModelInfo("theta:Theta", "statistical", COMBINATIONS, PRESETS),
     "dynamic_theta": ModelInfo("theta:DynamicTheta", "statistical", COMBINATIONS, PRESETS),
     "seasonal_ses": ModelInfo("seasonal_ses:SeasonalSES", "statistical"),
+    # Intermittent demand (models/intermittent.py): there by name until the zoo picks
+    # them per demand class (issue 41)
+    "croston": ModelInfo("intermittent:CrostonClassic", "statistical"),
+    "croston_optimized": ModelInfo("intermittent:CrostonOptimized", "statistical"),
+    "croston_sba": ModelInfo("intermittent:CrostonSBA", "statistical"),
+    "tsb": ModelInfo("intermittent:TSB", "statistical"),
+    "adida": ModelInfo("intermittent:ADIDA", "statistical"),
+    "imapa": ModelInfo("intermittent:IMAPA", "statistical"),
     "ridge": ModelInfo("regression:RidgeLags", "machine_learning", presets=("default", "best")),
     "hgb": ModelInfo(
         "regression:GradientBoostingLags",
