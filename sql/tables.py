@@ -133,6 +133,10 @@ champions = Table(
     Column("previous_model", String(64)),
     Column("reason", Text),
     Column("members", Text),  # comma-separated members when the champion is an ensemble
+    # the series' demand class on the history the run read (tasks/demand.py; revision 0004)
+    Column("adi", Float),
+    Column("cv2", Float),
+    Column("demand_class", String(16)),
 )
 
 # What drove each model of a retrain, on its fit at the last backtest fold

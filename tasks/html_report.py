@@ -261,6 +261,14 @@ def _by_check(total, rejected: pd.DataFrame) -> str:
     return f"{total} ({checks})"
 
 
+def _demand_classes(champions: pd.DataFrame) -> str:
+    """Series per demand class (tasks/demand.py), or why there are none."""
+    if "demand_class" not in champions or champions["demand_class"].isna().all():
+        return "not recorded (a run from before tidecast classified demand)"
+    counts = champions["demand_class"].value_counts()
+    return ", ".join(f"{name}: {count}" for name, count in counts.items())
+
+
 def summary_section(data: ReportData) -> str:
     run = data.run
     stages = json_value(run["stage_seconds"])
@@ -275,6 +283,7 @@ def summary_section(data: ReportData) -> str:
             ("series skipped", len(json_value(run["series_skipped"]))),
             ("models tried", data.scores["model"].nunique()),
             ("champions changed", int(champions_changed(data.champions).sum())),
+            ("demand classes", _demand_classes(data.champions)),
             ("wall time (s)", round(sum(stages.values()), 1)),
         ],
         columns=["", "value"],

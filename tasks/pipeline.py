@@ -46,6 +46,7 @@ from tidecast.tasks.covariates import (
     prepare_covariates,
     read_covariates,
 )
+from tidecast.tasks.demand import demand_note, with_demand_classes
 from tidecast.tasks.forecast import (
     FinalForecast,
     Retrained,
@@ -338,6 +339,7 @@ def retrain(run: Run) -> None:
         forecast_short_series, ctx, validated.short, validated.panel, previous, stage="forecast"
     )
     chosen, forecast_rows = with_short_series(done.chosen, done.forecast, short)
+    chosen = steps.step(with_demand_classes, chosen, validated.every_series)
     done = replace(done, chosen=chosen, forecast=forecast_rows)
     steps.io(write_results, settings, run.id, validated.grid, done.forecast, done)
     steps.io(
@@ -345,7 +347,8 @@ def retrain(run: Run) -> None:
         ctx.season_length,
     )  # fmt: skip
     run.publish.leaderboard(run.id, validated, done.scored, done.chosen, settings.job)
-    run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, ctx.notes))
+    notes = [*ctx.notes, *filter(None, [demand_note(done.chosen)])]
+    run.finish(run_summary(validated, done.chosen, done.forecast, done.scored, settings, notes))
 
 
 def settings_of_last_retrain(

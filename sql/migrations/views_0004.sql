@@ -1,7 +1,8 @@
 -- The views of revision 0004: those of 0002 (every view carries the job, tidecast.yaml,
 -- and rows are ranked per (job, series_id), so jobs that share series ids never see
--- each other's), `current_champions` with each champion's `reason` appended (a series
--- too short to backtest says so there: tasks/short_history.py).
+-- each other's), `current_champions` with each champion's `reason` (a series too short
+-- to backtest says so there: tasks/short_history.py) and its series' demand class
+-- (`demand_class`, `adi`, `cv2`: tasks/demand.py) appended.
 -- CREATE OR REPLACE keeps what BI built on a view on PostgreSQL (columns are only ever
 -- appended, never renamed, retyped or reordered). On SQLite, which has no such
 -- statement, tidecast drops and re-creates the view.
@@ -46,7 +47,7 @@ CREATE OR REPLACE VIEW current_champions AS
 WITH ranked AS (
     SELECT
         c.series_id, c.model, c.score, c.metric, c.run_id, c.promoted_at, c.previous_model,
-        c.members, r.job, c.reason,
+        c.members, r.job, c.reason, c.demand_class, c.adi, c.cv2,
         ROW_NUMBER() OVER (
             PARTITION BY r.job, c.series_id ORDER BY r.finished_at DESC, r.run_id DESC
         ) AS recency
@@ -55,7 +56,7 @@ WITH ranked AS (
     WHERE r.status = 'completed'
 )
 SELECT series_id, model, score, metric, run_id, promoted_at, previous_model, members, job,
-       reason
+       reason, demand_class, adi, cv2
 FROM ranked
 WHERE recency = 1;
 

@@ -153,6 +153,9 @@ def test_a_series_too_short_to_backtest_gets_a_marked_forecast_with_wide_bands(
     assert (marked["model"] == "short_history").all()
     assert marked["reason"].str.startswith("short history: ").all()
     assert "5 points, fewer than the 19" in marked.loc["tiny", "reason"]
+    classes = query(loaded_db, "SELECT series_id, demand_class, adi FROM current_champions")
+    assert set(classes["demand_class"]) == {"smooth"} and (classes["adi"] == 1.0).all()
+    assert "demand classes: smooth 8" in run["message"]
     assert query(loaded_db, "SELECT * FROM rejected_observations").empty
     assert run_id
 

@@ -20,10 +20,14 @@ def train_test():
     merged = test.merge(reference, on=["series_id", "ds"])
     flat = build_model("naive", freq="MS").fit(train).predict(H)
     flat = test.merge(flat, on=["series_id", "ds"])
-    return train, test, {
-        "seasonal_naive": (merged["y"] - merged["yhat"]).abs().mean(),
-        "naive": (flat["y"] - flat["yhat"]).abs().mean(),
-    }
+    return (
+        train,
+        test,
+        {
+            "seasonal_naive": (merged["y"] - merged["yhat"]).abs().mean(),
+            "naive": (flat["y"] - flat["yhat"]).abs().mean(),
+        },
+    )
 
 
 # Models of intermittent demand forecast a flat rate (no season, no trend): on this
@@ -55,6 +59,4 @@ def test_contract(name, train_test, context):
     merged = test.merge(first, on=["series_id", "ds"])
     assert len(merged) == len(test)
     mae = (merged["y"] - merged["yhat"]).abs().mean()
-    assert mae <= 2.5 * reference_mae, (
-        f"{name}: MAE {mae:.2f} vs {reference} {reference_mae:.2f}"
-    )
+    assert mae <= 2.5 * reference_mae, f"{name}: MAE {mae:.2f} vs {reference} {reference_mae:.2f}"

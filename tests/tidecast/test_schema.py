@@ -204,6 +204,7 @@ def _contents(engine) -> dict[str, tuple]:
 _ADDED = {
     "job", "freq", "unit", "period_start", "period_end",
     "covariate_rows_read", "covariate_rows_rejected", "covariate_rows_used",
+    "adi", "cv2", "demand_class",
 }  # fmt: skip
 
 
