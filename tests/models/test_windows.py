@@ -64,14 +64,14 @@ def test_constant_window_does_not_divide_by_zero():
     assert np.isfinite(w.inputs).all() and np.isfinite(w.targets).all()
 
 
-def test_the_lookback_adapts_to_short_histories_only_when_not_set():
+def test_the_lookback_adapts_only_when_no_series_gives_a_window_with_the_default():
     from tidecast.models.windows import default_lookback, fitted_lookback
 
     assert default_lookback(12, 18) == 24
-    assert fitted_lookback(panel_of([80, 90, 60]), None, 12, 18) == 24  # long enough: default
-    # a median series of 30 points: 12 inputs, so half the series give a window
-    assert fitted_lookback(panel_of([30, 30, 48, 20, 20]), None, 12, 18) == 12
-    # most shorter than the horizon: the longest still gives one
-    assert fitted_lookback(panel_of([10, 12, 25]), None, 12, 18) == 7
+    assert fitted_lookback(panel_of([80, 90, 60]), None, 12, 18) == 24  # long enough
+    # one series of 42 points gives a window with the default: kept (as M3's folds do)
+    assert fitted_lookback(panel_of([30, 30, 42, 20, 20]), None, 12, 18) == 24
+    # none does: the longest series' 30 points allow 12 inputs
+    assert fitted_lookback(panel_of([30, 30, 25, 20, 20]), None, 12, 18) == 12
     assert fitted_lookback(panel_of([10, 12]), None, 12, 18) == 24  # none can: as set
     assert fitted_lookback(panel_of([30, 30]), 20, 12, 18) == 20  # set by the user: kept
