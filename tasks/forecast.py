@@ -30,7 +30,13 @@ from tidecast.tasks.covariates import CovariateInput, Covariates, covered_series
 from tidecast.tasks.ensembles import combine, is_ensemble
 from tidecast.tasks.failures import Failure
 from tidecast.tasks.intervals import add_intervals, build_calibration
-from tidecast.tasks.modelrun import fit_forecast, predict_ahead, run_model
+from tidecast.tasks.modelrun import (
+    clipped_at_zero,
+    fit_forecast,
+    never_negative_series,
+    predict_ahead,
+    run_model,
+)
 
 FORECAST_COLUMNS = [
     "series_id", "ts", "step", "model", "yhat",
@@ -65,7 +71,7 @@ def _fit_and_forecast(
                 "forecast",
                 f"{name}: stored weights, newest window of {history['series_id'].nunique()} series",
             )
-            return loaded, predict_ahead(loaded, horizon, future), []
+            return loaded, clipped_at_zero(predict_ahead(loaded, horizon, future), history), []
         except ArtifactError as exc:
             note = f"{exc}; {name} refitted instead"
             report("forecast", note)
@@ -314,9 +320,13 @@ def assemble_forecasts(plan: FinalFitPlan, parts: list[FinalFitChunkResult]) -> 
     out["step"] = out.groupby("series_id").cumcount() + 1
     out = add_intervals(out, spec.quantiles, scale).rename(columns={"ds": "ts"})
     rows = out[FORECAST_COLUMNS].reset_index(drop=True)
-    if spec.nonnegative:  # a declared non-negative target never gets a negative forecast
-        values = FORECAST_COLUMNS[4:]
-        rows[values] = rows[values].clip(lower=0.0)
+    # a declared non-negative target, and every series whose history is never negative,
+    # never gets a negative forecast or bound
+    values = FORECAST_COLUMNS[4:]
+    floor = rows["series_id"].isin(never_negative_series(ordered)).to_numpy()
+    if spec.nonnegative:
+        floor[:] = True
+    rows.loc[floor, values] = rows.loc[floor, values].clip(lower=0.0)
     return FinalForecast(rows, notes, failures, merged_versions(parts))
 
 

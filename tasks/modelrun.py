@@ -28,13 +28,34 @@ def predict_ahead(
     return fitted.predict(horizon, future=future)
 
 
+def never_negative_series(history: pd.DataFrame) -> pd.Index:
+    """The series of `history` with no value below 0 (counts, sales, demand)."""
+    lowest = history.groupby("series_id", sort=False)["y"].min()
+    return lowest.index[(lowest >= 0).to_numpy()]
+
+
+def clipped_at_zero(forecasts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """`forecasts` with `yhat` at least 0 for every series whose `history` is never
+    negative: no setting needed, a model's excursion below 0 on demand data is an error."""
+    if forecasts.empty:
+        return forecasts
+    rows = forecasts["series_id"].isin(never_negative_series(history)).to_numpy()
+    values = forecasts["yhat"].to_numpy(dtype=float)
+    if not (rows & (values < 0)).any():
+        return forecasts
+    out = forecasts.copy()
+    out["yhat"] = np.where(rows, np.maximum(values, 0.0), values)
+    return out
+
+
 def fit_forecast(
     model: Forecaster, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
 ) -> tuple[Forecaster, pd.DataFrame]:
     """`model` fitted on `history` (a backtest fold's training rows, or a final fit's full
-    history), and its forecasts (`predict_ahead`)."""
+    history), and its forecasts (`predict_ahead`), never below 0 for a series whose
+    history is never negative (`clipped_at_zero`), in the backtest as in the final fit."""
     fitted = model.fit(history)
-    return fitted, predict_ahead(fitted, horizon, future)
+    return fitted, clipped_at_zero(predict_ahead(fitted, horizon, future), history)
 
 
 def _as_text(series: Sequence) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from tidecast.tasks.forecast import (
     Retrained,
     calibrate_intervals,
 )
+from tidecast.tasks.modelrun import never_negative_series
 
 MIN_OWN_DIFFERENCES = 3
 # Where nothing else is known (every series of the run is a single point): a tenth of the
@@ -110,9 +111,13 @@ def forecast_short_series(
     for i, column in enumerate(FORECAST_COLUMNS[5:]):
         rows[column] = np.concatenate([band[i] for band in bands])
     rows = rows[FORECAST_COLUMNS]
-    if settings.nonnegative:  # a declared non-negative target never gets a negative forecast
-        values = FORECAST_COLUMNS[4:]
-        rows[values] = rows[values].clip(lower=0.0)
+    # as the final forecast: a declared non-negative target, and every series whose
+    # history is never negative, gets no negative forecast or bound
+    values = FORECAST_COLUMNS[4:]
+    floor = rows["series_id"].isin(never_negative_series(short)).to_numpy()
+    if settings.nonnegative:
+        floor[:] = True
+    rows.loc[floor, values] = rows.loc[floor, values].clip(lower=0.0)
     lengths = model.length_
     before = (
         pd.Series(dtype=object)

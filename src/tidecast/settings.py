@@ -171,7 +171,8 @@ class Settings(BaseSettings):
     nonnegative: bool = Field(
         False,
         description="The target cannot be negative: negative rows are quarantined and "
-        "forecasts and interval bounds are clipped at 0.",
+        "forecasts and interval bounds are clipped at 0 (a series whose history is never "
+        "negative gets them clipped without it).",
     )
     ts_format: str | None = Field(
         None,

@@ -189,6 +189,27 @@ def test_when_every_series_is_too_short_each_still_gets_a_forecast(loaded_db, pi
     assert runs(loaded_db)["status"].tolist() == ["completed"] and run_id
 
 
+def test_a_series_never_negative_gets_no_negative_forecast_or_bound_without_a_setting(
+    db_url, pipeline_env
+):
+    months = pd.date_range("2016-01-01", periods=48, freq="MS")
+    falling = np.linspace(60.0, 1.0, 48) + np.tile([0.0, 2.0, -1.0, 1.0], 12).clip(-1, 2)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"series_id": "sales", "ts": months, "value": falling.clip(0)}),
+            pd.DataFrame({"series_id": "temperature", "ts": months, "value": falling - 70}),
+        ]
+    )
+    load_observations(db_url, frame)
+    pipeline_env(db_url, models="drift")
+    in_process.retrain(horizon=H, freq="MS")
+    latest = query(db_url, "SELECT * FROM latest_forecasts").set_index("series_id")
+    bounds = ["yhat", "yhat_lower_80", "yhat_lower_95"]
+    assert (latest.loc["sales", bounds] >= 0).all().all()
+    assert (latest.loc["sales", "yhat_lower_95"] == 0).any()  # it would have gone below
+    assert (latest.loc["temperature", "yhat"] < -65).all()  # not demand: keeps its sign
+
+
 def test_empty_source_fails_the_run_with_a_clear_message(db_url, pipeline_env):
     engine = make_engine(db_url)
     from tidecast.db import init_db
@@ -366,15 +387,20 @@ def test_a_non_negative_target_quarantines_negative_rows_and_gets_no_negative_fo
     sinking = observations.assign(
         value=observations.groupby("series_id").cumcount().rsub(80).clip(lower=1) / 10 + noise
     )
-    sinking.loc[sinking.index[5], "value"] = -3.0
+    last_of_first = sinking.index[sinking["series_id"] == sinking["series_id"].iloc[0]][-1]
+    sinking.loc[last_of_first, "value"] = -3.0  # its newest value: naive goes below 0
     engine = make_engine(db_url)
     init_db(engine)
     replace_observations(engine, sinking)
     engine.dispose()
     pipeline_env(db_url, models="naive,drift")
     in_process.retrain(horizon=H, freq="MS")
-    unclipped = query(db_url, "SELECT yhat_lower_95 FROM latest_forecasts")
-    assert (unclipped["yhat_lower_95"] < 0).any()  # what the setting is there to prevent
+    first = query(db_url, "SELECT series_id, yhat_lower_95 FROM latest_forecasts")
+    negative_once = first["series_id"] == sinking["series_id"].iloc[0]
+    # without the setting: the series with a negative row keeps bounds below 0 (what the
+    # setting is there to prevent), the ones never negative are clipped all the same
+    assert (first.loc[negative_once, "yhat_lower_95"] < 0).any()
+    assert (first.loc[~negative_once, "yhat_lower_95"] >= 0).all()
     pipeline_env(db_url, models="naive,drift", nonnegative="true")
     run_id = in_process.retrain(horizon=H, freq="MS")
     latest = query(db_url, "SELECT * FROM latest_forecasts")
