@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tests import in_process
-from tests.helpers import fast_lane_runs, load_observations, query, runs
+from tests.helpers import ON_SQLITE_ONLY, fast_lane_runs, load_observations, query, runs
 from tidecast.db import init_db, make_engine, replace_observations
 from tidecast.errors import TidecastError
 from tidecast.flows.retrain import retrain
@@ -208,6 +208,33 @@ def test_a_series_never_negative_gets_no_negative_forecast_or_bound_without_a_se
     assert (latest.loc["sales", bounds] >= 0).all().all()
     assert (latest.loc["sales", "yhat_lower_95"] == 0).any()  # it would have gone below
     assert (latest.loc["temperature", "yhat"] < -65).all()  # not demand: keeps its sign
+
+
+@ON_SQLITE_ONLY
+def test_zero_demand_and_a_single_sale_get_forecasts_and_their_class(
+    db_url, pipeline_env, observations
+):
+    months = pd.date_range("2015-01-01", periods=48, freq="MS")
+    rng = np.random.default_rng(0)
+    items = {
+        "zeros": np.zeros(48),
+        "once": np.r_[np.zeros(40), 7.0, np.zeros(7)],
+        "sparse": rng.poisson(0.3, 48).astype(float),
+    }
+    frames = [pd.DataFrame({"series_id": k, "ts": months, "value": v}) for k, v in items.items()]
+    load_observations(db_url, pd.concat([observations, *frames], ignore_index=True))
+    pipeline_env(db_url, models="naive,croston,tsb,theta,auto_ets,ridge")
+    in_process.retrain(horizon=H, freq="MS")
+    latest = query(db_url, "SELECT * FROM latest_forecasts")
+    mine = latest[latest["series_id"].isin(list(items))]
+    assert mine.groupby("series_id").size().to_dict() == {name: H for name in items}
+    bounds = ["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    assert np.isfinite(mine[bounds]).all().all() and (mine[bounds] >= 0).all().all()
+    assert (mine.loc[mine["series_id"] == "zeros", bounds] == 0).all().all()
+    classes = query(db_url, "SELECT series_id, demand_class FROM current_champions")
+    assert classes.set_index("series_id")["demand_class"].loc[list(items)].tolist() == [
+        "no_demand", "intermittent", "intermittent"
+    ]  # fmt: skip
 
 
 def test_empty_source_fails_the_run_with_a_clear_message(db_url, pipeline_env):
