@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tidecast.models.base import future_frame, sort_panel
-from tidecast.models.windows import Windows, last_windows
+from tidecast.models.windows import Windows, default_lookback, fitted_lookback, last_windows
 
 # level / spread beyond this is a nearly flat window; capped so its features stay bounded
 LEVEL_CAP = 20.0
@@ -183,8 +183,8 @@ class WindowCovariates:
     covariates: which they take, the history they condition on, the values ahead.
 
     A subclass sets `future_covariates`, `past_covariates`, `static_covariates` (its
-    constructor names them, so the registry passes them) and has `horizon`, `freq` and
-    `_lookback()`.
+    constructor names them, so the registry passes them) and has `horizon`, `freq`,
+    `season_length` and `lookback` (None: the default, adapted per fit).
     """
 
     future_covariates: tuple[str, ...]
@@ -192,9 +192,18 @@ class WindowCovariates:
     static_covariates: tuple[str, ...]
     horizon: int
     freq: str
+    season_length: int
+    lookback: int | None
+
+    def _fit_lookback(self, panel: pd.DataFrame) -> int:
+        """The input length a fit on `panel` uses (`fitted_lookback`), kept as `lookback_`."""
+        self.lookback_ = fitted_lookback(panel, self.lookback, self.season_length, self.horizon)
+        return self.lookback_
 
     def _lookback(self) -> int:
-        raise NotImplementedError
+        """The fit's input length (`fitted_lookback`); before a fit, the set or default one."""
+        fitted = getattr(self, "lookback_", None)
+        return fitted or self.lookback or default_lookback(self.season_length, self.horizon)
 
     @property
     def uses_covariates(self) -> bool:

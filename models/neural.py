@@ -37,12 +37,7 @@ from tidecast.models.base import future_frame, get_params
 from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import season_angles
 from tidecast.models.networks import NBeatsNet, RecurrentNet, TransformerNet
-from tidecast.models.windows import (
-    Windows,
-    default_lookback,
-    fitted_lookback,
-    training_windows,
-)
+from tidecast.models.windows import Windows, training_windows
 
 
 def torch_device(name: str | None) -> torch.device:
@@ -131,11 +126,6 @@ class TorchForecaster(WindowCovariates):
         steps = step_budget(self.passes, windows, self.batch_size, self.min_steps, self.max_steps)
         return fine_tuned_steps(steps, self.fine_tune) if warm else steps
 
-    def _lookback(self) -> int:
-        """The fit's input length (`fitted_lookback`); before a fit, the set or default one."""
-        fitted = getattr(self, "lookback_", None)
-        return fitted or self.lookback or default_lookback(self.season_length, self.horizon)
-
     def _device(self) -> torch.device:
         return torch_device(self.device)
 
@@ -174,8 +164,7 @@ class TorchForecaster(WindowCovariates):
         )
 
     def fit(self, panel: pd.DataFrame) -> Self:
-        self.lookback_ = fitted_lookback(panel, self.lookback, self.season_length, self.horizon)
-        lookback, device = self.lookback_, self._device()
+        lookback, device = self._fit_lookback(panel), self._device()
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self.max_windows, seed=self.seed
         )

@@ -22,12 +22,7 @@ from sklearn.linear_model import Ridge
 from tidecast.models.base import future_frame
 from tidecast.models.covariates import WindowCovariates, level_ratio
 from tidecast.models.features import design_matrix
-from tidecast.models.windows import (
-    Windows,
-    default_lookback,
-    fitted_lookback,
-    training_windows,
-)
+from tidecast.models.windows import Windows, training_windows
 
 
 class LagRegressor(WindowCovariates):
@@ -66,11 +61,6 @@ class LagRegressor(WindowCovariates):
         self.static_covariates = tuple(static_covariates)
         self.max_cells = max_cells
 
-    def _lookback(self) -> int:
-        """The fit's input length (`fitted_lookback`); before a fit, the set or default one."""
-        fitted = getattr(self, "lookback_", None)
-        return fitted or self.lookback or default_lookback(self.season_length, self.horizon)
-
     def _max_windows(self) -> int:
         """How many training windows a fit may use (a seeded subset beyond it)."""
         cells = self.max_cells or self.default_max_cells
@@ -97,8 +87,7 @@ class LagRegressor(WindowCovariates):
         return np.hstack([features, covariates])
 
     def fit(self, panel: pd.DataFrame) -> Self:
-        self.lookback_ = fitted_lookback(panel, self.lookback, self.season_length, self.horizon)
-        lookback = self.lookback_
+        lookback = self._fit_lookback(panel)
         windows = training_windows(
             panel, lookback, self.horizon, max_windows=self._max_windows(), seed=self.seed
         )

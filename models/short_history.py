@@ -12,9 +12,9 @@ series.
   training parts cut short, where it beat each method alone and the mean of all three
   at every length; BENCHMARKS.md, "Short series".
 
-`scale_` is each series' one-step random-walk scale (the root mean square of its first
-differences, NaN under two points), which the pipeline's short-series intervals use
-(tasks/short_history.py).
+`scale_` is each series' one-step random-walk scale (`one_step_scale`: the root mean
+square of its first differences, NaN under two points), the scale the pipeline's
+short-series intervals are drawn with (tasks/short_history.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ SHORT_METHODS: tuple[ShortMethod, ...] = ("naive", "mean", "ses", "theta", "comb
 # optimiser has nothing to gain over a grid, and a grid never fails.
 _ALPHAS = np.linspace(0.05, 1.0, 20)
 THETA_MIN_POINTS = 3  # a trend from fewer points is a guess
+
+
+def one_step_scale(y: np.ndarray) -> float:
+    """A random walk's one-step scale of `y`: the root mean square of its first
+    differences; NaN under two points."""
+    return float(np.sqrt(np.mean(np.diff(y) ** 2))) if len(y) > 1 else float("nan")
 
 
 def ses_fit(y: np.ndarray) -> tuple[float, float]:
@@ -92,8 +98,7 @@ class ShortHistory:
         self.last_ds_ = groups["ds"].last()
         self.values_ = [g.to_numpy(dtype=float) for _, g in groups["y"]]
         self.scale_ = pd.Series(
-            [np.sqrt(np.mean(np.diff(y) ** 2)) if len(y) > 1 else np.nan for y in self.values_],
-            index=self.last_ds_.index,
+            [one_step_scale(y) for y in self.values_], index=self.last_ds_.index
         )
         self.length_ = groups["y"].size()
         return self

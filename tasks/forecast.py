@@ -319,15 +319,18 @@ def assemble_forecasts(plan: FinalFitPlan, parts: list[FinalFitChunkResult]) -> 
     out = out.sort_values(["series_id", "ds"], kind="stable")
     out["step"] = out.groupby("series_id").cumcount() + 1
     out = add_intervals(out, spec.quantiles, scale).rename(columns={"ds": "ts"})
-    rows = out[FORECAST_COLUMNS].reset_index(drop=True)
-    # a declared non-negative target, and every series whose history is never negative,
-    # never gets a negative forecast or bound
-    values = FORECAST_COLUMNS[4:]
-    floor = rows["series_id"].isin(never_negative_series(ordered)).to_numpy()
-    if spec.nonnegative:
-        floor[:] = True
-    rows.loc[floor, values] = rows.loc[floor, values].clip(lower=0.0)
+    rows = floored_at_zero(out[FORECAST_COLUMNS].reset_index(drop=True), ordered, spec.nonnegative)
     return FinalForecast(rows, notes, failures, merged_versions(parts))
+
+
+def floored_at_zero(rows: pd.DataFrame, history: pd.DataFrame, every: bool) -> pd.DataFrame:
+    """Forecast rows (`FORECAST_COLUMNS`) whose forecast and bounds are at least 0 for
+    every series whose `history` is never negative, and for all of them with `every`
+    (a target declared non-negative)."""
+    values = FORECAST_COLUMNS[4:]
+    floor = rows["series_id"].isin(never_negative_series(history)).to_numpy() | every
+    rows.loc[floor, values] = rows.loc[floor, values].clip(lower=0.0)
+    return rows
 
 
 def members_of(champions: pd.DataFrame) -> pd.DataFrame:

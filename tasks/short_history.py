@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm, t
 
-from tidecast.models.short_history import ShortHistory
+from tidecast.models.short_history import ShortHistory, one_step_scale
 from tidecast.progress import report
 from tidecast.schemas import min_series_length
 from tidecast.tasks.backtest import SCORE_COLUMNS, BacktestResult
@@ -34,8 +34,8 @@ from tidecast.tasks.forecast import (
     FinalForecast,
     Retrained,
     calibrate_intervals,
+    floored_at_zero,
 )
-from tidecast.tasks.modelrun import never_negative_series
 
 MIN_OWN_DIFFERENCES = 3
 # Where nothing else is known (every series of the run is a single point): a tenth of the
@@ -52,16 +52,18 @@ def relative_scale(histories: Sequence[np.ndarray]) -> float:
     for y in histories:
         level = np.mean(np.abs(y)) if len(y) else 0.0
         if len(y) > 1 and level > 0:
-            ratios.append(np.sqrt(np.mean(np.diff(y) ** 2)) / level)
+            ratios.append(one_step_scale(y) / level)
     return float(np.median(ratios)) if ratios else DEFAULT_RELATIVE_SCALE
 
 
 def short_bands(
-    yhat: np.ndarray, y: np.ndarray, pooled: float
+    yhat: np.ndarray, y: np.ndarray, pooled: float, own: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(lower 80, upper 80, lower 95, upper 95) around `yhat` for a short history `y`."""
+    """(lower 80, upper 80, lower 95, upper 95) around `yhat` for a short history `y`,
+    whose `one_step_scale` is `own` (computed here when not given)."""
     differences = len(y) - 1
-    own = float(np.sqrt(np.mean(np.diff(y) ** 2))) if differences else 0.0
+    own = one_step_scale(y) if own is None else own
+    own = own if differences else 0.0
     scale = own
     if differences < MIN_OWN_DIFFERENCES or own == 0:
         scale = max(own, abs(float(y[-1])) * pooled)
@@ -107,17 +109,13 @@ def forecast_short_series(
     long_histories = [g.to_numpy(dtype=float) for _, g in panel.groupby("series_id")["y"]]
     pooled = relative_scale(long_histories or model.values_)
     yhat = rows["yhat"].to_numpy(dtype=float).reshape(len(model.values_), horizon)
-    bands = [short_bands(path, y, pooled) for path, y in zip(yhat, model.values_, strict=True)]
+    bands = [
+        short_bands(path, y, pooled, own)
+        for path, y, own in zip(yhat, model.values_, model.scale_, strict=True)
+    ]
     for i, column in enumerate(FORECAST_COLUMNS[5:]):
         rows[column] = np.concatenate([band[i] for band in bands])
-    rows = rows[FORECAST_COLUMNS]
-    # as the final forecast: a declared non-negative target, and every series whose
-    # history is never negative, gets no negative forecast or bound
-    values = FORECAST_COLUMNS[4:]
-    floor = rows["series_id"].isin(never_negative_series(short)).to_numpy()
-    if settings.nonnegative:
-        floor[:] = True
-    rows.loc[floor, values] = rows.loc[floor, values].clip(lower=0.0)
+    rows = floored_at_zero(rows[FORECAST_COLUMNS], short, settings.nonnegative)
     lengths = model.length_
     before = (
         pd.Series(dtype=object)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,9 +69,10 @@ class ValidatedPanel:
         """Input rows in the panels as observed; with the rejected ones, every row read."""
         return len(self.panel) + len(self.short) - self.gaps_filled
 
-    @property
+    @cached_property
     def every_series(self) -> pd.DataFrame:
-        """`panel` and `short` together: every series with a usable observation."""
+        """`panel` and `short` together: every series with a usable observation (joined
+        once: a run reads it for covariates, demand classes and read windows)."""
         return pd.concat([self.panel, self.short], ignore_index=True)
 
     @property

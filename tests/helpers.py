@@ -249,6 +249,21 @@ def synthetic_panel(
     return pd.concat(frames, ignore_index=True)
 
 
+def noise_panel(
+    n_series: int, length: int, seed: int = 0, start: str = "2020-01-01"
+) -> pd.DataFrame:
+    """`n_series` monthly series of `length` points of seeded noise around 100, as a
+    model panel (`series_id`, `ds`, `y`): short histories for the window models."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "series_id": np.repeat([f"s{i}" for i in range(n_series)], length),
+            "ds": np.tile(pd.date_range(start, periods=length, freq="MS"), n_series),
+            "y": rng.normal(100, 5, n_series * length),
+        }
+    )
+
+
 def as_panel(observations: pd.DataFrame) -> pd.DataFrame:
     """The same data named as the model protocol names it: series_id, ds, y."""
     return observations.rename(columns={"ts": "ds", "value": "y"})

@@ -1,9 +1,9 @@
 """The window regressors: their training budget, their window on short histories."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers import noise_panel
 from tidecast.models.registry import build_model
 from tidecast.models.windows import build_windows, default_lookback
 
@@ -28,22 +28,11 @@ def test_gradient_boosting_trains_on_a_seeded_subset_beyond_its_cell_budget(pane
     pd.testing.assert_frame_equal(*forecasts)  # the subset is seeded
 
 
-def _short_panel(n_series: int, length: int) -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    return pd.DataFrame(
-        {
-            "series_id": np.repeat([f"s{i}" for i in range(n_series)], length),
-            "ds": np.tile(pd.date_range("2020-01-01", periods=length, freq="MS"), n_series),
-            "y": rng.normal(100, 5, n_series * length),
-        }
-    )
-
-
 def test_a_window_model_on_series_shorter_than_its_default_window_adapts_it(context, tmp_path):
     """48 points and h 18 per series: the default lookback (24) + 18 = 42 fits, but the
     backtest's first fold keeps 30; 24 + 18 did not fit there, 12 + 18 does."""
     context = {**context, "horizon": 18}
-    panel = _short_panel(5, 30)
+    panel = noise_panel(5, 30, seed=1)
     model = build_model("ridge", **context).fit(panel)
     assert model.lookback_ == 12
     out = model.predict(18)
@@ -58,6 +47,7 @@ def test_a_window_model_that_truly_cannot_fit_says_why(context):
     with pytest.raises(
         ValueError, match=r"shorter than horizon \+ 1 = 19 points \(the longest has 15"
     ):
-        build_model("ridge", **{**context, "horizon": 18}).fit(_short_panel(3, 15))
+        build_model("ridge", **{**context, "horizon": 18}).fit(noise_panel(3, 15, seed=1))
     with pytest.raises(ValueError, match=r"lookback \+ horizon = 30 \(the longest has 20"):
-        build_model("ridge", **{**context, "horizon": 18, "lookback": 12}).fit(_short_panel(3, 20))
+        set_to_12 = build_model("ridge", **{**context, "horizon": 18, "lookback": 12})
+        set_to_12.fit(noise_panel(3, 20, seed=1))

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of
+from tests.helpers import MODEL_CONTEXT, backtest_of, covariate_rows, covariates_of, noise_panel
 from tidecast.models.base import future_frame, sort_panel
 from tidecast.models.registry import MODELS
 from tidecast.tasks.backtest import fold_split
@@ -246,21 +246,10 @@ def test_beside_a_global_chunk_the_local_series_are_cut_finer_so_no_worker_waits
     assert len(_plan_of(panel, ("naive", "ridge"), workers=1).chunks) == 2
 
 
-def _monthly(n_series: int, length: int) -> pd.DataFrame:
-    rng = np.random.default_rng(3)
-    return pd.DataFrame(
-        {
-            "series_id": np.repeat([f"s{i}" for i in range(n_series)], length),
-            "ds": np.tile(pd.date_range("2015-01-01", periods=length, freq="MS"), n_series),
-            "y": rng.normal(100, 5, n_series * length),
-        }
-    )
-
-
 def test_a_named_window_model_adapts_to_short_folds_and_runs():
     """48-point series, h 18: every fold's training part is shorter than the default
     lookback + horizon (42); ridge adapts its lookback per fold instead of failing."""
-    scored = backtest_of(_monthly(6, 48), ["ridge"], horizon=18)
+    scored = backtest_of(noise_panel(6, 48, seed=3, start="2015-01-01"), ["ridge"], horizon=18)
     assert set(scored.scores["model"]) == {"ridge", "seasonal_naive"}
     assert not [f for f in scored.failures if f.model == "ridge"]
 
@@ -271,12 +260,13 @@ def test_a_run_where_no_named_model_but_the_baselines_ran_fails_with_why():
     from tidecast.tasks.backtest import check_named_models
     from tidecast.tasks.context import RunContext
 
-    scored = backtest_of(_monthly(4, 32), ["ridge"], horizon=18)  # folds keep 14 points
+    short = noise_panel(4, 32, seed=3, start="2015-01-01")  # folds keep 14 points
+    scored = backtest_of(short, ["ridge"], horizon=18)
     settings = load_settings(database_url="sqlite://", horizon=18, models="ridge")
     ctx = RunContext(settings, "test", 12, "MS")
     with pytest.raises(TidecastError, match=r"none of the models named .* ridge: .*longest has"):
         check_named_models(scored, ctx)
     both = load_settings(database_url="sqlite://", horizon=18, models="ridge,theta")
-    scored = backtest_of(_monthly(4, 32), ["ridge", "theta"], horizon=18)
+    scored = backtest_of(short, ["ridge", "theta"], horizon=18)
     lines = check_named_models(scored, RunContext(both, "test", 12, "MS"))
     assert len(lines) == 1 and lines[0].startswith("ridge did not run on any series: ")
